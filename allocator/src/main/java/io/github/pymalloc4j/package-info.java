@@ -1,0 +1,53 @@
+/**
+ * pymalloc4j: a pymalloc-style allocator of native memory for small objects.
+ *
+ * <h2>Layout</h2>
+ * <pre>
+ *  OS (mmap)                                             system allocator (malloc/free)
+ *    |                                                       ^
+ *    v  arenaSize bytes, aligned to arenaSize                |  requests &gt; 512 B, or alignment a
+ *  +-------------------------- arena ---------------------+  |  block cannot give: LargeBlocks
+ *  | pool 0 | pool 1 | pool 2 |  ...  | pool k | untouched |  |  records address -&gt; size
+ *  +--------+--------+--------+-------+--------+-----------+
+ *      |                                  ^ high-water mark (pools carved lazily)
+ *      v  poolSize bytes, aligned to poolSize, one size class
+ *  +----+----+----+----+----+-------------------+------+
+ *  | b0 | b1 | b2 | b3 | b4 |  never handed out  | tail |   tail = poolSize mod blockSize
+ *  +----+----+----+----+----+-------------------+------+   (quantization)
+ *   live free live free live ^ bump pointer
+ *   freeHead -&gt; b3 -&gt; b1 -&gt; 0       (link stored in the first 8 bytes of a free block)
+ *
+ *  On the Java heap, never in block memory:
+ *   ArenaMap   address &gt;&gt;&gt; arenaShift -&gt; NativeArena   (two-level radix tree)
+ *   NativeArena pools[], free-pool stack, free-pool count, links in the usable-arena list
+ *   Pool       class, capacity, used, freeHead, bump pointer, allocated bitmap, slack bytes
+ *   Heap       usedPools[class] -&gt; list of pools with both live and free blocks
+ * </pre>
+ *
+ * <h2>Invariants</h2>
+ * <ol>
+ *   <li>The arena of an address is {@code ArenaMap.get(address)}; its pool is
+ *       {@code pools[(address - arena.base) >>> poolShift]}; its block index is
+ *       {@code (address - pool.base) / blockSize} (a multiply by a magic number). No header precedes a
+ *       block, so a block of class c is exactly {@code 16 * (c + 1)} bytes.</li>
+ *   <li>A pool is in exactly one state: <em>used</em> (0 &lt; used &lt; capacity, on
+ *       {@code usedPools[class]}), <em>full</em> (used == capacity, on no list), or <em>empty</em>
+ *       (class FREE, on its arena's free-pool stack). A pool whose last block is freed becomes empty at
+ *       once; a full pool that gets a block back goes to the <em>front</em> of its class list.</li>
+ *   <li>A block is live iff its bit in the pool's bitmap is set; every free block below the bump
+ *       pointer is on the free list exactly once. Hence a double free, an interior pointer and a
+ *       never-allocated address are all detected before anything changes.</li>
+ *   <li>Usable arenas (free pools &gt; 0) are sorted by free pools ascending; new pools come from the
+ *       head, the fullest arena, so lightly used arenas drain. At most one wholly free arena is kept;
+ *       another one that empties is unmapped at once.</li>
+ *   <li>Byte accounting: every byte of every arena is in exactly one of: a live block, a free block of
+ *       a used or full pool, an empty or never-carved pool, or a pool tail. So the four sums in
+ *       {@link io.github.pymalloc4j.AllocatorStats} add up to arenas &times; arenaSize exactly.</li>
+ * </ol>
+ *
+ * <h2>Concurrency</h2>
+ * One lock in {@link io.github.pymalloc4j.Allocator} serialises every call in this version.
+ *
+ * <p>See {@code docs/architecture.md} for the reasons behind each choice.
+ */
+package io.github.pymalloc4j;
