@@ -37,7 +37,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     private final ArenaSet arenas;
     private final Heap heap;
     private final LargeBlocks large;
-    private boolean closed;
+    /** Written under the lock; read first by every call so that a closed allocator refuses before validating. */
+    private volatile boolean closed;
 
     private long mallocs;
     private long frees;
@@ -113,6 +114,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      */
     public long calloc(final long count, final long size)
     {
+        ensureOpen();
         if (count < 0 || size < 0)
         {
             throw new IllegalArgumentException("calloc(" + count + ", " + size + "): negative count or size");
@@ -142,13 +144,15 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      */
     public long mallocAligned(final long size, final long alignment)
     {
+        ensureOpen();
         checkAlignment(alignment);
         return allocate(size, alignment, false);
     }
 
     /**
-     * Resizes a block, keeping its contents up to the smaller of the two sizes. The block stays in place
-     * when the new size fits it and shrinks it by less than 25 %. {@code realloc(0, n)} is {@code malloc(n)}.
+     * Resizes a block, keeping its contents up to the smaller of its usable size and the new size. The
+     * block stays in place when the new size fits it and shrinks it by less than 25 % (for a large block:
+     * of its requested size); a large block shrinking further to at most 512 bytes moves into a pool. {@code realloc(0, n)} is {@code malloc(n)}.
      * If the call fails, the old block is untouched and still owned by the caller.
      *
      * @param address a live block of this allocator, or 0.
@@ -160,6 +164,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      */
     public long realloc(final long address, final long newSize)
     {
+        ensureOpen();
         checkSize(newSize);
         lock.lock();
         try
@@ -257,6 +262,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      */
     public void free(final MemorySegment segment)
     {
+        ensureOpen();
         if (!segment.isNative())
         {
             throw new IllegalArgumentException("not a native segment: " + segment);
@@ -343,6 +349,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
 
     private long allocate(final long size, final long alignment, final boolean zeroed)
     {
+        ensureOpen();
         checkSize(size);
         lock.lock();
         try
@@ -389,11 +396,16 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
                 return address;
             }
             final long moved = allocateLocked(newSize, 0, false);
-            AddressSpace.copy(address, moved, Math.min(pool.requestedSize(i), newSize));
+            AddressSpace.copy(address, moved, Math.min(blockSize, newSize));
             heap.free(pool, i, address);
             return moved;
         }
         final long oldSize = largeSize(address);
+        if (newSize <= oldSize && 4 * newSize > 3 * oldSize)
+        {
+            large.shrinkInPlace(address, oldSize, newSize);
+            return address;
+        }
         if (newSize <= SMALL_REQUEST_THRESHOLD)
         {
             final long moved = heap.allocate(SizeClass.indexOf(newSize), newSize);

@@ -102,6 +102,14 @@ final class LargeBlocks
         return moved;
     }
 
+    /** Records a smaller requested size for a live large block that stays where it is. */
+    void shrinkInPlace(final long address, final long oldSize, final long newSize)
+    {
+        sizes.put(address, newSize);
+        bytes -= oldSize - newSize;
+        limit.release(oldSize - newSize);
+    }
+
     int count()
     {
         return sizes.size();

@@ -11,6 +11,7 @@ package io.github.pymalloc4j;
  *   '---- handed out at least once ----' '-- never touched --'  '- quantization -'
  *   freeHead -> b3 -> b1 -> 0           (LIFO list threaded through free blocks)
  *   allocated bitmap: bit i set  &lt;=&gt;  block i is live
+ *   slack[i]: blockSize - requested size of live block i (exact internal fragmentation)
  * </pre>
  *
  * Invariants (checked by the tests through the statistics):
@@ -45,7 +46,8 @@ final class Pool
     private long bumpEnd;
     long requestedBytes;
     private long[] allocated;
-    private byte[] slack;
+    /** Per block: blockSize - requested size, 0..511 (an over-aligned request can leave most of a block unused). */
+    private short[] slack;
 
     /** Neighbours in the heap's list of used pools of this class. */
     Pool prev;
@@ -86,7 +88,7 @@ final class Pool
         }
         if (slack == null || slack.length < capacity)
         {
-            slack = new byte[capacity];
+            slack = new short[capacity];
         }
     }
 
@@ -132,7 +134,7 @@ final class Pool
             i = (int)(((block - base) * magic) >>> 32);
         }
         allocated[i >>> 6] |= 1L << i;
-        slack[i] = (byte)(blockSize - size);
+        slack[i] = (short)(blockSize - size);
         requestedBytes += size;
         used++;
         return block;
@@ -190,13 +192,13 @@ final class Pool
     void resize(final int i, final long size)
     {
         requestedBytes += size - requestedSize(i);
-        slack[i] = (byte)(blockSize - size);
+        slack[i] = (short)(blockSize - size);
     }
 
     /** Bytes of on-heap metadata this pool holds (estimate, compressed oops). */
     long heapBytes()
     {
-        return 96 + (allocated == null ? 0 : 16 + 8L * allocated.length) + (slack == null ? 0 : 16 + slack.length);
+        return 96 + (allocated == null ? 0 : 16 + 8L * allocated.length) + (slack == null ? 0 : 16 + 2L * slack.length);
     }
 
     private boolean isLive(final int i)

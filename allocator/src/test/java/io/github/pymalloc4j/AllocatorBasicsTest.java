@@ -206,6 +206,7 @@ class AllocatorBasicsTest {
             int k = 40;
             for (int c = 0; c < 32; c++) {
                 long size = 16L * (c + 1);
+                long pin = a.malloc(size); // keeps the first pool of the class in use, so freed blocks get reused
                 for (int round = 0; round < 3; round++) {
                     long[] ps = new long[k];
                     for (int i = 0; i < k; i++) {
@@ -238,6 +239,7 @@ class AllocatorBasicsTest {
                         a.free(ps[i]);
                     }
                 }
+                a.free(pin);
             }
             // a smaller request inside a dirty block of the same class is zero over the whole requested range
             long p = a.malloc(100);
@@ -246,6 +248,36 @@ class AllocatorBasicsTest {
             long q = a.calloc(1, 99);
             assertZero(q, 99, () -> "calloc(1, 99) after dirty 112-byte block");
             a.free(q);
+            assertConsistent(a.stats());
+        }
+    }
+
+    @Test
+    void callocZeroesPoolsRecarvedFromDirtyMemory() {
+        try (Allocator a = Allocator.create()) {
+            // dirty whole pools of one class, give them back to the arena, then carve them for other classes
+            int n = 2000; // ~ 4 pools of 512-byte blocks
+            long[] ps = new long[n];
+            for (int i = 0; i < n; i++) {
+                ps[i] = a.malloc(512);
+                seg(ps[i], 512).fill((byte) 0xFF);
+            }
+            for (long p : ps) {
+                a.free(p);
+            }
+            assertEquals(0, totalBlocksInUse(a.stats()));
+            for (long size : new long[] {16, 48, 200, 512}) {
+                long[] qs = new long[(int) (n * 512 / size / 2)];
+                for (int i = 0; i < qs.length; i++) {
+                    qs[i] = a.calloc(1, size);
+                    final int ii = i;
+                    assertZero(qs[i], size, () -> "calloc(1, " + size + ") #" + ii + " in a recarved pool");
+                }
+                for (long q : qs) {
+                    seg(q, size).fill((byte) 0xFF);
+                    a.free(q);
+                }
+            }
             assertConsistent(a.stats());
         }
     }

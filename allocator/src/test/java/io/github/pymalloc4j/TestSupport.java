@@ -380,6 +380,31 @@ final class TestSupport {
         }
     }
 
+    // ------------------------------------------------------------------ child JVM
+
+    /** Exit code and combined output of a child JVM. */
+    record ChildResult(int exitCode, String output) {}
+
+    /**
+     * Runs {@code main} in a fresh JVM (same java, class path and native access), for scenarios that may crash the
+     * process: a crash then fails one test instead of killing the whole surefire fork.
+     */
+    static ChildResult runInChildJvm(Class<?> main, String... args) throws Exception {
+        String javaBin = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
+        List<String> cmd = new ArrayList<>(List.of(javaBin, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
+                "-XX:+UnlockDiagnosticVMOptions", "-XX:-CreateCoredumpOnCrash",
+                "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/pymalloc4j-child-hs_err_%p.log",
+                "-cp", System.getProperty("java.class.path"), main.getName()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("child JVM did not finish");
+        }
+        return new ChildResult(p.exitValue(), new String(out, java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     // ------------------------------------------------------------------ overlap
 
     /** Fails if any two of the given [address, address+len) intervals overlap. */

@@ -1,0 +1,206 @@
+package io.github.pymalloc4j;
+
+import static io.github.pymalloc4j.TestSupport.KiB;
+import static io.github.pymalloc4j.TestSupport.MiB;
+import static io.github.pymalloc4j.TestSupport.assertConsistent;
+import static io.github.pymalloc4j.TestSupport.assertPattern;
+import static io.github.pymalloc4j.TestSupport.assertSameFingerprint;
+import static io.github.pymalloc4j.TestSupport.assertThrowsWithMessage;
+import static io.github.pymalloc4j.TestSupport.fill;
+import static io.github.pymalloc4j.TestSupport.fingerprint;
+import static io.github.pymalloc4j.TestSupport.totalBlocksInUse;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.function.Executable;
+
+/** maxReservedBytes: arenas + live large blocks never exceed it; exceeding it is an OutOfMemoryError naming the limit. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class MemoryLimitTest {
+
+    /** Expects an OOM naming the limit, and the allocator unchanged (same fingerprint, identity, patterns). */
+    private static void expectOom(Allocator a, long limit, String what, Executable call, List<long[]> live) {
+        var before = fingerprint(a.stats());
+        try {
+            assertThrowsWithMessage(OutOfMemoryError.class, call, Long.toString(limit));
+        } catch (AssertionError e) {
+            throw new AssertionError(what + ": " + e.getMessage(), e);
+        }
+        var after = a.stats();
+        assertSameFingerprint(before, fingerprint(after), what);
+        assertConsistent(after, what);
+        assertTrue(after.reservedBytes() <= limit, what + ": reservedBytes <= limit");
+        for (long[] b : live) {
+            assertPattern(b[0], b[1], b[2], () -> what + ": live block");
+        }
+    }
+
+    @Test
+    void smallRequestsStopAtTwoArenas() {
+        long arena = 64 * KiB;
+        long limit = 2 * arena; // 131072
+        try (Allocator a = Allocator.builder().arenaSize(arena).poolSize(4 * KiB).maxReservedBytes(limit).build()) {
+            assertEquals(limit, a.stats().maxReservedBytes());
+            List<long[]> live = new ArrayList<>();
+            int n = 0;
+            OutOfMemoryError oom = null;
+            while (n < 10_000) {
+                var before = fingerprint(a.stats());
+                try {
+                    long p = a.malloc(512);
+                    fill(p, 512, n);
+                    live.add(new long[] {p, 512, n});
+                    n++;
+                } catch (OutOfMemoryError e) {
+                    oom = e;
+                    assertSameFingerprint(before, fingerprint(a.stats()), "failed malloc(512)");
+                    break;
+                }
+            }
+            assertTrue(oom != null, "a 2-arena limit must stop small allocations");
+            final String msg = oom.getMessage();
+            assertTrue(msg != null && msg.contains(Long.toString(limit)), () -> "OOM message names the limit 131072: " + msg);
+            var s = a.stats();
+            assertEquals(2, s.arenasCurrent());
+            assertEquals(limit, s.reservedBytes());
+            assertEquals(n, s.sizeClasses().get(31).blocksInUse());
+            assertEquals(s.sizeClasses().get(31).pools() * (long) capacityOf(s, 31), n, "both arenas completely used");
+            assertConsistent(s, "at the limit");
+
+            // other classes cannot get a pool either; realloc moving into a new pool fails; large requests fail
+            expectOom(a, limit, "malloc(16) at the limit", () -> a.malloc(16), live);
+            expectOom(a, limit, "calloc(1, 100) at the limit", () -> a.calloc(1, 100), live);
+            expectOom(a, limit, "mallocAligned(16, 16) at the limit", () -> a.mallocAligned(16, 16), live);
+            expectOom(a, limit, "malloc(600) at the limit", () -> a.malloc(600), live);
+            expectOom(a, limit, "allocate(1000, 8) at the limit", () -> a.allocate(1000, 8), live);
+            long victim = live.get(3)[0];
+            expectOom(a, limit, "realloc(512 -> 16) at the limit", () -> a.realloc(victim, 16), live);
+            expectOom(a, limit, "realloc(512 -> 5000) at the limit", () -> a.realloc(victim, 5000), live);
+            expectOom(a, limit, "malloc(512) again", () -> a.malloc(512), live);
+
+            // after the OOM the allocator still works: free one block, the next malloc succeeds
+            long[] freed = live.remove(10);
+            a.free(freed[0]);
+            long p = a.malloc(512);
+            assertEquals(freed[0], p, "the freed slot is reused");
+            fill(p, 512, 999);
+            live.add(new long[] {p, 512, 999});
+            for (long[] b : live) {
+                assertPattern(b[0], b[1], b[2]);
+                a.free(b[0]);
+            }
+            var end = a.stats();
+            assertEquals(0, totalBlocksInUse(end));
+            assertConsistent(end, "end");
+            // and with everything freed, other classes work again
+            long q = a.malloc(16);
+            a.free(q);
+        }
+    }
+
+    private static int capacityOf(AllocatorStats s, int cls) {
+        for (var ar : s.arenas()) {
+            for (var p : ar.pools()) {
+                if (p.sizeClass() == cls) {
+                    return p.capacity();
+                }
+            }
+        }
+        return -1;
+    }
+
+    @Test
+    void largeRequestsBeyondTheLimit() {
+        long limit = 4 * MiB; // 4194304
+        try (Allocator a = Allocator.builder().maxReservedBytes(limit).build()) {
+            List<long[]> live = new ArrayList<>();
+            expectOom(a, limit, "malloc(5 MiB)", () -> a.malloc(5 * MiB), live);
+            expectOom(a, limit, "malloc(limit + 1)", () -> a.malloc(limit + 1), live);
+            expectOom(a, limit, "calloc(1 MiB, 8)", () -> a.calloc(MiB, 8), live);
+            expectOom(a, limit, "mallocAligned(5 MiB, 4096)", () -> a.mallocAligned(5 * MiB, 4096), live);
+            expectOom(a, limit, "allocate(5 MiB, 8)", () -> a.allocate(5 * MiB, 8), live);
+
+            long p = a.malloc(3 * MiB);
+            fill(p, 3 * MiB, 1);
+            live.add(new long[] {p, 3 * MiB, 1});
+            long small = a.malloc(100); // one 1 MiB arena: reserved == 4 MiB == limit, not exceeding it
+            fill(small, 100, 2);
+            live.add(new long[] {small, 100, 2});
+            assertEquals(limit, a.stats().reservedBytes());
+            expectOom(a, limit, "malloc(513) at the limit", () -> a.malloc(513), live);
+            expectOom(a, limit, "realloc(3 MiB -> 3.5 MiB)", () -> a.realloc(p, 3 * MiB + MiB / 2), live);
+            expectOom(a, limit, "realloc(small -> 1 MiB)", () -> a.realloc(small, MiB), live);
+
+            // after the OOM the allocator still works
+            a.free(p);
+            live.remove(0);
+            long q = a.malloc(2 * MiB);
+            assertNotEquals(0L, q);
+            fill(q, 2 * MiB, 3);
+            assertPattern(q, 2 * MiB, 3);
+            a.free(q);
+            a.free(small);
+            var s = a.stats();
+            assertEquals(0, s.largeAllocations());
+            assertConsistent(s, "end");
+        }
+    }
+
+    @Test
+    void exactlyTheLimitIsAllowed() {
+        long limit = 4 * MiB;
+        try (Allocator a = Allocator.builder().maxReservedBytes(limit).build()) {
+            long p = a.malloc(limit); // reserved == limit: not exceeding
+            assertEquals(limit, a.stats().reservedBytes());
+            expectOom(a, limit, "malloc(1) needs an arena", () -> a.malloc(1), List.of());
+            a.free(p);
+            long q = a.malloc(1);
+            a.free(q);
+        }
+    }
+
+    @Test
+    void newArenaBeyondTheLimitBecauseOfLargeBlocks() {
+        long limit = 3 * MiB; // 3145728
+        try (Allocator a = Allocator.builder().maxReservedBytes(limit).build()) {
+            long big = a.malloc(2 * MiB + 1);
+            fill(big, 2 * MiB + 1, 5);
+            List<long[]> live = List.of(new long[] {big, 2 * MiB + 1, 5});
+            // a first arena would make 2 MiB + 1 + 1 MiB: one byte over the limit
+            expectOom(a, limit, "malloc(64) needing an arena", () -> a.malloc(64), live);
+            a.free(big);
+            long p = a.malloc(64);
+            a.free(p);
+        }
+    }
+
+    @Test
+    void limitCountsLiveLargeBlocksOnly() {
+        long limit = 4 * MiB;
+        try (Allocator a = Allocator.builder().maxReservedBytes(limit).build()) {
+            for (int i = 0; i < 50; i++) {
+                long p = a.malloc(3 * MiB); // repeated alloc/free never accumulates
+                a.free(p);
+            }
+            assertEquals(0, a.stats().reservedBytes());
+            List<Long> smalls = new ArrayList<>();
+            for (int i = 0; i < 3 * 2048 - 100; i++) { // fill ~3 arenas
+                smalls.add(a.malloc(512));
+            }
+            assertTrue(a.stats().arenasCurrent() <= 3);
+            for (long s : smalls) {
+                a.free(s);
+            }
+            // arenas given back: the large block fits again (at most one free arena is kept)
+            assertTrue(a.stats().reservedBytes() <= MiB);
+            long p = a.malloc(3 * MiB);
+            a.free(p);
+        }
+    }
+}
