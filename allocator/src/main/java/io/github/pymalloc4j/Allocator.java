@@ -2,26 +2,27 @@ package io.github.pymalloc4j;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
-import java.util.concurrent.locks.ReentrantLock;
+import java.time.Duration;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A pymalloc-style allocator of native memory: requests of up to 512 bytes are served from pools of
  * same-sized blocks carved from large aligned arenas; larger ones go to the system allocator. See
  * {@code package-info.java} and {@code docs/architecture.md} for the layout and its invariants.
  *
- * <p>Thread-safe: every call takes one lock (a later version replaces it with per-thread heaps).
- * Addresses are plain {@code long}s; {@link #allocate(long, long)} wraps one in a native
+ * <p>Thread-safe and built to scale: each platform thread allocates from its own heap with no lock and no
+ * atomic instruction, and frees its own blocks the same way; a block freed by another thread costs that
+ * thread one atomic OR. Virtual threads share a few striped heaps. A daemon thread returns empty memory
+ * to the OS after the purge delay, also when the owning threads are idle or dead; {@link #trim()} does it
+ * at once. Addresses are plain {@code long}s; {@link #allocate(long, long)} wraps one in a native
  * {@link MemorySegment} of global scope, so this class plugs into FFM as a {@link SegmentAllocator}.
  *
  * <p>Bad input never corrupts the allocator: a negative or absurd size, an overflowing {@code calloc},
- * an alignment that is not a power of two, a double free, a foreign or interior pointer all throw
- * {@link IllegalArgumentException} and leave it exactly as it was; any call after {@link #close()}
- * throws {@link IllegalStateException}; exceeding the reserved-bytes maximum throws
- * {@link OutOfMemoryError} naming the limit. Needs {@code --enable-native-access=ALL-UNNAMED} (or the
- * module's name) on the command line.
+ * an alignment that is not a power of two, a double free (from any thread), a foreign or interior
+ * pointer all throw {@link IllegalArgumentException} and leave it exactly as it was; any call after
+ * {@link #close()} throws {@link IllegalStateException}; exceeding the reserved-bytes maximum throws
+ * {@link OutOfMemoryError} naming the limit. {@link #close()} must not race with other calls. Needs
+ * {@code --enable-native-access=ALL-UNNAMED} (or the module's name) on the command line.
  */
 public final class Allocator implements SegmentAllocator, AutoCloseable
 {
@@ -32,29 +33,32 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     /** Largest alignment accepted (1 GiB). */
     public static final long MAX_ALIGNMENT = 1L << 30;
 
-    private final ReentrantLock lock = new ReentrantLock();
     private final ReservationLimit limit;
     private final ArenaSet arenas;
-    private final Heap heap;
+    private final HeapSet heaps;
     private final LargeBlocks large;
-    /** Written under the lock; read first by every call so that a closed allocator refuses before validating. */
+    private final Maintenance maintenance;
+    private final long purgeDelayNanos;
+    private final LongAdder reallocs = new LongAdder();
+    /** Reallocs that moved a pooled block: the free inside is not a user free. */
+    private final LongAdder pooledReallocMoves = new LongAdder();
     private volatile boolean closed;
-
-    private long mallocs;
-    private long frees;
-    private long reallocs;
-    private long largeMallocs;
 
     private Allocator(final Builder builder)
     {
+        purgeDelayNanos = builder.purgeDelay.toNanos();
+        final boolean immediate = purgeDelayNanos == 0;
         limit = new ReservationLimit(builder.maxReservedBytes);
-        arenas = new ArenaSet(builder.arenaSize, (int)builder.poolSize, limit);
-        heap = new Heap(arenas);
-        large = new LargeBlocks(limit);
+        arenas = new ArenaSet(builder.arenaSize, (int)builder.poolSize, limit, immediate);
+        heaps = new HeapSet(arenas, builder.sharedHeaps, !immediate);
+        large = new LargeBlocks(limit, arenas);
+        maintenance = new Maintenance(heaps, arenas, immediate ? Builder.DEFAULT_PURGE_DELAY.toNanos() : purgeDelayNanos);
+        maintenance.start();
     }
 
     /**
-     * An allocator with the defaults: 1 MiB arenas, 16 KiB pools, no limit on reserved bytes.
+     * An allocator with the defaults: 1 MiB arenas, 16 KiB pools, no limit on reserved bytes, 10 ms
+     * purge delay.
      *
      * @return a new allocator.
      */
@@ -64,7 +68,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     }
 
     /**
-     * A builder to choose arena size, pool size and the reserved-bytes maximum.
+     * A builder to choose arena size, pool size, the reserved-bytes maximum and the purge delay.
      *
      * @return a new builder with the defaults set.
      */
@@ -72,6 +76,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     {
         return new Builder();
     }
+
+    // ---------------------------------------------------------------- the fast paths
 
     /**
      * Allocates {@code size} bytes, aligned to 16. A request of 0 bytes returns a unique block.
@@ -84,23 +90,89 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      */
     public long malloc(final long size)
     {
-        if (Long.compareUnsigned(size, SMALL_REQUEST_THRESHOLD) <= 0)
+        if (Long.compareUnsigned(size, SMALL_REQUEST_THRESHOLD) <= 0 && !closed)
         {
-            lock.lock();
-            try
+            final Heap heap = heaps.current();
+            if (heap != null)
             {
-                ensureOpen();
-                final long block = heap.allocate(SizeClass.indexOf(size), size);
-                mallocs++;
-                return block;
-            }
-            finally
-            {
-                lock.unlock();
+                final boolean locked = heap.enter();
+                try
+                {
+                    final long block = heap.allocate(SizeClass.indexOf(size), size);
+                    heap.counters.mallocs++;
+                    return block;
+                }
+                finally
+                {
+                    heap.exit(locked);
+                }
             }
         }
         return allocate(size, 0, false);
     }
+
+    /**
+     * Frees a block. {@code free(0)} does nothing. Any thread may free any block.
+     *
+     * @param address a live block of this allocator, or 0.
+     * @throws IllegalArgumentException on a double free or an address this allocator did not hand out
+     *                                  (foreign, interior, or already freed); nothing changes then.
+     * @throws IllegalStateException    if the allocator is closed.
+     */
+    public void free(final long address)
+    {
+        ensureOpen();
+        if (address == 0)
+        {
+            return;
+        }
+        final NativeArena arena = arenas.arenaOf(address);
+        if (arena == null)
+        {
+            large.free(address, true);
+            return;
+        }
+        final Pool pool = arena.poolAt(address);
+        if (pool != null && pool.isOwnedBy(Thread.currentThread()))
+        {
+            freeOwned(pool, address);
+        }
+        else
+        {
+            freeRemote(pool, address);
+        }
+    }
+
+    private static void freeOwned(final Pool pool, final long address)
+    {
+        final Heap heap = pool.heap;
+        final boolean locked = heap.enter();
+        try
+        {
+            if (pool.heap == heap && pool.sizeClass != Pool.FREE)
+            {
+                heap.freeLocal(pool, address);
+                return;
+            }
+        }
+        finally
+        {
+            heap.exit(locked);
+        }
+        freeRemote(pool, address); // the pool left this heap meanwhile (it was empty): report the bad free
+    }
+
+    private static void freeRemote(final Pool pool, final long address)
+    {
+        final Pool live = livePool(pool, address);
+        final Heap notify = live.freeRemote(live.liveBlockIndex(address), address);
+        if (notify != null)
+        {
+            notify.pushNotified(live);
+        }
+    }
+
+    // ---------------------------------------------------------------- the rest of the API
 
     /**
      * Allocates {@code count * size} zeroed bytes.
@@ -152,8 +224,9 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     /**
      * Resizes a block, keeping its contents up to the smaller of its usable size and the new size. The
      * block stays in place when the new size fits it and shrinks it by less than 25 % (for a large block:
-     * of its requested size); a large block shrinking further to at most 512 bytes moves into a pool. {@code realloc(0, n)} is {@code malloc(n)}.
-     * If the call fails, the old block is untouched and still owned by the caller.
+     * of its requested size); a large block shrinking further to at most 512 bytes moves into a pool.
+     * {@code realloc(0, n)} is {@code malloc(n)}. If the call fails, the old block is untouched and still
+     * owned by the caller.
      *
      * @param address a live block of this allocator, or 0.
      * @param newSize bytes, 0 to {@link #MAX_REQUEST_SIZE}.
@@ -166,44 +239,9 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     {
         ensureOpen();
         checkSize(newSize);
-        lock.lock();
-        try
-        {
-            ensureOpen();
-            final long result = address == 0 ? allocateLocked(newSize, 0, false) : reallocLocked(address, newSize);
-            reallocs++;
-            return result;
-        }
-        finally
-        {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * Frees a block. {@code free(0)} does nothing.
-     *
-     * @param address a live block of this allocator, or 0.
-     * @throws IllegalArgumentException on a double free or an address this allocator did not hand out
-     *                                  (foreign, interior, or already freed); nothing changes then.
-     * @throws IllegalStateException    if the allocator is closed.
-     */
-    public void free(final long address)
-    {
-        lock.lock();
-        try
-        {
-            ensureOpen();
-            if (address != 0)
-            {
-                freeLocked(address);
-                frees++;
-            }
-        }
-        finally
-        {
-            lock.unlock();
-        }
+        final long result = address == 0 ? allocateUncounted(newSize) : reallocLive(address, newSize);
+        reallocs.increment();
+        return result;
     }
 
     /**
@@ -217,23 +255,15 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      */
     public long usableSize(final long address)
     {
-        lock.lock();
-        try
+        ensureOpen();
+        final NativeArena arena = arenas.arenaOf(address);
+        if (arena == null)
         {
-            ensureOpen();
-            final NativeArena arena = arenas.arenaOf(address);
-            if (arena != null)
-            {
-                final Pool pool = livePool(arena, address);
-                pool.liveBlockIndex(address);
-                return pool.blockSize;
-            }
-            return largeSize(address);
+            return large.sizeOf(address);
         }
-        finally
-        {
-            lock.unlock();
-        }
+        final Pool pool = livePool(arena.poolAt(address), address);
+        pool.liveBlockIndex(address);
+        return pool.blockSize;
     }
 
     /**
@@ -271,46 +301,53 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     }
 
     /**
-     * An immutable, exact snapshot of the allocator's state; cost proportional to the number of pools.
+     * Returns empty memory to the OS now: collects remote frees of idle heaps, hands empty pools back to
+     * their arenas, decommits them ({@code madvise(MADV_DONTNEED)}) and unmaps wholly free arenas except
+     * one, which is kept (decommitted) as hysteresis. Heaps whose owner is inside a call at that moment
+     * are left for the next maintenance round.
+     *
+     * @throws IllegalStateException if the allocator is closed.
+     */
+    public void trim()
+    {
+        ensureOpen();
+        maintenance.runRound(true);
+    }
+
+    /**
+     * An immutable snapshot of the allocator's state. Taken under the arena lock (so no pool changes
+     * hands meanwhile) while threads go on allocating; the byte identity holds in every snapshot, and
+     * every count is exact once the threads are quiet. Cost proportional to the metadata.
      *
      * @return the statistics.
      * @throws IllegalStateException if the allocator is closed.
      */
     public AllocatorStats stats()
     {
-        lock.lock();
-        try
-        {
-            ensureOpen();
-            return snapshot();
-        }
-        finally
-        {
-            lock.unlock();
-        }
+        ensureOpen();
+        return StatsSnapshot.take(arenas, heaps, large, maintenance, limit,
+            reallocs.sum(), pooledReallocMoves.sum(), purgeDelayNanos);
     }
 
     /**
-     * Returns every arena to the OS and every large block to the system allocator. Idempotent; any other
-     * call afterwards throws {@link IllegalStateException}. Addresses handed out become invalid.
+     * Stops the maintenance thread, returns every arena to the OS and every large block to the system
+     * allocator. Idempotent; any other call afterwards throws {@link IllegalStateException}. Addresses
+     * handed out become invalid. Must not race with other calls on this allocator.
      */
     @Override
     public void close()
     {
-        lock.lock();
-        try
+        synchronized (this)
         {
-            if (!closed)
+            if (closed)
             {
-                closed = true;
-                arenas.releaseAll();
-                large.releaseAll();
+                return;
             }
+            closed = true;
         }
-        finally
-        {
-            lock.unlock();
-        }
+        maintenance.stop();
+        arenas.releaseAll();
+        large.releaseAll();
     }
 
     /**
@@ -320,119 +357,140 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      */
     public boolean isClosed()
     {
-        lock.lock();
-        try
-        {
-            return closed;
-        }
-        finally
-        {
-            lock.unlock();
-        }
+        return closed;
     }
 
     /** Checks the internal invariants that the statistics cannot show; null when they hold. For tests. */
     String checkInvariants()
     {
-        lock.lock();
-        try
-        {
-            return closed ? null : arenas.checkInvariants();
-        }
-        finally
-        {
-            lock.unlock();
-        }
+        return closed ? null : arenas.checkInvariants();
     }
 
-    // ---------------------------------------------------------------- slow paths, all under the lock
+    /** Whether owner heaps skip their lock (the process barrier is available). For tests and reports. */
+    boolean lockFreeOwners()
+    {
+        return heaps.asymmetric();
+    }
+
+    // ---------------------------------------------------------------- slow paths
 
     private long allocate(final long size, final long alignment, final boolean zeroed)
     {
         ensureOpen();
         checkSize(size);
-        lock.lock();
-        try
-        {
-            ensureOpen();
-            final long block = allocateLocked(size, alignment, zeroed);
-            mallocs++;
-            return block;
-        }
-        finally
-        {
-            lock.unlock();
-        }
-    }
-
-    private long allocateLocked(final long size, final long alignment, final boolean zeroed)
-    {
         final long rounded = alignment <= SizeClass.ALIGNMENT ? size : (Math.max(size, 1) + alignment - 1) & -alignment;
         if (rounded <= SMALL_REQUEST_THRESHOLD)
         {
-            final long block = heap.allocate(SizeClass.indexOf(rounded), size);
+            final long block = allocateSmall(SizeClass.indexOf(rounded), size, true);
             if (zeroed)
             {
                 AddressSpace.zero(block, size);
             }
             return block;
         }
-        final long block = large.allocate(size, alignment, zeroed);
-        largeMallocs++;
-        return block;
+        return large.allocate(size, alignment, zeroed, true);
     }
 
-    private long reallocLocked(final long address, final long newSize)
+    private long allocateUncounted(final long size)
+    {
+        return size <= SMALL_REQUEST_THRESHOLD ?
+            allocateSmall(SizeClass.indexOf(size), size, false) : large.allocate(size, 0, false, false);
+    }
+
+    /** A block of class {@code c} from the calling thread's heap, or a shared one for a virtual thread. */
+    private long allocateSmall(final int c, final long size, final boolean counted)
+    {
+        Heap heap = heaps.current();
+        if (heap == null)
+        {
+            heap = heaps.createForCurrentThread();
+        }
+        if (heap != null)
+        {
+            final boolean locked = heap.enter();
+            try
+            {
+                final long block = heap.allocate(c, size);
+                if (counted)
+                {
+                    heap.counters.mallocs++;
+                }
+                return block;
+            }
+            finally
+            {
+                heap.exit(locked);
+            }
+        }
+        final Heap shared = heaps.lockShared();
+        try
+        {
+            final long block = shared.allocate(c, size);
+            if (counted)
+            {
+                shared.counters.mallocs++;
+            }
+            return block;
+        }
+        finally
+        {
+            shared.lock.unlock();
+        }
+    }
+
+    private long reallocLive(final long address, final long newSize)
     {
         final NativeArena arena = arenas.arenaOf(address);
-        if (arena != null)
+        if (arena == null)
         {
-            final Pool pool = livePool(arena, address);
-            final int i = pool.liveBlockIndex(address);
-            final long blockSize = pool.blockSize;
-            if (newSize <= blockSize && 4 * Math.max(newSize, 1) > 3 * blockSize)
+            final long oldSize = large.sizeOf(address);
+            if (newSize > SMALL_REQUEST_THRESHOLD || newSize <= oldSize && 4 * newSize > 3 * oldSize)
             {
-                pool.resize(i, newSize);
-                return address;
+                return large.resize(address, newSize);
             }
-            final long moved = allocateLocked(newSize, 0, false);
-            AddressSpace.copy(address, moved, Math.min(blockSize, newSize));
-            heap.free(pool, i, address);
+            final long moved = allocateSmall(SizeClass.indexOf(newSize), newSize, false);
+            AddressSpace.copy(address, moved, Math.min(oldSize, newSize));
+            large.free(address, false);
             return moved;
         }
-        final long oldSize = largeSize(address);
-        if (newSize <= oldSize && 4 * newSize > 3 * oldSize)
+        final Pool pool = livePool(arena.poolAt(address), address);
+        final int i = pool.liveBlockIndex(address);
+        final long blockSize = pool.blockSize;
+        if (newSize <= blockSize && 4 * Math.max(newSize, 1) > 3 * blockSize)
         {
-            large.shrinkInPlace(address, oldSize, newSize);
+            resizeInPlace(pool, i, newSize);
             return address;
         }
-        if (newSize <= SMALL_REQUEST_THRESHOLD)
-        {
-            final long moved = heap.allocate(SizeClass.indexOf(newSize), newSize);
-            AddressSpace.copy(address, moved, Math.min(oldSize, newSize));
-            large.free(address, oldSize);
-            return moved;
-        }
-        return large.resize(address, oldSize, newSize);
+        final long moved = allocateUncounted(newSize);
+        AddressSpace.copy(address, moved, Math.min(blockSize, newSize));
+        pooledReallocMoves.increment();
+        free(address);
+        return moved;
     }
 
-    private void freeLocked(final long address)
+    private static void resizeInPlace(final Pool pool, final int i, final long newSize)
     {
-        final NativeArena arena = arenas.arenaOf(address);
-        if (arena != null)
+        if (pool.isOwnedBy(Thread.currentThread()))
         {
-            final Pool pool = livePool(arena, address);
-            heap.free(pool, pool.liveBlockIndex(address), address);
+            final Heap heap = pool.heap;
+            final boolean locked = heap.enter();
+            try
+            {
+                pool.resizeOwned(i, newSize);
+            }
+            finally
+            {
+                heap.exit(locked);
+            }
         }
         else
         {
-            large.free(address, largeSize(address));
+            pool.resizeRemote(i, newSize);
         }
     }
 
-    private static Pool livePool(final NativeArena arena, final long address)
+    private static Pool livePool(final Pool pool, final long address)
     {
-        final Pool pool = arena.poolAt(address);
         if (pool == null || pool.sizeClass == Pool.FREE)
         {
             throw new IllegalArgumentException("0x" + Long.toHexString(address) +
@@ -440,17 +498,6 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
                 (pool == null ? "never used" : "empty") + " pool");
         }
         return pool;
-    }
-
-    private long largeSize(final long address)
-    {
-        final long size = large.sizeOf(address);
-        if (size < 0)
-        {
-            throw new IllegalArgumentException("0x" + Long.toHexString(address) +
-                " was not allocated by this allocator (a foreign pointer, or a double free of a large block)");
-        }
-        return size;
     }
 
     private void ensureOpen()
@@ -485,64 +532,18 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
     }
 
-    private AllocatorStats snapshot()
-    {
-        final int classes = SizeClass.COUNT;
-        final int[] pools = new int[classes];
-        final long[] inUse = new long[classes];
-        final long[] available = new long[classes];
-        final long[] requested = new long[classes];
-        long quantization = 0;
-        long unusedPools = 0;
-        final List<NativeArena> sorted = new ArrayList<>(arenas.arenas());
-        sorted.sort(Comparator.comparingLong(a -> a.base));
-        final List<AllocatorStats.ArenaStats> arenaStats = new ArrayList<>(sorted.size());
-        for (final NativeArena arena : sorted)
-        {
-            final List<AllocatorStats.PoolStats> poolStats = new ArrayList<>(arena.carved);
-            for (int i = 0; i < arena.carved; i++)
-            {
-                final Pool pool = arena.pool(i);
-                final int c = pool.sizeClass;
-                if (c == Pool.FREE)
-                {
-                    poolStats.add(new AllocatorStats.PoolStats(i, Pool.FREE, 0, 0, 0));
-                    continue;
-                }
-                pools[c]++;
-                inUse[c] += pool.used;
-                available[c] += pool.capacity - pool.used;
-                requested[c] += pool.requestedBytes;
-                quantization += arenas.poolSize - (long)pool.capacity * pool.blockSize;
-                poolStats.add(new AllocatorStats.PoolStats(i, c, pool.blockSize, pool.used, pool.capacity));
-            }
-            unusedPools += arena.freePoolCount();
-            arenaStats.add(new AllocatorStats.ArenaStats(
-                arena.base, arena.poolCount, arena.carved, arena.freePoolCount(), List.copyOf(poolStats)));
-        }
-        final List<AllocatorStats.SizeClassStats> classStats = new ArrayList<>(classes);
-        for (int c = 0; c < classes; c++)
-        {
-            classStats.add(new AllocatorStats.SizeClassStats(
-                c, SizeClass.blockSize(c), pools[c], inUse[c], available[c], requested[c]));
-        }
-        return new AllocatorStats(
-            arenas.arenaSize, arenas.poolSize, List.copyOf(classStats), List.copyOf(arenaStats),
-            arenas.allocatedTotal, arenas.reclaimed, arenas.highWater,
-            unusedPools * arenas.poolSize, quantization,
-            large.count(), large.bytes(), limit.max(),
-            arenas.heapBytes() + large.heapBytes(),
-            mallocs, frees, reallocs, largeMallocs);
-    }
-
     /**
-     * Chooses the arena size, pool size and reserved-bytes maximum of a new {@link Allocator}.
+     * Chooses the arena size, pool size, reserved-bytes maximum and purge delay of a new {@link Allocator}.
      */
     public static final class Builder
     {
+        static final Duration DEFAULT_PURGE_DELAY = Duration.ofMillis(10);
+
         private long arenaSize = 1L << 20;
         private long poolSize = 16L << 10;
         private long maxReservedBytes = Long.MAX_VALUE;
+        private Duration purgeDelay = DEFAULT_PURGE_DELAY;
+        private int sharedHeaps = Math.max(2, 2 * Runtime.getRuntime().availableProcessors());
 
         private Builder()
         {
@@ -587,7 +588,36 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
 
         /**
-         * Creates the allocator. No memory is reserved until the first allocation.
+         * How long empty memory waits before it goes back to the OS: empty pools are decommitted and
+         * wholly free arenas unmapped (but one) after being empty for one maintenance period of this
+         * length; it is also the maintenance period. Default 10 ms. {@link Duration#ZERO} gives memory
+         * back at once, in the freeing call, and keeps no empty pool in a heap.
+         *
+         * @param delay the delay, 0 to 1 minute.
+         * @return this builder.
+         */
+        public Builder purgeDelay(final Duration delay)
+        {
+            purgeDelay = delay;
+            return this;
+        }
+
+        /**
+         * Number of heaps shared by virtual threads (striped by thread id). Default twice the processors,
+         * at least 2.
+         *
+         * @param count 1 to 1024.
+         * @return this builder.
+         */
+        public Builder sharedHeaps(final int count)
+        {
+            sharedHeaps = count;
+            return this;
+        }
+
+        /**
+         * Creates the allocator and starts its maintenance thread. No memory is reserved until the first
+         * allocation.
          *
          * @return the allocator.
          * @throws IllegalArgumentException if a setting is out of range.
@@ -609,6 +639,14 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
             if (maxReservedBytes <= 0)
             {
                 throw new IllegalArgumentException("maximum reserved bytes must be positive: " + maxReservedBytes);
+            }
+            if (purgeDelay == null || purgeDelay.isNegative() || purgeDelay.compareTo(Duration.ofMinutes(1)) > 0)
+            {
+                throw new IllegalArgumentException("purge delay must be from 0 to 1 minute: " + purgeDelay);
+            }
+            if (sharedHeaps < 1 || sharedHeaps > 1024)
+            {
+                throw new IllegalArgumentException("shared heaps must be from 1 to 1024: " + sharedHeaps);
             }
             return new Allocator(this);
         }

@@ -1,5 +1,8 @@
 package io.github.pymalloc4j;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * Address to arena lookup: a two-level radix tree over the arena number ({@code address >>> arenaShift})
  * of a 48-bit user address space, as CPython's {@code arena_map}. A lookup is two dependent array loads
@@ -9,9 +12,14 @@ package io.github.pymalloc4j;
  *  address:  | 0 ... 0 (16 bits) | root index | leaf index | offset in arena (arenaShift bits) |
  *  root[rootIndex] -&gt; leaf (NativeArena[]), created on first use, dropped when empty
  * </pre>
+ * Written under the arena lock with release stores; read by any thread, lock-free, with acquire loads
+ * (plain loads on x86).
  */
 final class ArenaMap
 {
+    private static final VarHandle ROOT = MethodHandles.arrayElementVarHandle(NativeArena[][].class);
+    private static final VarHandle LEAF = MethodHandles.arrayElementVarHandle(NativeArena[].class);
+
     /** Bits of user-space addresses covered (x86-64 and AArch64 with 4-level paging). */
     static final int ADDRESS_BITS = 48;
 
@@ -44,8 +52,8 @@ final class ArenaMap
         {
             return null;
         }
-        final NativeArena[] leaf = root[(int)rootIndex];
-        return leaf == null ? null : leaf[(int)key & leafMask];
+        final NativeArena[] leaf = (NativeArena[])ROOT.getAcquire(root, (int)rootIndex);
+        return leaf == null ? null : (NativeArena)LEAF.getAcquire(leaf, (int)key & leafMask);
     }
 
     /** Whether {@code address} lies in the range this map can hold. */
@@ -62,9 +70,9 @@ final class ArenaMap
         if (leaf == null)
         {
             leaf = new NativeArena[1 << leafBits];
-            root[rootIndex] = leaf;
+            ROOT.setRelease(root, rootIndex, leaf);
         }
-        leaf[(int)key & leafMask] = arena;
+        LEAF.setRelease(leaf, (int)key & leafMask, arena);
         leafCounts[rootIndex]++;
     }
 
@@ -72,10 +80,10 @@ final class ArenaMap
     {
         final long key = arena.base >>> arenaShift;
         final int rootIndex = (int)(key >>> leafBits);
-        root[rootIndex][(int)key & leafMask] = null;
+        LEAF.setRelease(root[rootIndex], (int)key & leafMask, null);
         if (--leafCounts[rootIndex] == 0)
         {
-            root[rootIndex] = null;
+            ROOT.setRelease(root, rootIndex, null);
         }
     }
 

@@ -1,10 +1,14 @@
 package io.github.pymalloc4j;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * All arenas of an allocator, and the placement policy that lets memory drain back to the OS.
+ * All arenas of an allocator: the shared source of pools, guarded by one lock that no allocation fast
+ * path takes. It holds the placement policy that lets memory drain back to the OS, the pools of dead
+ * threads (orphans), and the purge of empty memory.
  *
  * <p>Usable arenas (those with at least one free pool) form a doubly-linked list sorted by
  * {@link NativeArena#freePoolCount()} ascending, so a new pool is always taken from the <em>fullest</em>
@@ -13,31 +17,46 @@ import java.util.List;
  * (CPython's {@code nfp2lasta}).
  *
  * <pre>
- *  usableHead -&gt; [1 free] -&gt; [1 free] -&gt; [3 free] -&gt; [7 free] -&gt; [64 free (kept, wholly free)]
+ *  usableHead -&gt; [1 free] -&gt; [1 free] -&gt; [3 free] -&gt; [7 free] -&gt; [64 free (wholly free)]
  *                          ^ lastWithFree[1]  ^ lastWithFree[3] ...
+ *  orphans[c]:  pools of class c whose heap's thread died, adopted by the next heap that needs one
+ *  dirtyPools:  empty pools whose memory may still be resident, decommitted after a delay
  * </pre>
  *
- * A wholly free arena is unmapped at once, except that one is kept (at the tail) as hysteresis
- * against mmap/munmap thrashing. Not thread-safe: the allocator's lock serialises access.
+ * Giving memory back: an empty pool is decommitted ({@code madvise(MADV_DONTNEED)}) once it has been
+ * empty for a full maintenance round; a wholly free arena is unmapped likewise, except that one is
+ * kept (decommitted) as hysteresis against mmap/munmap thrashing. With a purge delay of zero both happen
+ * at once, in the freeing call.
  */
 final class ArenaSet
 {
     final long arenaSize;
     final int poolSize;
     final int poolsPerArena;
+    final ReentrantLock lock = new ReentrantLock();
     private final int poolShift;
     private final ArenaMap map;
     private final ReservationLimit limit;
+    private final boolean immediate;
     private final NativeArena[] lastWithFree;
     private final List<NativeArena> all = new ArrayList<>();
+    @SuppressWarnings("unchecked")
+    private final List<Pool>[] orphans = new List[SizeClass.COUNT];
+    private final ArrayDeque<Pool> dirtyPools = new ArrayDeque<>();
     private NativeArena usableHead;
     private int whollyFree;
+
+    /** Counts for ownerless pools (orphans collected under this set's lock). */
+    final Counters orphanCounters = new Counters();
+    /** Current maintenance round; advanced by maintenance under the lock. */
+    long round;
 
     long allocatedTotal;
     long reclaimed;
     long highWater;
+    long poolsDecommitted;
 
-    ArenaSet(final long arenaSize, final int poolSize, final ReservationLimit limit)
+    ArenaSet(final long arenaSize, final int poolSize, final ReservationLimit limit, final boolean immediate)
     {
         this.arenaSize = arenaSize;
         this.poolSize = poolSize;
@@ -45,24 +64,37 @@ final class ArenaSet
         this.poolsPerArena = (int)(arenaSize / poolSize);
         this.map = new ArenaMap(Long.numberOfTrailingZeros(arenaSize));
         this.limit = limit;
+        this.immediate = immediate;
         this.lastWithFree = new NativeArena[poolsPerArena + 1];
+        for (int c = 0; c < orphans.length; c++)
+        {
+            orphans[c] = new ArrayList<>();
+        }
     }
 
-    /** The arena holding {@code address}, or null if it lies in none. */
+    /** The arena holding {@code address}, or null if it lies in none. Lock-free, any thread. */
     NativeArena arenaOf(final long address)
     {
         return map.get(address);
     }
 
-    /** Live arenas, in creation order. */
+    /** Live arenas, in creation order. Lock held. */
     List<NativeArena> arenas()
     {
         return all;
     }
 
+    /** Orphaned pools of class {@code c}. Lock held. */
+    List<Pool> orphans(final int c)
+    {
+        return orphans[c];
+    }
+
+    /** Lock held. */
     long heapBytes()
     {
-        long bytes = map.heapBytes() + 16 + 4L * lastWithFree.length + 16 + 4L * all.size();
+        long bytes = map.heapBytes() + 16 + 4L * lastWithFree.length + 16 + 4L * all.size() +
+            16 + 8L * dirtyPools.size();
         for (final NativeArena arena : all)
         {
             bytes += arena.heapBytes();
@@ -70,12 +102,75 @@ final class ArenaSet
         return bytes;
     }
 
+    // ------------------------------------------------------------------ pools in and out
+
     /**
-     * An empty pool from the fullest usable arena, mapping a new arena when none has room.
+     * A pool of class {@code c} for {@code heap}: an orphan of that class with room, else an empty pool
+     * from the fullest usable arena, mapping a new arena when none has room.
      *
-     * @throws OutOfMemoryError if a new arena is needed and the limit or the OS refuses it.
+     * @throws OutOfMemoryError if a new arena is needed and the limit or the OS refuses.
      */
-    Pool takePool()
+    Pool takePool(final int c, final Heap heap)
+    {
+        lock.lock();
+        try
+        {
+            final Pool orphan = adoptOrphan(c, heap);
+            if (orphan != null)
+            {
+                return orphan;
+            }
+            final Pool pool = takeEmptyPool();
+            pool.init(c, heap);
+            return pool;
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    /** Gives back a pool with no live block. */
+    void returnPool(final Pool pool)
+    {
+        lock.lock();
+        try
+        {
+            returnPoolLocked(pool);
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    private Pool adoptOrphan(final int c, final Heap heap)
+    {
+        final List<Pool> list = orphans[c];
+        for (int k = list.size() - 1; k >= 0; k--)
+        {
+            final Pool pool = list.get(k);
+            if (pool.notifyState() == Pool.NOTIFIED)
+            {
+                continue; // its dead heap has yet to see the notification
+            }
+            pool.collectRemote(orphanCounters);
+            if (pool.used == 0)
+            {
+                removeAt(list, k);
+                returnPoolLocked(pool);
+            }
+            else if (!pool.isFull())
+            {
+                removeAt(list, k);
+                pool.setOwner(heap);
+                return pool;
+            }
+        }
+        return null;
+    }
+
+    private Pool takeEmptyPool()
     {
         NativeArena arena = usableHead;
         if (arena == null)
@@ -104,15 +199,21 @@ final class ArenaSet
         return pool;
     }
 
-    /**
-     * Gives back a pool whose last block was freed; re-sorts its arena, and unmaps the arena if it is
-     * now wholly free and another wholly free arena is already kept.
-     */
-    void returnPool(final Pool pool)
+    private void returnPoolLocked(final Pool pool)
     {
         final NativeArena arena = pool.arena;
         final int n = arena.freePoolCount();
         arena.returnPool(pool);
+        pool.emptySinceRound = round;
+        if (immediate)
+        {
+            decommit(pool);
+        }
+        else if (!pool.dirty)
+        {
+            pool.dirty = true;
+            dirtyPools.add(pool);
+        }
         final int m = n + 1;
         if (n == 0)
         {
@@ -140,7 +241,8 @@ final class ArenaSet
         }
         if (m == poolsPerArena)
         {
-            if (whollyFree > 0)
+            arena.freeSinceRound = round;
+            if (immediate && whollyFree > 0)
             {
                 release(arena);
             }
@@ -151,20 +253,171 @@ final class ArenaSet
         }
     }
 
+    // ------------------------------------------------------------------ dead threads
+
+    /**
+     * Hands every pool of a heap whose thread died to the set: empty ones back to their arenas, the
+     * others to the orphan lists. The caller holds the heap's lock.
+     */
+    void abandon(final Heap heap)
+    {
+        lock.lock();
+        try
+        {
+            heap.abandoned = true;
+            for (final NativeArena arena : all)
+            {
+                for (int i = 0; i < arena.carved; i++)
+                {
+                    final Pool pool = arena.pool(i);
+                    if (pool.heap != heap || pool.sizeClass == Pool.FREE)
+                    {
+                        continue;
+                    }
+                    pool.collectRemote(heap.counters);
+                    pool.listed = false;
+                    pool.prev = null;
+                    pool.next = null;
+                    int state = pool.notifyState();
+                    if (state == Pool.NOTIFY && !pool.cancelNotify())
+                    {
+                        state = Pool.NOTIFIED; // a remote free claimed it just now
+                    }
+                    if (state == Pool.NOTIFIED)
+                    {
+                        // Its push to the dead heap's stack is still to be drained: keep it an orphan (not
+                        // reusable) until then, so no later owner's notification is overwritten.
+                        heap.inflightNotifications++;
+                    }
+                    else if (pool.used == 0)
+                    {
+                        returnPoolLocked(pool);
+                        continue;
+                    }
+                    pool.setOwner(null);
+                    orphans[pool.sizeClass].add(pool);
+                }
+            }
+            heap.clearLists();
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ maintenance
+
+    /**
+     * One purge step, lock held by the caller: collects orphans, decommits pools empty since an earlier
+     * round (all of them when {@code force}), unmaps wholly free arenas likewise except one.
+     *
+     * @return pools decommitted plus arenas unmapped.
+     */
+    int purge(final boolean force)
+    {
+        int work = 0;
+        for (final List<Pool> list : orphans)
+        {
+            for (int k = list.size() - 1; k >= 0; k--)
+            {
+                final Pool pool = list.get(k);
+                if (pool.notifyState() == Pool.NOTIFIED)
+                {
+                    continue;
+                }
+                pool.collectRemote(orphanCounters);
+                if (pool.used == 0)
+                {
+                    removeAt(list, k);
+                    returnPoolLocked(pool);
+                    work++;
+                }
+            }
+        }
+        for (int k = dirtyPools.size(); k > 0; k--)
+        {
+            final Pool pool = dirtyPools.poll();
+            if (pool.sizeClass != Pool.FREE || !pool.committed || !pool.arena.mapped)
+            {
+                pool.dirty = false;
+            }
+            else if (force || pool.emptySinceRound < round)
+            {
+                pool.dirty = false;
+                decommit(pool);
+                work++;
+            }
+            else
+            {
+                dirtyPools.add(pool);
+            }
+        }
+        if (whollyFree > 1)
+        {
+            NativeArena keep = null;
+            for (final NativeArena arena : new ArrayList<>(all))
+            {
+                if (!arena.isWhollyFree())
+                {
+                    continue;
+                }
+                if (keep == null)
+                {
+                    keep = arena;
+                }
+                else if (force || arena.freeSinceRound < round)
+                {
+                    whollyFree--;
+                    release(arena);
+                    work++;
+                }
+            }
+        }
+        return work;
+    }
+
+    private void decommit(final Pool pool)
+    {
+        if (pool.committed)
+        {
+            if (Libc.madvise(pool.base, poolSize, Libc.MADV_DONTNEED) != 0)
+            {
+                throw new IllegalStateException("madvise(DONTNEED) of pool 0x" + Long.toHexString(pool.base) + " failed");
+            }
+            pool.committed = false;
+            poolsDecommitted++;
+        }
+    }
+
     /** Unmaps every arena; the set is unusable afterwards. */
     void releaseAll()
     {
-        for (final NativeArena arena : all)
+        lock.lock();
+        try
         {
-            map.remove(arena);
-            Libc.munmap(arena.base, arenaSize);
-            limit.release(arenaSize);
-            reclaimed++;
+            for (final NativeArena arena : all)
+            {
+                map.remove(arena);
+                arena.mapped = false;
+                Libc.munmap(arena.base, arenaSize);
+                limit.release(arenaSize);
+                reclaimed++;
+            }
+            all.clear();
+            usableHead = null;
+            java.util.Arrays.fill(lastWithFree, null);
+            whollyFree = 0;
+            dirtyPools.clear();
+            for (final List<Pool> list : orphans)
+            {
+                list.clear();
+            }
         }
-        all.clear();
-        usableHead = null;
-        java.util.Arrays.fill(lastWithFree, null);
-        whollyFree = 0;
+        finally
+        {
+            lock.unlock();
+        }
     }
 
     private void release(final NativeArena arena)
@@ -177,6 +430,7 @@ final class ArenaSet
         unlinkUsable(arena);
         map.remove(arena);
         all.remove(arena);
+        arena.mapped = false;
         if (Libc.munmap(arena.base, arenaSize) != 0)
         {
             throw new IllegalStateException("munmap of arena 0x" + Long.toHexString(arena.base) + " failed");
@@ -185,9 +439,49 @@ final class ArenaSet
         reclaimed++;
     }
 
+    /**
+     * Unmaps every wholly free arena, the kept one included: what a request that hit the reserved-bytes
+     * limit can get back without waiting for the purge delay.
+     *
+     * @return arenas unmapped.
+     */
+    int releaseWhollyFreeArenas()
+    {
+        lock.lock();
+        try
+        {
+            int released = 0;
+            for (final NativeArena arena : new ArrayList<>(all))
+            {
+                if (arena.isWhollyFree())
+                {
+                    whollyFree--;
+                    release(arena);
+                    released++;
+                }
+            }
+            return released;
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
     private NativeArena newArena()
     {
-        limit.reserve(arenaSize, "a new " + arenaSize + "-byte arena");
+        try
+        {
+            limit.reserve(arenaSize, "a new " + arenaSize + "-byte arena");
+        }
+        catch (final OutOfMemoryError e)
+        {
+            if (releaseWhollyFreeArenas() == 0)
+            {
+                throw e;
+            }
+            limit.reserve(arenaSize, "a new " + arenaSize + "-byte arena");
+        }
         final long base;
         try
         {
@@ -236,6 +530,13 @@ final class ArenaSet
         return base;
     }
 
+    private static void removeAt(final List<Pool> list, final int k)
+    {
+        final int last = list.size() - 1;
+        list.set(k, list.get(last));
+        list.remove(last);
+    }
+
     private void linkFront(final NativeArena arena)
     {
         arena.prev = null;
@@ -282,46 +583,58 @@ final class ArenaSet
     /** Checks the sorted-list invariants; for tests. Returns null when they hold, else what is wrong. */
     String checkInvariants()
     {
-        int prevFree = 0;
-        int listed = 0;
-        int free = 0;
-        for (NativeArena a = usableHead; a != null; a = a.next)
+        lock.lock();
+        try
         {
-            listed++;
-            final int n = a.freePoolCount();
-            if (n < prevFree || n == 0)
+            int prevFree = 0;
+            int listed = 0;
+            int free = 0;
+            for (NativeArena a = usableHead; a != null; a = a.next)
             {
-                return "usable list not sorted at 0x" + Long.toHexString(a.base);
+                listed++;
+                final int n = a.freePoolCount();
+                if (n < prevFree || n == 0)
+                {
+                    return "usable list not sorted at 0x" + Long.toHexString(a.base);
+                }
+                if ((a.next == null || a.next.freePoolCount() != n) && lastWithFree[n] != a)
+                {
+                    return "lastWithFree[" + n + "] is wrong";
+                }
+                if (a.next != null && a.next.prev != a)
+                {
+                    return "broken back link";
+                }
+                prevFree = n;
             }
-            if ((a.next == null || a.next.freePoolCount() != n) && lastWithFree[n] != a)
+            for (final NativeArena a : all)
             {
-                return "lastWithFree[" + n + "] is wrong";
+                if (a.freePoolCount() > 0 != a.usable)
+                {
+                    return "arena 0x" + Long.toHexString(a.base) + " usable flag wrong";
+                }
+                if (a.isWhollyFree())
+                {
+                    free++;
+                }
+                if (a.usable)
+                {
+                    listed--;
+                }
             }
-            if (a.next != null && a.next.prev != a)
+            if (listed != 0)
             {
-                return "broken back link";
+                return "usable list and arena set disagree";
             }
-            prevFree = n;
+            if (free != whollyFree || immediate && free > 1)
+            {
+                return "wholly free arenas: " + free + " counted " + whollyFree;
+            }
+            return null;
         }
-        for (final NativeArena a : all)
+        finally
         {
-            if (a.freePoolCount() > 0 != a.usable)
-            {
-                return "arena 0x" + Long.toHexString(a.base) + " usable flag wrong";
-            }
-            if (a.isWhollyFree())
-            {
-                free++;
-            }
-            if (a.usable)
-            {
-                listed--;
-            }
+            lock.unlock();
         }
-        if (listed != 0)
-        {
-            return "usable list and arena set disagree";
-        }
-        return free == whollyFree && free <= 1 ? null : "wholly free arenas: " + free + " counted " + whollyFree;
     }
 }

@@ -1,78 +1,407 @@
 package io.github.pymalloc4j;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.locks.ReentrantLock;
+
 /**
- * Small-block allocation: for each size class, the list of <em>used</em> pools (some blocks live, some
- * free) that allocation takes from. Full pools are on no list; a pool that regains room goes to the
- * front of its class list (it is the most likely to be in cache); a pool that empties goes back to
- * its arena.
+ * A heap: the pools one owner allocates from, per size class. A platform thread has its own heap
+ * ({@link #ownerThread} set); virtual threads share a few striped heaps, each used under its lock.
  *
  * <pre>
- *  usedPools[c] -&gt; pool (front: allocated from) &lt;-&gt; pool &lt;-&gt; pool
- *  full pools:   on no list, found again through the arena map when a block is freed
- *  empty pools:  back in their arena ({@link ArenaSet#returnPool})
+ *  usedPools[c] -&gt; pool &lt;-&gt; pool &lt;-&gt; pool     pools of class c with room (listed)
+ *  full pools:   detached, armed with NOTIFY; the first remote free pushes them on
+ *  notified   -&gt; pool -&gt; pool                    (a lock-free stack; the owner drains it)
+ *  empty pools:  back to the arena, except the last one of a class, kept until maintenance
+ *                sees it empty twice (anti-thrash for malloc/free pairs)
  * </pre>
  *
- * Fast path: {@link #allocate} = one array load, one pool pop; {@link #free} = one pool push.
- * Not thread-safe: the allocator's lock serialises access.
+ * <h2>Who may touch what</h2>
+ * Everything except {@link #notified} is owner state: touched by the owner thread inside an
+ * allocator call, or by the maintenance thread while it holds {@link #lock} and the owner is outside
+ * any call. The owner does not lock on its fast path; it publishes {@code inCall = 1} with a plain
+ * store, then reads {@code maintenanceRequested}. Maintenance takes the lock, sets the request, and
+ * issues a process-wide barrier ({@link ProcessBarrier}, Linux {@code membarrier}) before it reads
+ * {@code inCall}: the barrier orders the owner's store before its load as a fence would, so either
+ * the owner sees the request (and waits on the lock) or maintenance sees the owner inside a call
+ * (and skips this heap). Without {@code membarrier}, owners take the lock on every call instead.
  */
 final class Heap
 {
-    private final Pool[] usedPools = new Pool[SizeClass.COUNT];
-    private final ArenaSet arenas;
+    private static final VarHandle IN_CALL;
+    private static final VarHandle NOTIFIED;
 
-    Heap(final ArenaSet arenas)
+    static
     {
-        this.arenas = arenas;
+        try
+        {
+            final MethodHandles.Lookup lookup = MethodHandles.lookup();
+            IN_CALL = lookup.findVarHandle(Heap.class, "inCall", int.class);
+            NOTIFIED = lookup.findVarHandle(Heap.class, "notified", Pool.class);
+        }
+        catch (final ReflectiveOperationException e)
+        {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
+    /** Sequence number, for reports. */
+    final int id;
+    /** The owning platform thread, or null for a heap shared by virtual threads under {@link #lock}. */
+    final Thread ownerThread;
+    /** Held by maintenance while it works on this heap, and by callers of a shared heap. */
+    final ReentrantLock lock = new ReentrantLock();
+    private final Pool[] usedPools = new Pool[SizeClass.COUNT];
+    private final ArenaSet arenas;
+    private final boolean asymmetric;
+    private final boolean retainEmptyPools;
+
+    @SuppressWarnings("unused") // accessed through IN_CALL
+    private int inCall;
+    private volatile boolean maintenanceRequested;
+    @SuppressWarnings("unused") // accessed through NOTIFIED
+    private volatile Pool notified;
+
+    /** Written by the owner with plain stores, read by statistics with racy reads. */
+    final Counters counters = new Counters();
+
+    /** Abandoned: the owner thread died; the heap only waits for notifications still in flight. */
+    boolean abandoned;
+    /** Pools that were NOTIFIED when the heap was abandoned: pushes still to arrive on its stack. */
+    int inflightNotifications;
+
+    Heap(final int id, final Thread ownerThread, final ArenaSet arenas, final boolean asymmetric,
+        final boolean retainEmptyPools)
+    {
+        this.id = id;
+        this.ownerThread = ownerThread;
+        this.arenas = arenas;
+        this.asymmetric = asymmetric && ownerThread != null;
+        this.retainEmptyPools = retainEmptyPools;
+    }
+
+    // ------------------------------------------------------------------ owner entry and exit
+
     /**
-     * A block of class {@code classIndex} for a request of {@code size} bytes.
+     * Owner: marks the start of a call. Returns true if the heap lock was taken (maintenance wanted
+     * the heap, or no asymmetric barrier exists); pass it to {@link #exit}.
+     */
+    boolean enter()
+    {
+        if (!asymmetric)
+        {
+            lock.lock();
+            return true;
+        }
+        IN_CALL.setOpaque(this, 1);
+        // Compiler barrier only on x86 (no instruction); the CPU side is maintenance's membarrier.
+        VarHandle.acquireFence();
+        if (maintenanceRequested)
+        {
+            IN_CALL.setRelease(this, 0);
+            lock.lock();
+            return true;
+        }
+        return false;
+    }
+
+    /** Owner: marks the end of a call started by {@link #enter}. */
+    void exit(final boolean locked)
+    {
+        if (locked)
+        {
+            lock.unlock();
+        }
+        else
+        {
+            IN_CALL.setRelease(this, 0);
+        }
+    }
+
+    /** Maintenance, holding {@link #lock}: asks the owner to stay out. */
+    void requestMaintenance()
+    {
+        maintenanceRequested = true;
+    }
+
+    /** Maintenance, after the process barrier: whether the owner is inside a call. */
+    boolean ownerInCall()
+    {
+        return asymmetric && (int)IN_CALL.getOpaque(this) != 0;
+    }
+
+    /** Maintenance, before unlocking. */
+    void endMaintenance()
+    {
+        maintenanceRequested = false;
+    }
+
+    boolean usesHandshake()
+    {
+        return asymmetric;
+    }
+
+    // ------------------------------------------------------------------ allocation (owner)
+
+    /**
+     * Allocates a block of class {@code c}. Owner only, inside {@link #enter}/{@link #exit} or with
+     * the lock of a shared heap held.
      *
      * @throws OutOfMemoryError if a new arena was needed and refused; nothing changed then.
      */
-    long allocate(final int classIndex, final long size)
+    long allocate(final int c, final long size)
     {
-        Pool pool = usedPools[classIndex];
+        final Pool pool = usedPools[c];
+        if (pool != null)
+        {
+            final long block = pool.allocate(size);
+            if (pool.isFull())
+            {
+                onFull(pool);
+            }
+            return block;
+        }
+        return allocateSlow(c, size);
+    }
+
+    private long allocateSlow(final int c, final long size)
+    {
+        drainNotified();
+        Pool pool = usedPools[c];
         if (pool == null)
         {
-            pool = newPool(classIndex);
+            pool = arenas.takePool(c, this);
+            linkFront(pool);
+            if (pool.isFull())
+            {
+                // An adopted orphan is never full; a fresh pool has capacity >= 8. Defensive only.
+                onFull(pool);
+                return allocateSlow(c, size);
+            }
         }
         final long block = pool.allocate(size);
         if (pool.isFull())
         {
-            unlink(pool);
+            onFull(pool);
         }
         return block;
     }
 
     /**
-     * Frees a live block (validated by {@link Pool#liveBlockIndex}).
+     * A listed pool just filled up: collect remote frees, or detach it armed for notification.
      */
-    void free(final Pool pool, final int blockIndex, final long address)
+    private void onFull(final Pool pool)
     {
-        final boolean wasFull = pool.isFull();
-        pool.free(blockIndex, address);
-        if (pool.used == 0)
+        if (detachFull(pool))
         {
-            if (!wasFull)
-            {
-                unlink(pool);
-            }
-            arenas.returnPool(pool);
+            unlink(pool);
         }
-        else if (wasFull)
+        else if (pool.used == 0)
         {
-            linkFront(pool);
+            onEmpty(pool, false);
         }
     }
 
-    private Pool newPool(final int classIndex)
+    /**
+     * A full pool: collects remote frees until it has room (false), or arms it so that the next remote
+     * free notifies this heap (true: leave it detached).
+     */
+    private boolean detachFull(final Pool pool)
     {
-        final Pool pool = arenas.takePool();
-        pool.init(classIndex);
-        linkFront(pool);
-        return pool;
+        while (true)
+        {
+            if (pool.collectRemote(counters) > 0)
+            {
+                return false;
+            }
+            if (pool.notifyState() == Pool.NOTIFIED)
+            {
+                return true; // a remote free claimed it: it is on, or on its way to, the notified stack
+            }
+            if (pool.arm())
+            {
+                return true;
+            }
+            if (!pool.cancelNotify())
+            {
+                return true; // claimed between arm and cancel
+            }
+        }
     }
+
+    // ------------------------------------------------------------------ free (owner)
+
+    /**
+     * Owner's free of a block in one of its own pools. Validates first: nothing changes on bad input.
+     */
+    void freeLocal(final Pool pool, final long address)
+    {
+        final int i = pool.liveBlockIndex(address);
+        pool.freeLocal(i, address);
+        counters.localFrees++;
+        afterFree(pool);
+    }
+
+    /** Owner: block {@code i} of {@code pool} was freed; fix the pool's place. */
+    void afterFree(final Pool pool)
+    {
+        if (!pool.listed)
+        {
+            pool.disarmNotify();
+            linkFront(pool);
+        }
+        if (pool.used == 0)
+        {
+            onEmpty(pool, false);
+        }
+    }
+
+    /**
+     * A listed pool has no live block. The last pool of its class stays listed (so that a malloc/free
+     * pair does not hand the pool back and forth with the arena) until maintenance finds it still
+     * empty; any other goes back to its arena now.
+     */
+    private void onEmpty(final Pool pool, final boolean force)
+    {
+        if (pool.notifyState() == Pool.NOTIFIED)
+        {
+            return; // still on the notified stack: keep it until drained, then maintenance returns it
+        }
+        if (!force && retainEmptyPools && usedPools[pool.sizeClass] == pool && pool.next == null)
+        {
+            return;
+        }
+        unlink(pool);
+        arenas.returnPool(pool);
+    }
+
+    // ------------------------------------------------------------------ notifications
+
+    /**
+     * Any thread: pushes a pool whose notification it claimed. One CAS on the heap's stack head,
+     * once per fill/refill cycle of the pool.
+     */
+    void pushNotified(final Pool pool)
+    {
+        Pool head;
+        do
+        {
+            head = notified;
+            pool.nextNotified = head;
+        }
+        while (!NOTIFIED.compareAndSet(this, head, pool));
+    }
+
+    /** Owner: takes every notified pool back into use. */
+    void drainNotified()
+    {
+        if (notified == null)
+        {
+            return;
+        }
+        Pool pool = (Pool)NOTIFIED.getAndSet(this, (Pool)null);
+        while (pool != null)
+        {
+            final Pool next = pool.nextNotified;
+            pool.nextNotified = null;
+            pool.clearNotified();
+            if (abandoned)
+            {
+                inflightNotifications--; // the pool was orphaned already; nothing else to do
+            }
+            else if (pool.heap == this && !pool.listed)
+            {
+                pool.collectRemote(counters);
+                if (!pool.isFull() || !detachFull(pool))
+                {
+                    linkFront(pool);
+                    if (pool.used == 0)
+                    {
+                        onEmpty(pool, false);
+                    }
+                }
+            }
+            pool = next;
+        }
+    }
+
+    // ------------------------------------------------------------------ maintenance (lock held, owner out)
+
+    /**
+     * Collects remote frees in every listed pool, takes back notified pools, and returns empty pools:
+     * at once when {@code force}, else those seen empty in the previous round too.
+     *
+     * @return work done: pools handed back to the arenas plus blocks collected.
+     */
+    int maintain(final long round, final boolean force)
+    {
+        drainNotified();
+        int released = 0;
+        for (int c = 0; c < usedPools.length; c++)
+        {
+            Pool pool = usedPools[c];
+            while (pool != null)
+            {
+                final Pool next = pool.next;
+                released += pool.collectRemote(counters);
+                if (pool.used == 0 && pool.notifyState() != Pool.NOTIFIED)
+                {
+                    if (force || (pool.seenEmptyRound >= 0 && pool.seenEmptyRound < round))
+                    {
+                        unlink(pool);
+                        arenas.returnPool(pool);
+                        released++;
+                    }
+                    else if (pool.seenEmptyRound < 0)
+                    {
+                        pool.seenEmptyRound = round;
+                    }
+                }
+                else
+                {
+                    pool.seenEmptyRound = -1;
+                }
+                pool = next;
+            }
+        }
+        return released;
+    }
+
+    /** Whether the heap may have work for maintenance (racy hint). */
+    boolean mayNeedMaintenance()
+    {
+        if (notified != null)
+        {
+            return true;
+        }
+        for (final Pool head : usedPools)
+        {
+            if (head != null)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Pools listed per class (owner state; statistics read it racily). */
+    Pool listHead(final int c)
+    {
+        return usedPools[c];
+    }
+
+    /** Forgets every list (abandonment: the pools were handed to the arena set). */
+    void clearLists()
+    {
+        java.util.Arrays.fill(usedPools, null);
+    }
+
+    boolean hasNotified()
+    {
+        return notified != null;
+    }
+
+    // ------------------------------------------------------------------ lists
 
     private void linkFront(final Pool pool)
     {
@@ -84,6 +413,7 @@ final class Heap
             head.prev = pool;
         }
         usedPools[pool.sizeClass] = pool;
+        pool.listed = true;
     }
 
     private void unlink(final Pool pool)
@@ -102,5 +432,12 @@ final class Heap
         }
         pool.prev = null;
         pool.next = null;
+        pool.listed = false;
+    }
+
+    @Override
+    public String toString()
+    {
+        return ownerThread == null ? "shared heap " + id : "heap " + id + " of thread \"" + ownerThread.getName() + "\"";
     }
 }

@@ -22,6 +22,7 @@ final class Libc
     static final int MAP_NORESERVE = 0x4000;
     /** {@code (void *)-1}. */
     static final long MAP_FAILED = -1L;
+    static final int MADV_DONTNEED = 4;
 
     private static final MethodHandle MALLOC;
     private static final MethodHandle CALLOC;
@@ -30,6 +31,9 @@ final class Libc
     private static final MethodHandle ALIGNED_ALLOC;
     private static final MethodHandle MMAP;
     private static final MethodHandle MUNMAP;
+    private static final MethodHandle MADVISE;
+    /** {@code long syscall(long number, int, int)}: variadic after the number. */
+    private static final MethodHandle SYSCALL_INT_INT;
 
     static
     {
@@ -43,6 +47,10 @@ final class Libc
         MMAP = handle(linker, libc, "mmap",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
         MUNMAP = handle(linker, libc, "munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
+        MADVISE = handle(linker, libc, "madvise", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
+        SYSCALL_INT_INT = linker.downcallHandle(
+            libc.find("syscall").orElseThrow(() -> new UnsatisfiedLinkError("libc symbol not found: syscall")),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(1));
     }
 
     private Libc()
@@ -146,6 +154,38 @@ final class Libc
         try
         {
             return (int)MUNMAP.invokeExact(address, length);
+        }
+        catch (final Throwable t)
+        {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * @return 0 on success, -1 on failure.
+     */
+    static int madvise(final long address, final long length, final int advice)
+    {
+        try
+        {
+            return (int)MADVISE.invokeExact(address, length, advice);
+        }
+        catch (final Throwable t)
+        {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * {@code syscall(number, a, b)}.
+     *
+     * @return the system call's result; -1 on failure.
+     */
+    static long syscall(final long number, final int a, final int b)
+    {
+        try
+        {
+            return (long)SYSCALL_INT_INT.invokeExact(number, a, b);
         }
         catch (final Throwable t)
         {

@@ -1,5 +1,8 @@
 package io.github.pymalloc4j;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * One arena: {@code arenaSize} bytes of address space from {@code mmap}, aligned to its own size,
  * cut into {@code poolCount} pools. Pools are carved lazily at the high-water mark {@code carved};
@@ -13,10 +16,13 @@ package io.github.pymalloc4j;
  *   freePoolCount() = freePools stack depth + (poolCount - carved)
  * </pre>
  *
- * Not thread-safe: {@link ArenaSet} serialises access.
+ * Guarded by the {@link ArenaSet} lock, except {@link #poolAt}, which any thread may call: pools are
+ * published with a release store and read with an acquire load.
  */
 final class NativeArena
 {
+    private static final VarHandle POOLS = MethodHandles.arrayElementVarHandle(Pool[].class);
+
     final long base;
     final int poolCount;
     private final int poolShift;
@@ -26,6 +32,11 @@ final class NativeArena
     private int freePoolsTop;
     /** Pools {@code [0, carved)} have been handed out at least once. */
     int carved;
+
+    /** False once unmapped. */
+    boolean mapped = true;
+    /** Maintenance round in which the arena became wholly free. */
+    long freeSinceRound;
 
     /** Neighbours in {@link ArenaSet}'s list of usable arenas (sorted by free pools, ascending). */
     NativeArena prev;
@@ -60,7 +71,7 @@ final class NativeArena
      */
     Pool poolAt(final long address)
     {
-        return pools[(int)((address - base) >>> poolShift)];
+        return (Pool)POOLS.getAcquire(pools, (int)((address - base) >>> poolShift));
     }
 
     /** Pool {@code i}, or null if not carved. */
@@ -81,7 +92,7 @@ final class NativeArena
         }
         final int i = carved++;
         final Pool pool = new Pool(this, i, base + ((long)i << poolShift), poolSize);
-        pools[i] = pool;
+        POOLS.setRelease(pools, i, pool);
         return pool;
     }
 

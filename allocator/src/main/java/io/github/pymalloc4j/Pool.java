@@ -1,57 +1,118 @@
 package io.github.pymalloc4j;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
- * One pool: a {@code poolSize}-aligned slice of an arena that serves blocks of one size class.
- * All metadata lives here, on the Java heap; the pool's native memory holds only blocks, and a
- * free block holds only the address of the next free block (its first 8 bytes).
+ * One pool: a {@code poolSize}-aligned slice of an arena that serves blocks of one size class, owned by
+ * one {@link Heap} at a time. All metadata lives here, on the Java heap; the pool's native memory holds
+ * only blocks, and a free block on the owner's list holds only the address of the next one.
  *
  * <pre>
  *  base                                   bumpNext        bumpEnd       base + poolSize
  *   |  b0  |  b1  |  b2  |  b3  |  b4  |  b5  |  b6  | ... | b(n-1) | tail |
  *   '---- handed out at least once ----' '-- never touched --'  '- quantization -'
- *   freeHead -> b3 -> b1 -> 0           (LIFO list threaded through free blocks)
- *   allocated bitmap: bit i set  &lt;=&gt;  block i is live
- *   slack[i]: blockSize - requested size of live block i (exact internal fragmentation)
+ *   freeHead -> b3 -> b1 -> 0    owner's LIFO list, threaded through free blocks (owner only)
+ *   live bitmap:   bit i set  &lt;=&gt;  block i was handed out and not yet collected   (owner writes)
+ *   remote bitmap: bit i set  &lt;=&gt;  block i was freed by another thread, not yet collected (any thread ORs)
+ *   slack[i]: blockSize - requested size of block i (written by whoever holds block i)
  * </pre>
  *
- * Invariants (checked by the tests through the statistics):
+ * Invariants:
  * <ul>
- *   <li>{@code used} = number of set bits in {@code allocated};</li>
- *   <li>every block on the free list is below {@code bumpNext} and has its bit clear, and every block
- *       below {@code bumpNext} with its bit clear is on the free list;</li>
- *   <li>{@code used + freeListLength + (bumpEnd - bumpNext) / blockSize == capacity};</li>
- *   <li>{@code requestedBytes} = sum over live blocks of {@code blockSize - slack[i]}.</li>
+ *   <li>{@code used} = number of set bits in {@code live}; remote bits are a subset of live bits;</li>
+ *   <li>every block below {@code bumpNext} whose live bit is clear is on the owner's free list, once;</li>
+ *   <li>{@code used + freeListLength + (bumpEnd - bumpNext) / blockSize == capacity}.</li>
  * </ul>
- * A pool with {@code sizeClass == FREE} is empty and sits on its arena's free-pool stack.
- * Not thread-safe: the owning {@link Heap} serialises access.
+ *
+ * <p>Threads. The owner (the heap's thread, or whoever holds the heap's lock) does everything except
+ * set remote bits; any other thread frees with one atomic OR on a remote-bitmap word, which also tells
+ * it at once whether the block was already freed. The owner <em>collects</em> remote bits when its own
+ * list runs dry. A pool that fills up leaves its heap's list and is marked {@link #NOTIFY}: the first
+ * remote free into it moves it to {@link #NOTIFIED} and pushes it on the heap's notified stack, so the
+ * owner brings it back into use (mimalloc's "delayed free").
  */
 final class Pool
 {
     /** {@link #sizeClass} of a pool that serves no class. */
     static final int FREE = -1;
 
+    /** Notify states. NONE: in its heap's list, or ownerless. */
+    static final int NONE = 0;
+    /** Full and detached: the next remote free must tell the heap. */
+    static final int NOTIFY = 1;
+    /** A remote free has claimed the notification and pushes (or pushed) the pool on the heap's stack. */
+    static final int NOTIFIED = 2;
+
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+    private static final VarHandle NOTIFY_STATE;
+    private static final VarHandle OWNER_THREAD;
+    private static final VarHandle REQUESTED_ADJUST;
+
+    static
+    {
+        try
+        {
+            final MethodHandles.Lookup lookup = MethodHandles.lookup();
+            NOTIFY_STATE = lookup.findVarHandle(Pool.class, "notifyState", int.class);
+            OWNER_THREAD = lookup.findVarHandle(Pool.class, "ownerThread", Thread.class);
+            REQUESTED_ADJUST = lookup.findVarHandle(Pool.class, "requestedAdjust", long.class);
+        }
+        catch (final ReflectiveOperationException e)
+        {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     final NativeArena arena;
     final int index;
     final long base;
     private final int poolSize;
 
+    // Set by init (under the arena lock, before any block is handed out); stable while a block is live.
     int sizeClass = FREE;
     int blockSize;
     int capacity;
-    int used;
-    /** {@link SizeClass#divisionMagic}: {@code (offset * magic) >>> 32 == offset / blockSize}. */
     private long magic;
+    private long[] live;
+    private long[] remote;
+    private short[] slack;
+
+    // Owner-only state.
+    int used;
+    /** Sum of requested sizes of live blocks, as the owner knows them (remote frees not yet collected count). */
+    private long requestedBytes;
     private long freeHead;
     private long bumpNext;
     private long bumpEnd;
-    long requestedBytes;
-    private long[] allocated;
-    /** Per block: blockSize - requested size, 0..511 (an over-aligned request can leave most of a block unused). */
-    private short[] slack;
-
-    /** Neighbours in the heap's list of used pools of this class. */
+    /** In its heap's {@code usedPools} list. */
+    boolean listed;
     Pool prev;
     Pool next;
+
+    // Shared state.
+    /** The heap that owns this pool, or null when ownerless (empty, or orphaned by a dead thread). */
+    Heap heap;
+    /** The owner heap's thread when it is a thread's own heap; null for shared heaps and ownerless pools. */
+    @SuppressWarnings("unused") // accessed through OWNER_THREAD
+    private Thread ownerThread;
+    @SuppressWarnings("unused") // accessed through NOTIFY_STATE
+    private volatile int notifyState;
+    /** Changes of requested size made by in-place reallocs of threads other than the owner (atomic). */
+    @SuppressWarnings("unused") // accessed through REQUESTED_ADJUST
+    private long requestedAdjust;
+    /** Link in a heap's notified stack. */
+    Pool nextNotified;
+
+    // Arena-lock state (see ArenaSet).
+    /** Memory may be resident: false once decommitted, true again when the pool is taken. */
+    boolean committed;
+    /** On the arena set's list of empty pools awaiting decommit. */
+    boolean dirty;
+    /** Maintenance round in which the pool was emptied into its arena. */
+    long emptySinceRound;
+    /** Maintenance round in which a listed pool was last seen with no live block (-1: not seen). */
+    long seenEmptyRound = -1;
 
     Pool(final NativeArena arena, final int index, final long base, final int poolSize)
     {
@@ -62,42 +123,69 @@ final class Pool
     }
 
     /**
-     * Makes this empty pool serve a size class: no block handed out yet, the bump pointer at the base.
-     *
-     * @param classIndex size class.
+     * Makes this empty pool serve a size class for {@code owner}: no block handed out yet, the bump
+     * pointer at the base. Called under the arena lock.
      */
-    void init(final int classIndex)
+    void init(final int classIndex, final Heap owner)
     {
         sizeClass = classIndex;
         blockSize = SizeClass.blockSize(classIndex);
         capacity = poolSize / blockSize;
-        used = 0;
         magic = SizeClass.divisionMagic(classIndex);
+        used = 0;
+        requestedBytes = 0;
+        REQUESTED_ADJUST.setVolatile(this, 0L);
         freeHead = 0;
         bumpNext = base;
         bumpEnd = base + (long)capacity * blockSize;
-        requestedBytes = 0;
         final int words = (capacity + 63) >>> 6;
-        if (allocated == null || allocated.length < words)
+        if (live == null || live.length < words)
         {
-            allocated = new long[words];
+            live = new long[words];
+            remote = new long[words];
         }
         else
         {
-            java.util.Arrays.fill(allocated, 0, words, 0L);
+            java.util.Arrays.fill(live, 0, words, 0L);
+            for (int w = 0; w < words; w++)
+            {
+                LONGS.setVolatile(remote, w, 0L);
+            }
         }
         if (slack == null || slack.length < capacity)
         {
             slack = new short[capacity];
         }
+        committed = true;
+        seenEmptyRound = -1;
+        setOwner(owner);
+        NOTIFY_STATE.setVolatile(this, NONE);
     }
 
     /** Marks this pool as serving no class (it has no live block). */
     void retire()
     {
         sizeClass = FREE;
+        listed = false;
         prev = null;
         next = null;
+        setOwner(null);
+    }
+
+    /** Gives the pool to {@code owner} (null: ownerless). */
+    void setOwner(final Heap owner)
+    {
+        heap = owner;
+        OWNER_THREAD.setRelease(this, owner == null ? null : owner.ownerThread);
+    }
+
+    /**
+     * Whether the calling thread owns this pool through its own heap. Plain read: a thread always sees
+     * its own last write, and no other thread ever writes its identity here.
+     */
+    boolean isOwnedBy(final Thread thread)
+    {
+        return OWNER_THREAD.get(this) == thread;
     }
 
     boolean isFull()
@@ -105,8 +193,14 @@ final class Pool
         return used == capacity;
     }
 
+    /** Whether the owner can hand out a block without collecting: a free-list entry or bump room. */
+    boolean hasLocalRoom()
+    {
+        return freeHead != 0 || bumpNext < bumpEnd;
+    }
+
     /**
-     * Hands out one block. The caller guarantees the pool is not full.
+     * Hands out one block. Owner only; the caller guarantees {@link #hasLocalRoom()}.
      *
      * @param size requested bytes, at most {@link #blockSize}.
      * @return the block's address.
@@ -133,7 +227,7 @@ final class Pool
             bumpNext = block + blockSize;
             i = (int)(((block - base) * magic) >>> 32);
         }
-        allocated[i >>> 6] |= 1L << i;
+        live[i >>> 6] |= 1L << i;
         slack[i] = (short)(blockSize - size);
         requestedBytes += size;
         used++;
@@ -141,7 +235,8 @@ final class Pool
     }
 
     /**
-     * Validates that {@code address} is a live block of this pool.
+     * Validates that {@code address} is a block of this pool that the caller may free: handed out, not
+     * freed by anyone since. Any thread; reads the owner's bitmap with opaque loads.
      *
      * @param address address inside this pool.
      * @return the block index.
@@ -157,29 +252,189 @@ final class Pool
                 (offset - (long)i * blockSize) + " bytes into a " + blockSize + "-byte block at 0x" +
                 Long.toHexString(base + (long)i * blockSize));
         }
-        if (address >= bumpNext)
-        {
-            throw new IllegalArgumentException("0x" + Long.toHexString(address) +
-                " was not allocated by this allocator (never handed out)");
-        }
-        if (!isLive(i))
+        final long bit = 1L << i;
+        if (i >= capacity || ((long)LONGS.getOpaque(live, i >>> 6) & bit) == 0)
         {
             throw new IllegalArgumentException("double free of 0x" + Long.toHexString(address) +
-                " (" + blockSize + "-byte block is not allocated)");
+                " (" + blockSize + "-byte block is not allocated: freed already, or never handed out)");
+        }
+        if (((long)LONGS.getOpaque(remote, i >>> 6) & bit) != 0)
+        {
+            throw doubleFree(address);
         }
         return i;
     }
 
     /**
-     * Returns live block {@code i} (validated by {@link #liveBlockIndex}) to the free list.
+     * Owner's free of live block {@code i} (validated by {@link #liveBlockIndex}) onto its own list.
      */
-    void free(final int i, final long address)
+    void freeLocal(final int i, final long address)
     {
-        allocated[i >>> 6] &= ~(1L << i);
+        live[i >>> 6] &= ~(1L << i);
         requestedBytes -= blockSize - slack[i];
         used--;
         AddressSpace.putLongPlain(address, freeHead);
         freeHead = address;
+    }
+
+    /**
+     * Another thread's free of block {@code i} (validated by {@link #liveBlockIndex}): one atomic OR.
+     *
+     * @return the heap to notify if this free must bring the (full) pool back into use, else null.
+     * @throws IllegalArgumentException if the block was already freed remotely (nothing changes then).
+     */
+    Heap freeRemote(final int i, final long address)
+    {
+        final long bit = 1L << i;
+        final Heap owner = heap;
+        final long before = (long)LONGS.getAndBitwiseOr(remote, i >>> 6, bit);
+        if ((before & bit) != 0)
+        {
+            throw doubleFree(address);
+        }
+        if ((int)NOTIFY_STATE.getVolatile(this) == NOTIFY && NOTIFY_STATE.compareAndSet(this, NOTIFY, NOTIFIED))
+        {
+            return owner;
+        }
+        return null;
+    }
+
+    /**
+     * Owner: moves every remotely freed block to the own free list.
+     *
+     * @param collector the heap whose counters get the collected blocks and the remote bits found on
+     *                  blocks that are not live (a double free that raced past the caller's check).
+     * @return blocks collected.
+     */
+    int collectRemote(final Counters collector)
+    {
+        int collected = 0;
+        final int words = (capacity + 63) >>> 6;
+        for (int w = 0; w < words; w++)
+        {
+            if ((long)LONGS.getOpaque(remote, w) == 0)
+            {
+                continue;
+            }
+            long bits = (long)LONGS.getAndSet(remote, w, 0L);
+            final long stray = bits & ~live[w];
+            if (stray != 0)
+            {
+                collector.doubleFreesDetected += Long.bitCount(stray);
+            }
+            bits &= live[w];
+            live[w] &= ~bits;
+            while (bits != 0)
+            {
+                final int i = (w << 6) + Long.numberOfTrailingZeros(bits);
+                bits &= bits - 1;
+                final long block = base + (long)i * blockSize;
+                requestedBytes -= blockSize - slack[i];
+                AddressSpace.putLongPlain(block, freeHead);
+                freeHead = block;
+                collected++;
+            }
+        }
+        used -= collected;
+        collector.remoteFreesCollected += collected;
+        return collected;
+    }
+
+    /** Whether any remote bit is set (a hint; opaque reads). */
+    boolean hasRemoteFrees()
+    {
+        final int words = (capacity + 63) >>> 6;
+        for (int w = 0; w < words; w++)
+        {
+            if ((long)LONGS.getOpaque(remote, w) != 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Blocks freed by other threads and not yet collected (opaque reads). */
+    int pendingRemoteFrees()
+    {
+        if (sizeClass == FREE)
+        {
+            return 0;
+        }
+        int n = 0;
+        final int words = (capacity + 63) >>> 6;
+        for (int w = 0; w < words; w++)
+        {
+            n += Long.bitCount((long)LONGS.getOpaque(remote, w));
+        }
+        return n;
+    }
+
+    /**
+     * Sum of requested sizes of the blocks that are live and not freed remotely: the owner's running sum,
+     * plus other threads' in-place reallocs, minus the blocks awaiting collection. Racy reads: exact when
+     * the pool's threads are quiet.
+     */
+    long requestedBytes()
+    {
+        if (sizeClass == FREE)
+        {
+            return 0;
+        }
+        long sum = requestedBytes + (long)REQUESTED_ADJUST.getVolatile(this);
+        final int words = (capacity + 63) >>> 6;
+        for (int w = 0; w < words; w++)
+        {
+            long bits = (long)LONGS.getOpaque(remote, w);
+            while (bits != 0)
+            {
+                final int i = (w << 6) + Long.numberOfTrailingZeros(bits);
+                bits &= bits - 1;
+                sum -= blockSize - slack[i];
+            }
+        }
+        return sum;
+    }
+
+    /**
+     * Owner, for a full pool about to be detached: arms the notification, then looks for remote frees
+     * that raced in. The volatile write here and the remote free's atomic OR are each followed by a read
+     * of the other side, so at least one of them sees the other (a Dekker pair): no remote free is missed.
+     *
+     * @return true if armed with no remote free pending; false if some are pending (the caller cancels
+     *         the notification and collects them).
+     */
+    boolean arm()
+    {
+        NOTIFY_STATE.setVolatile(this, NOTIFY);
+        return !hasRemoteFrees();
+    }
+
+    /**
+     * Owner: the pool is back in its list; stop asking for notifications. If a remote free already
+     * claimed it, the pool will also arrive on the notified stack, where {@link #listed} tells the owner
+     * to ignore it.
+     */
+    void disarmNotify()
+    {
+        NOTIFY_STATE.compareAndSet(this, NOTIFY, NONE);
+    }
+
+    /** Owner, when taking the pool off the notified stack. */
+    void clearNotified()
+    {
+        NOTIFY_STATE.setVolatile(this, NONE);
+    }
+
+    int notifyState()
+    {
+        return (int)NOTIFY_STATE.getVolatile(this);
+    }
+
+    /** Whether a CAS moved the state from NOTIFY to NONE (used when orphaning). */
+    boolean cancelNotify()
+    {
+        return NOTIFY_STATE.compareAndSet(this, NOTIFY, NONE);
     }
 
     /** Requested size of live block {@code i}. */
@@ -188,22 +443,35 @@ final class Pool
         return blockSize - slack[i];
     }
 
-    /** Records a new requested size for live block {@code i} (an in-place realloc). */
-    void resize(final int i, final long size)
+    /** Owner: records a new requested size for live block {@code i} (an in-place realloc). */
+    void resizeOwned(final int i, final long size)
     {
         requestedBytes += size - requestedSize(i);
+        slack[i] = (short)(blockSize - size);
+    }
+
+    /** Another thread holding live block {@code i}: records its new requested size (an in-place realloc). */
+    void resizeRemote(final int i, final long size)
+    {
+        REQUESTED_ADJUST.getAndAdd(this, size - requestedSize(i));
         slack[i] = (short)(blockSize - size);
     }
 
     /** Bytes of on-heap metadata this pool holds (estimate, compressed oops). */
     long heapBytes()
     {
-        return 96 + (allocated == null ? 0 : 16 + 8L * allocated.length) + (slack == null ? 0 : 16 + 2L * slack.length);
+        return 112 + (live == null ? 0 : 32 + 16L * live.length) + (slack == null ? 0 : 16 + 2L * slack.length);
     }
 
     private boolean isLive(final int i)
     {
-        return (allocated[i >>> 6] & (1L << i)) != 0;
+        return (live[i >>> 6] & (1L << i)) != 0;
+    }
+
+    private static IllegalArgumentException doubleFree(final long address)
+    {
+        return new IllegalArgumentException("double free of 0x" + Long.toHexString(address) +
+            " (already freed by another thread, not yet collected)");
     }
 
     /**

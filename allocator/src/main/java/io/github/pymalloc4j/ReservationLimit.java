@@ -1,13 +1,16 @@
 package io.github.pymalloc4j;
 
+import java.util.concurrent.atomic.AtomicLong;
+
 /**
- * Bytes the allocator holds from the operating system (arenas and large blocks) against the
- * configured maximum. Not thread-safe: the allocator's lock serialises access.
+ * Bytes the allocator holds from the operating system (arenas and large blocks) against the configured
+ * maximum. Thread-safe (a CAS loop): arenas and large blocks are reserved under different locks, and
+ * both are slow paths.
  */
 final class ReservationLimit
 {
     private final long max;
-    private long reserved;
+    private final AtomicLong reserved = new AtomicLong();
 
     ReservationLimit(final long max)
     {
@@ -23,22 +26,29 @@ final class ReservationLimit
      */
     void reserve(final long bytes, final String what)
     {
-        if (bytes > max - reserved)
+        while (true)
         {
-            throw new OutOfMemoryError("pymalloc4j: reserved-bytes limit " + max + " bytes reached: holding " +
-                reserved + " bytes, " + what + " needs " + bytes + " more");
+            final long held = reserved.get();
+            if (bytes > max - held)
+            {
+                throw new OutOfMemoryError("pymalloc4j: reserved-bytes limit " + max + " bytes reached: holding " +
+                    held + " bytes, " + what + " needs " + bytes + " more");
+            }
+            if (reserved.compareAndSet(held, held + bytes))
+            {
+                return;
+            }
         }
-        reserved += bytes;
     }
 
     void release(final long bytes)
     {
-        reserved -= bytes;
+        reserved.addAndGet(-bytes);
     }
 
     long reserved()
     {
-        return reserved;
+        return reserved.get();
     }
 
     long max()

@@ -18,16 +18,16 @@ final class StatsFormat
         b.append(String.format(Locale.ROOT,
             "pymalloc4j: small requests <= %d bytes in %d size classes; arena %s, pool %s%n%n",
             s.smallRequestThreshold(), s.sizeClasses().size(), bytes(s.arenaSize()), bytes(s.poolSize())));
-        b.append("class   size   num pools   blocks in use  avail blocks    util   bytes requested   internal waste\n");
-        b.append("-----   ----   ---------   -------------  ------------  ------   ---------------   --------------\n");
+        b.append("class   size   num pools   blocks in use  avail blocks  remote pending    util   bytes requested   internal waste\n");
+        b.append("-----   ----   ---------   -------------  ------------  --------------  ------   ---------------   --------------\n");
         for (final AllocatorStats.SizeClassStats c : s.sizeClasses())
         {
             if (c.pools() == 0)
             {
                 continue;
             }
-            b.append(String.format(Locale.ROOT, "%5d   %4d   %9d   %13d  %12d  %5.1f%%   %15d   %14d%n",
-                c.index(), c.blockSize(), c.pools(), c.blocksInUse(), c.blocksAvailable(),
+            b.append(String.format(Locale.ROOT, "%5d   %4d   %9d   %13d  %12d  %14d  %5.1f%%   %15d   %14d%n",
+                c.index(), c.blockSize(), c.pools(), c.blocksInUse(), c.blocksAvailable(), c.pendingRemoteFrees(),
                 100.0 * c.utilisation(), c.bytesRequested(), c.internalWaste()));
         }
         b.append('\n');
@@ -38,6 +38,7 @@ final class StatsFormat
         line(b, s.arenasCurrent() + " arenas * " + s.arenaSize() + " bytes/arena", s.arenaBytes());
         b.append('\n');
         line(b, "# bytes in allocated blocks", s.bytesInAllocatedBlocks());
+        line(b, "# bytes freed remotely, not yet collected", s.bytesPendingRemoteFree());
         line(b, "# bytes in available blocks", s.bytesInAvailableBlocks());
         line(b, (s.bytesInUnusedPools() / s.poolSize()) + " unused pools * " + s.poolSize() + " bytes",
             s.bytesInUnusedPools());
@@ -57,13 +58,44 @@ final class StatsFormat
         {
             line(b, "# maximum reserved bytes", s.maxReservedBytes());
         }
+        line(b, "# bytes committed (upper bound)", s.committedBytes());
+        line(b, "# bytes free, not yet returned to the OS", s.freeNotReturnedBytes());
+        line(b, "# pools decommitted (madvise)", s.poolsDecommitted());
         line(b, "# on-heap metadata bytes (estimate)", s.heapMetadataBytes());
+        b.append('\n');
+        b.append(String.format(Locale.ROOT, "heaps: %d (%s), purge delay %.1f ms, maintenance rounds %d%s%n",
+            s.heaps().size(), s.lockFreeOwners() ? "owners lock-free" : "owners locked: no membarrier",
+            s.purgeDelayNanos() / 1e6, s.maintenanceRounds(),
+            s.maintenanceFailure() == null ? "" : ", last maintenance failure: " + s.maintenanceFailure()));
+        b.append("   id  owner                          pools   blocks in use     bytes in use  remote pending\n");
+        for (final AllocatorStats.HeapStats h : s.heaps())
+        {
+            if (h.pools() == 0 && h.mallocs() == 0)
+            {
+                continue;
+            }
+            b.append(String.format(Locale.ROOT, "%5d  %-30s %6d  %14d  %15d  %14d%n", h.id(),
+                h.shared() ? "(shared by virtual threads)" : abbreviate(h.threadName(), 30),
+                h.pools(), h.blocksInUse(), h.bytesInUse(), h.pendingRemoteFrees()));
+        }
+        if (s.orphanPools() > 0)
+        {
+            b.append(String.format(Locale.ROOT, "    -  %-30s %6d  %14d%n", "(orphaned: thread died)",
+                s.orphanPools(), s.orphanedBlocksInUse()));
+        }
         b.append('\n');
         line(b, "# mallocs", s.mallocs());
         line(b, "# frees", s.frees());
+        line(b, "# remote frees", s.remoteFrees());
         line(b, "# reallocs", s.reallocs());
         line(b, "# large mallocs", s.largeMallocs());
+        line(b, "# double frees detected late", s.doubleFreesDetected());
         return b.toString();
+    }
+
+    private static String abbreviate(final String s, final int max)
+    {
+        return s.length() <= max ? s : s.substring(0, max - 1) + "~";
     }
 
     private static void line(final StringBuilder b, final String label, final long value)
@@ -89,6 +121,8 @@ final class StatsFormat
             .append(",\"smallRequestThreshold\":").append(s.smallRequestThreshold())
             .append(",\"maxReservedBytes\":")
             .append(s.maxReservedBytes() == Long.MAX_VALUE ? "null" : Long.toString(s.maxReservedBytes()))
+            .append(",\"purgeDelayNanos\":").append(s.purgeDelayNanos())
+            .append(",\"lockFreeOwners\":").append(s.lockFreeOwners())
             .append('}');
         b.append(",\"sizeClasses\":[");
         boolean first = true;
@@ -99,6 +133,7 @@ final class StatsFormat
                 .append(",\"pools\":").append(c.pools())
                 .append(",\"blocksInUse\":").append(c.blocksInUse())
                 .append(",\"blocksAvailable\":").append(c.blocksAvailable())
+                .append(",\"pendingRemoteFrees\":").append(c.pendingRemoteFrees())
                 .append(",\"utilisation\":").append(number(c.utilisation()))
                 .append(",\"bytesInUse\":").append(c.bytesInUse())
                 .append(",\"bytesRequested\":").append(c.bytesRequested())
@@ -124,14 +159,34 @@ final class StatsFormat
                 b.append(firstPool ? "" : ",").append("{\"index\":").append(p.index())
                     .append(",\"class\":").append(p.sizeClass())
                     .append(",\"blocksInUse\":").append(p.blocksInUse())
-                    .append(",\"capacity\":").append(p.capacity()).append('}');
+                    .append(",\"capacity\":").append(p.capacity())
+                    .append(",\"pendingRemoteFrees\":").append(p.pendingRemoteFrees())
+                    .append(",\"heap\":").append(p.heapId()).append('}');
                 firstPool = false;
             }
             b.append("]}");
             first = false;
         }
-        b.append("]},\"bytes\":{\"arenas\":").append(s.arenaBytes())
+        b.append("]},\"heaps\":[");
+        first = true;
+        for (final AllocatorStats.HeapStats h : s.heaps())
+        {
+            b.append(first ? "" : ",").append("{\"id\":").append(h.id())
+                .append(",\"thread\":").append(h.threadName() == null ? "null" : quote(h.threadName()))
+                .append(",\"shared\":").append(h.shared())
+                .append(",\"pools\":").append(h.pools())
+                .append(",\"blocksInUse\":").append(h.blocksInUse())
+                .append(",\"bytesInUse\":").append(h.bytesInUse())
+                .append(",\"pendingRemoteFrees\":").append(h.pendingRemoteFrees())
+                .append(",\"mallocs\":").append(h.mallocs())
+                .append(",\"frees\":").append(h.frees()).append('}');
+            first = false;
+        }
+        b.append("],\"orphans\":{\"pools\":").append(s.orphanPools())
+            .append(",\"blocksInUse\":").append(s.orphanedBlocksInUse()).append('}');
+        b.append(",\"bytes\":{\"arenas\":").append(s.arenaBytes())
             .append(",\"inAllocatedBlocks\":").append(s.bytesInAllocatedBlocks())
+            .append(",\"pendingRemoteFree\":").append(s.bytesPendingRemoteFree())
             .append(",\"inAvailableBlocks\":").append(s.bytesInAvailableBlocks())
             .append(",\"inUnusedPools\":").append(s.bytesInUnusedPools())
             .append(",\"quantization\":").append(s.bytesLostToQuantization())
@@ -139,15 +194,43 @@ final class StatsFormat
             .append(",\"internalFragmentation\":").append(s.internalFragmentationBytes())
             .append(",\"externalFragmentation\":").append(number(s.externalFragmentation()))
             .append(",\"reserved\":").append(s.reservedBytes())
+            .append(",\"committed\":").append(s.committedBytes())
+            .append(",\"freeNotReturned\":").append(s.freeNotReturnedBytes())
             .append(",\"heapMetadata\":").append(s.heapMetadataBytes())
             .append("},\"large\":{\"count\":").append(s.largeAllocations())
             .append(",\"bytes\":").append(s.largeBytes())
             .append("},\"counters\":{\"mallocs\":").append(s.mallocs())
             .append(",\"frees\":").append(s.frees())
+            .append(",\"remoteFrees\":").append(s.remoteFrees())
             .append(",\"reallocs\":").append(s.reallocs())
             .append(",\"largeMallocs\":").append(s.largeMallocs())
+            .append(",\"doubleFreesDetected\":").append(s.doubleFreesDetected())
+            .append(",\"poolsDecommitted\":").append(s.poolsDecommitted())
+            .append(",\"maintenanceRounds\":").append(s.maintenanceRounds())
             .append("}}");
         return b.toString();
+    }
+
+    private static String quote(final String text)
+    {
+        final StringBuilder q = new StringBuilder(text.length() + 2).append('"');
+        for (int i = 0; i < text.length(); i++)
+        {
+            final char ch = text.charAt(i);
+            if (ch == '"' || ch == '\\')
+            {
+                q.append('\\').append(ch);
+            }
+            else if (ch < 0x20)
+            {
+                q.append(String.format(Locale.ROOT, "\\u%04x", (int)ch));
+            }
+            else
+            {
+                q.append(ch);
+            }
+        }
+        return q.append('"').toString();
     }
 
     private static String number(final double d)

@@ -2,6 +2,7 @@ package io.github.pymalloc4j;
 
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -28,7 +29,7 @@ class ArenaListInvariantTest
     private static void churn(final long seed)
     {
         final SplittableRandom random = new SplittableRandom(seed);
-        try (Allocator allocator = Allocator.builder().arenaSize(64 << 10).poolSize(16 << 10).build())
+        try (Allocator allocator = Allocator.builder().arenaSize(64 << 10).poolSize(16 << 10).purgeDelay(Duration.ZERO).build())
         {
             final List<Long> live = new ArrayList<>();
             for (int op = 0; op < 60_000; op++)
@@ -67,7 +68,7 @@ class ArenaListInvariantTest
     @Test
     void newPoolsComeFromTheFullestArena()
     {
-        try (Allocator allocator = Allocator.builder().arenaSize(64 << 10).poolSize(16 << 10).build())
+        try (Allocator allocator = Allocator.builder().arenaSize(64 << 10).poolSize(16 << 10).purgeDelay(Duration.ZERO).build())
         {
             // Fill 3 arenas with 512-byte blocks: 32 per pool, 4 pools per arena.
             final List<Long> blocks = new ArrayList<>();

@@ -7,6 +7,7 @@ import static io.github.pymalloc4j.TestSupport.poolsInUse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +33,7 @@ class PlacementPolicyTest {
 
     @Test
     void newPoolsComeFromTheFullestArena() {
-        try (Allocator a = Allocator.builder().arenaSize(ARENA).poolSize(POOL).build()) {
+        try (Allocator a = Allocator.builder().arenaSize(ARENA).poolSize(POOL).purgeDelay(Duration.ZERO).build()) {
             // learn the geometry
             long probe = a.malloc(512);
             var s0 = a.stats();
@@ -162,7 +163,7 @@ class PlacementPolicyTest {
 
     @Test
     void aPoolThatRegainsRoomIsReusedBeforeFreshPools() {
-        try (Allocator a = Allocator.create()) {
+        try (Allocator a = Allocator.builder().purgeDelay(Duration.ZERO).build()) { // the immediate policy of issue 2
             long first = a.malloc(256);
             var s0 = a.stats();
             int cap = s0.arenas().get(0).pools().stream().filter(p -> p.sizeClass() == 15).findFirst().orElseThrow().capacity();
@@ -226,7 +227,7 @@ class PlacementPolicyTest {
 
     @Test
     void emptiedPoolIsReturnedToItsArenaAndCanServeAnotherClass() {
-        try (Allocator a = Allocator.builder().arenaSize(ARENA).poolSize(POOL).build()) {
+        try (Allocator a = Allocator.builder().arenaSize(ARENA).poolSize(POOL).purgeDelay(Duration.ZERO).build()) {
             long keep = a.malloc(16); // keeps the arena alive
             long p = a.malloc(100);
             var g = new TestSupport.Geometry(a.stats());

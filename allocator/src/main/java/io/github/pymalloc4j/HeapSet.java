@@ -1,0 +1,101 @@
+package io.github.pymalloc4j;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Which heap a calling thread uses, and the list of all heaps for maintenance and statistics.
+ *
+ * <pre>
+ *  platform thread  --ThreadLocal--&gt; its own Heap (no lock, no atomic on the fast path)
+ *  virtual thread   --id % n------&gt; one of n shared Heaps, taken with tryLock, next one if busy
+ * </pre>
+ *
+ * A virtual thread never gets a heap of its own: 100 000 of them share {@code 2 x cores} heaps and hold
+ * no memory each (the idea of Netty 4.2's magazines and the JDK's {@code BufferStack}). Their frees are
+ * remote frees (one atomic OR), since no virtual thread owns a pool.
+ */
+final class HeapSet
+{
+    private final ThreadLocal<Heap> own = new ThreadLocal<>();
+    private final Heap[] shared;
+    private final List<Heap> live = new CopyOnWriteArrayList<>();
+    private final ArenaSet arenas;
+    private final boolean asymmetric;
+    private final boolean retainEmptyPools;
+    private final AtomicInteger ids = new AtomicInteger();
+
+    HeapSet(final ArenaSet arenas, final int sharedHeaps, final boolean retainEmptyPools)
+    {
+        this.arenas = arenas;
+        this.asymmetric = ProcessBarrier.isAvailable();
+        this.retainEmptyPools = retainEmptyPools;
+        this.shared = new Heap[sharedHeaps];
+        for (int k = 0; k < sharedHeaps; k++)
+        {
+            shared[k] = new Heap(ids.getAndIncrement(), null, arenas, false, retainEmptyPools);
+            live.add(shared[k]);
+        }
+    }
+
+    /** The calling platform thread's heap, or null (first call, or a virtual thread). */
+    Heap current()
+    {
+        return own.get();
+    }
+
+    /** Creates the calling platform thread's heap; null for a virtual thread. */
+    Heap createForCurrentThread()
+    {
+        final Thread thread = Thread.currentThread();
+        if (thread.isVirtual())
+        {
+            return null;
+        }
+        final Heap heap = new Heap(ids.getAndIncrement(), thread, arenas, asymmetric, retainEmptyPools);
+        live.add(heap);
+        own.set(heap);
+        return heap;
+    }
+
+    /** A shared heap, locked: the thread's stripe if free, else the next free one, else wait for the stripe. */
+    Heap lockShared()
+    {
+        final int n = shared.length;
+        final int start = (int)(Thread.currentThread().threadId() % n);
+        for (int k = 0; k < n; k++)
+        {
+            final Heap heap = shared[(start + k) % n];
+            if (heap.lock.tryLock())
+            {
+                return heap;
+            }
+        }
+        final Heap heap = shared[start];
+        heap.lock.lock();
+        return heap;
+    }
+
+    /** Live heaps (own and shared); a snapshot-safe list. */
+    List<Heap> live()
+    {
+        return live;
+    }
+
+    void remove(final Heap heap)
+    {
+        live.remove(heap);
+    }
+
+    /** Whether owner heaps skip the lock (the process barrier exists). */
+    boolean asymmetric()
+    {
+        return asymmetric;
+    }
+
+    int sharedCount()
+    {
+        return shared.length;
+    }
+}

@@ -1,0 +1,151 @@
+package io.github.pymalloc4j;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Takes an {@link AllocatorStats} snapshot while threads go on allocating. The arena lock is held, so
+ * no pool changes hands or class; each pool's {@code used} count is read once, so every pool's bytes
+ * fall into exactly one category each and the identity holds in every snapshot. Counters written by
+ * other threads are read racily: exact once those threads are quiet. Cost: proportional to the number
+ * of pools plus the remote frees pending, never a stop-the-world.
+ */
+final class StatsSnapshot
+{
+    private StatsSnapshot()
+    {
+    }
+
+    static AllocatorStats take(
+        final ArenaSet arenas, final HeapSet heaps, final LargeBlocks large, final Maintenance maintenance,
+        final ReservationLimit limit, final long reallocs, final long pooledReallocMoves, final long purgeDelayNanos)
+    {
+        final Counters counts = new Counters();
+        maintenance.addRetired(counts); // before the arena lock: maintenance takes its locks in that order
+        final long[] largeNow = large.snapshot();
+        final AllocatorStats.Builder b = new AllocatorStats.Builder();
+        b.arenaSize = arenas.arenaSize;
+        b.poolSize = arenas.poolSize;
+        b.maxReservedBytes = limit.max();
+        b.purgeDelayNanos = purgeDelayNanos;
+        b.lockFreeOwners = heaps.asymmetric();
+        b.maintenanceRounds = maintenance.rounds;
+        final Throwable failure = maintenance.lastFailure;
+        b.maintenanceFailure = failure == null ? null : failure.toString();
+
+        final int classes = SizeClass.COUNT;
+        final int[] pools = new int[classes];
+        final long[] inUse = new long[classes];
+        final long[] pending = new long[classes];
+        final long[] available = new long[classes];
+        final long[] requested = new long[classes];
+        final List<Heap> liveHeaps = heaps.live();
+        final Map<Heap, long[]> perHeap = new IdentityHashMap<>();
+        for (final Heap heap : liveHeaps)
+        {
+            perHeap.put(heap, new long[4]);
+        }
+        final long[] orphaned = new long[4];
+
+        arenas.lock.lock();
+        try
+        {
+            final List<NativeArena> sorted = new ArrayList<>(arenas.arenas());
+            sorted.sort(Comparator.comparingLong(a -> a.base));
+            for (final NativeArena arena : sorted)
+            {
+                final List<AllocatorStats.PoolStats> poolStats = new ArrayList<>(arena.carved);
+                for (int i = 0; i < arena.carved; i++)
+                {
+                    final Pool pool = arena.pool(i);
+                    final int c = pool.sizeClass;
+                    if (c == Pool.FREE)
+                    {
+                        poolStats.add(new AllocatorStats.PoolStats(i, Pool.FREE, 0, 0, 0, 0, -1));
+                        if (pool.committed)
+                        {
+                            b.committedBytes += arenas.poolSize;
+                            b.freeNotReturnedBytes += arenas.poolSize;
+                        }
+                        continue;
+                    }
+                    final int used = pool.used;
+                    final int waiting = Math.min(pool.pendingRemoteFrees(), used);
+                    final long blocksInUse = used - waiting;
+                    pools[c]++;
+                    inUse[c] += blocksInUse;
+                    pending[c] += waiting;
+                    available[c] += pool.capacity - used;
+                    requested[c] += pool.requestedBytes();
+                    b.quantization += arenas.poolSize - (long)pool.capacity * pool.blockSize;
+                    b.committedBytes += arenas.poolSize;
+                    if (used == 0)
+                    {
+                        b.freeNotReturnedBytes += arenas.poolSize;
+                    }
+                    final Heap owner = pool.heap;
+                    long[] h = owner == null ? orphaned : perHeap.get(owner);
+                    if (h == null)
+                    {
+                        h = new long[4];
+                        perHeap.put(owner, h);
+                    }
+                    h[0]++;
+                    h[1] += blocksInUse;
+                    h[2] += blocksInUse * pool.blockSize;
+                    h[3] += waiting;
+                    poolStats.add(new AllocatorStats.PoolStats(
+                        i, c, pool.blockSize, (int)blocksInUse, pool.capacity, waiting, owner == null ? -1 : owner.id));
+                }
+                b.unusedPoolBytes += (long)arena.freePoolCount() * arenas.poolSize;
+                b.arenas.add(new AllocatorStats.ArenaStats(
+                    arena.base, arena.poolCount, arena.carved, arena.freePoolCount(), List.copyOf(poolStats)));
+            }
+            for (int c = 0; c < classes; c++)
+            {
+                b.orphanPools += arenas.orphans(c).size();
+            }
+            counts.add(arenas.orphanCounters);
+            b.arenasAllocatedTotal = arenas.allocatedTotal;
+            b.arenasReclaimed = arenas.reclaimed;
+            b.arenasHighWater = arenas.highWater;
+            b.poolsDecommitted = arenas.poolsDecommitted;
+            b.heapMetadataBytes = arenas.heapBytes() + large.heapBytes() + 256L * liveHeaps.size();
+        }
+        finally
+        {
+            arenas.lock.unlock();
+        }
+
+        long pendingTotal = 0;
+        for (int c = 0; c < classes; c++)
+        {
+            b.sizeClasses.add(new AllocatorStats.SizeClassStats(
+                c, SizeClass.blockSize(c), pools[c], inUse[c], available[c], requested[c], pending[c]));
+            pendingTotal += pending[c];
+        }
+        for (final Map.Entry<Heap, long[]> e : perHeap.entrySet())
+        {
+            final Heap heap = e.getKey();
+            final long[] h = e.getValue();
+            counts.add(heap.counters);
+            b.heaps.add(new AllocatorStats.HeapStats(heap.id,
+                heap.ownerThread == null ? null : heap.ownerThread.getName(), heap.ownerThread == null,
+                (int)h[0], h[1], h[2], h[3], heap.counters.mallocs, heap.counters.localFrees + heap.counters.remoteFreesCollected));
+        }
+        b.heaps.sort(Comparator.comparingInt(AllocatorStats.HeapStats::id));
+        b.orphanedBlocksInUse = orphaned[1];
+        b.largeAllocations = largeNow[0];
+        b.largeBytes = largeNow[1];
+        b.mallocs = counts.mallocs + largeNow[2];
+        b.frees = counts.localFrees + counts.remoteFreesCollected + pendingTotal - pooledReallocMoves + largeNow[3];
+        b.remoteFrees = counts.remoteFreesCollected + pendingTotal;
+        b.reallocs = reallocs;
+        b.largeMallocs = largeNow[4];
+        b.doubleFreesDetected = counts.doubleFreesDetected;
+        return new AllocatorStats(b);
+    }
+}
