@@ -94,7 +94,7 @@ final class Pool
     /** The heap that owns this pool, or null when ownerless (empty, or orphaned by a dead thread). */
     Heap heap;
     /** The owner heap's thread when it is a thread's own heap; null for shared heaps and ownerless pools. */
-    @SuppressWarnings("unused") // accessed through OWNER_THREAD
+    /** Written with a release store (setOwner); read plainly by isOwnedBy. */
     private Thread ownerThread;
     @SuppressWarnings("unused") // accessed through NOTIFY_STATE
     private volatile int notifyState;
@@ -185,7 +185,7 @@ final class Pool
      */
     boolean isOwnedBy(final Thread thread)
     {
-        return OWNER_THREAD.get(this) == thread;
+        return ownerThread == thread;
     }
 
     boolean isFull()
