@@ -236,21 +236,15 @@ final class Heap
      */
     void freeLocal(final Pool pool, final long address)
     {
-        final int i = pool.liveBlockIndex(address);
-        pool.freeLocal(i, address);
+        pool.freeOwned(address);
         counters.localFrees++;
-        afterFree(pool);
-    }
-
-    /** Owner: block {@code i} of {@code pool} was freed; fix the pool's place. */
-    void afterFree(final Pool pool)
-    {
         if (!pool.listed)
         {
             pool.disarmNotify();
             linkFront(pool);
         }
-        if (pool.used == 0)
+        // The last pool of a class stays (tested here so that a malloc/free pair makes no call).
+        if (pool.used == 0 && (pool.next != null || usedPools[pool.sizeClass] != pool || !retainEmptyPools))
         {
             onEmpty(pool, false);
         }

@@ -210,12 +210,19 @@ final class Pool
     long allocate(final long size)
     {
         long block = freeHead;
+        final long[] bits = live;
         final int i;
+        final long word;
         if (block != 0)
         {
             final long offset = block - base;
             i = (int)((offset * magic) >>> 32);
-            if (Long.compareUnsigned(offset, bumpNext - base) >= 0 || (long)i * blockSize != offset || isLive(i))
+            if (Long.compareUnsigned(offset, bumpNext - base) >= 0 || (long)i * blockSize != offset)
+            {
+                throw corrupted(block);
+            }
+            word = bits[i >>> 6];
+            if ((word & (1L << i)) != 0)
             {
                 throw corrupted(block);
             }
@@ -226,8 +233,9 @@ final class Pool
             block = bumpNext;
             bumpNext = block + blockSize;
             i = (int)(((block - base) * magic) >>> 32);
+            word = bits[i >>> 6];
         }
-        live[i >>> 6] |= 1L << i;
+        bits[i >>> 6] = word | (1L << i);
         slack[i] = (short)(blockSize - size);
         requestedBytes += size;
         used++;
@@ -266,11 +274,23 @@ final class Pool
     }
 
     /**
-     * Owner's free of live block {@code i} (validated by {@link #liveBlockIndex}) onto its own list.
+     * Owner's free onto its own list: validates like {@link #liveBlockIndex} (one load of the bitmap word
+     * serves both the check and the update), then frees. Nothing changes on bad input.
+     *
+     * @throws IllegalArgumentException if {@code address} is not a live block of this pool.
      */
-    void freeLocal(final int i, final long address)
+    void freeOwned(final long address)
     {
-        live[i >>> 6] &= ~(1L << i);
+        final long offset = address - base;
+        final int i = (int)((offset * magic) >>> 32);
+        final long bit = 1L << i;
+        final long[] bits = live;
+        if ((long)i * blockSize != offset || i >= capacity || (bits[i >>> 6] & bit) == 0 ||
+            ((long)LONGS.getOpaque(remote, i >>> 6) & bit) != 0)
+        {
+            liveBlockIndex(address); // throws with the precise reason
+        }
+        bits[i >>> 6] &= ~bit;
         requestedBytes -= blockSize - slack[i];
         used--;
         AddressSpace.putLongPlain(address, freeHead);

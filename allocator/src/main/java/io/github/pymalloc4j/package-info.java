@@ -46,7 +46,22 @@
  * </ol>
  *
  * <h2>Concurrency</h2>
- * One lock in {@link io.github.pymalloc4j.Allocator} serialises every call in this version.
+ * <pre>
+ *  platform thread -&gt; its own Heap      (malloc and own frees: plain loads and stores only)
+ *  virtual threads -&gt; 2 x cores shared Heaps, tryLock by thread id
+ *  any other thread's free              -&gt; one atomic OR on the pool's remote bitmap
+ *  full pool, first remote free         -&gt; pool pushed on its heap's notified stack (one CAS)
+ *  Maintenance daemon (purge delay)     -&gt; dead heaps' pools to orphans; idle heaps collected
+ *                                          (membarrier handshake); empty memory decommitted/unmapped
+ *  ArenaSet                             -&gt; one lock, slow paths only
+ * </pre>
+ * <ol start="6">
+ *   <li>A pool's owner state (lists, bitmap, free list, counts) is touched only by the owner inside a
+ *       call, or by maintenance holding the heap lock while the owner is outside any call.</li>
+ *   <li>Remote bits are a subset of live bits; a remote free writes nothing into the block.</li>
+ *   <li>A pool is on its heap's notified stack at most once: it is pushed only by the thread whose CAS
+ *       moved it from NOTIFY to NOTIFIED, and re-armed only after the owner took it off.</li>
+ * </ol>
  *
  * <p>See {@code docs/architecture.md} for the reasons behind each choice.
  */
