@@ -485,7 +485,19 @@ public final class Demo {
             finalAccounting = new Accounting(s);
             ok = phase("shutdown (every record freed)", heap, workers, pool, Worker::freeAll);
             if (ok) {
+                // Without trim() the maintenance thread gives the memory back within a few purge delays;
+                // trim() does it now: collects the workers' remote frees and unmaps all but one arena.
+                heap.trim();
                 AllocatorStats z = heap.stats();
+                System.out.println();
+                System.out.println("=== after trim(): memory returned to the OS ===");
+                System.out.printf("arenas %d (reclaimed %d), committed %d B, free but not returned %d B, pools decommitted %d%n",
+                        z.arenasCurrent(), z.arenasReclaimed(), z.committedBytes(), z.freeNotReturnedBytes(),
+                        z.poolsDecommitted());
+                if (z.arenasCurrent() > 1 || z.freeNotReturnedBytes() != 0 || z.bytesPendingRemoteFree() != 0) {
+                    fail("after trim(): " + z.arenasCurrent() + " arenas, " + z.freeNotReturnedBytes()
+                            + " B free but not returned, " + z.bytesPendingRemoteFree() + " B pending remote frees");
+                }
                 if (z.bytesInAllocatedBlocks() != 0 || z.bytesRequested() != 0 || z.largeBytes() != 0
                         || z.largeAllocations() != 0 || z.mallocs() != z.frees()) {
                     fail("after freeing everything: allocated " + z.bytesInAllocatedBlocks() + " B, requested "
@@ -538,14 +550,15 @@ public final class Demo {
 
     /** The accounting identity of one snapshot, checked when made. */
     static final class Accounting {
-        final long allocated, available, unused, quantization, sum, arenaBytes;
+        final long allocated, pending, available, unused, quantization, sum, arenaBytes;
 
         Accounting(AllocatorStats s) {
             allocated = s.bytesInAllocatedBlocks();
+            pending = s.bytesPendingRemoteFree();
             available = s.bytesInAvailableBlocks();
             unused = s.bytesInUnusedPools();
             quantization = s.bytesLostToQuantization();
-            sum = allocated + available + unused + quantization;
+            sum = allocated + pending + available + unused + quantization;
             arenaBytes = s.arenaBytes();
         }
 
@@ -560,8 +573,8 @@ public final class Demo {
         }
 
         String breakdown() {
-            return "  " + allocated + " allocated + " + available + " available + " + unused + " in unused pools + "
-                    + quantization + " lost to quantization = " + sum + " B";
+            return "  " + allocated + " allocated + " + pending + " freed remotely, not yet collected + " + available
+                    + " available + " + unused + " in unused pools + " + quantization + " lost to quantization = " + sum + " B";
         }
     }
 
