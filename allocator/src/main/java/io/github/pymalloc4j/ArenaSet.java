@@ -257,7 +257,8 @@ final class ArenaSet
 
     /**
      * Hands every pool of a heap whose thread died to the set: empty ones back to their arenas, the
-     * others to the orphan lists. The caller holds the heap's lock.
+     * others to the orphan lists, except those whose notification is in flight to the dead heap (they
+     * follow when maintenance drains its stack). The caller holds the heap's lock.
      */
     void abandon(final Heap heap)
     {
@@ -285,11 +286,12 @@ final class ArenaSet
                     }
                     if (state == Pool.NOTIFIED)
                     {
-                        // Its push to the dead heap's stack is still to be drained: keep it an orphan (not
-                        // reusable) until then, so no later owner's notification is overwritten.
+                        // Its push to the dead heap's stack is in flight or done: the pool stays with the
+                        // dead heap until maintenance drains that stack (then orphanOrReturn).
                         heap.inflightNotifications++;
+                        continue;
                     }
-                    else if (pool.used == 0)
+                    if (pool.used == 0)
                     {
                         returnPoolLocked(pool);
                         continue;
@@ -299,6 +301,31 @@ final class ArenaSet
                 }
             }
             heap.clearLists();
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * A pool of a dead heap, taken off that heap's notified stack: orphaned, or returned if empty.
+     */
+    void orphanOrReturn(final Pool pool, final Counters counters)
+    {
+        lock.lock();
+        try
+        {
+            pool.collectRemote(counters);
+            if (pool.used == 0)
+            {
+                returnPoolLocked(pool);
+            }
+            else
+            {
+                pool.setOwner(null);
+                orphans[pool.sizeClass].add(pool);
+            }
         }
         finally
         {

@@ -301,9 +301,18 @@ final class Heap
             pool.clearNotified();
             if (abandoned)
             {
-                inflightNotifications--; // the pool was orphaned already; nothing else to do
+                inflightNotifications--;
+                arenas.orphanOrReturn(pool, counters);
             }
-            else if (pool.heap == this && !pool.listed)
+            else if (pool.heap != this)
+            {
+                // Not expected (see Pool.freeRemote); never leave another heap's pool unnotified.
+                if (pool.heap != null && pool.notifyState() == Pool.NONE && pool.cancelNotifyTo(Pool.NOTIFIED))
+                {
+                    pool.heap.pushNotified(pool);
+                }
+            }
+            else if (!pool.listed)
             {
                 pool.collectRemote(counters);
                 if (!pool.isFull() || !detachFull(pool))

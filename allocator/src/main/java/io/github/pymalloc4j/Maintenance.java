@@ -131,8 +131,12 @@ final class Maintenance implements Runnable
         }
     }
 
-    /** Counters of retired heaps, read under the round lock. */
-    void addRetired(final Counters into)
+    /**
+     * Adds the counters of retired and abandoned heaps into {@code into} and returns the live heaps, both
+     * read under the round lock, so that no heap is abandoned between the two reads (it would be counted
+     * in neither).
+     */
+    List<Heap> addRetired(final Counters into)
     {
         roundLock.lock();
         try
@@ -142,6 +146,7 @@ final class Maintenance implements Runnable
             {
                 into.add(heap.counters);
             }
+            return List.copyOf(heaps.live());
         }
         finally
         {

@@ -226,6 +226,10 @@ final class Pool
             {
                 throw corrupted(block);
             }
+            if (((long)LONGS.getOpaque(remote, i >>> 6) & (1L << i)) != 0)
+            {
+                clearStrayRemoteBit(i);
+            }
             freeHead = AddressSpace.getLongPlain(block);
         }
         else
@@ -306,7 +310,6 @@ final class Pool
     Heap freeRemote(final int i, final long address)
     {
         final long bit = 1L << i;
-        final Heap owner = heap;
         final long before = (long)LONGS.getAndBitwiseOr(remote, i >>> 6, bit);
         if ((before & bit) != 0)
         {
@@ -314,7 +317,9 @@ final class Pool
         }
         if ((int)NOTIFY_STATE.getVolatile(this) == NOTIFY && NOTIFY_STATE.compareAndSet(this, NOTIFY, NOTIFIED))
         {
-            return owner;
+            // Read after the CAS: the owner armed the pool after it became its owner, and a NOTIFIED pool
+            // changes hands only once its heap has drained it, so this is the heap to tell.
+            return heap;
         }
         return null;
     }
@@ -358,6 +363,20 @@ final class Pool
         used -= collected;
         collector.remoteFreesCollected += collected;
         return collected;
+    }
+
+    /**
+     * A block on the owner's free list carries a remote bit: a racing double free whose OR landed after
+     * the block was freed by someone else (it passed its live check just before). Clearing it before the
+     * block is handed out again stops a later collection from freeing the new holder's block. Counted.
+     */
+    private void clearStrayRemoteBit(final int i)
+    {
+        LONGS.getAndBitwiseAnd(remote, i >>> 6, ~(1L << i));
+        if (heap != null)
+        {
+            heap.counters.doubleFreesDetected++;
+        }
     }
 
     /** Whether any remote bit is set (a hint; opaque reads). */
@@ -449,6 +468,12 @@ final class Pool
     int notifyState()
     {
         return (int)NOTIFY_STATE.getVolatile(this);
+    }
+
+    /** Whether a CAS moved the state from NONE to {@code state}. */
+    boolean cancelNotifyTo(final int state)
+    {
+        return NOTIFY_STATE.compareAndSet(this, NONE, state);
     }
 
     /** Whether a CAS moved the state from NOTIFY to NONE (used when orphaning). */

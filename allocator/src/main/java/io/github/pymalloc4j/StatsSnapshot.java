@@ -24,7 +24,8 @@ final class StatsSnapshot
         final ReservationLimit limit, final long reallocs, final long pooledReallocMoves, final long purgeDelayNanos)
     {
         final Counters counts = new Counters();
-        maintenance.addRetired(counts); // before the arena lock: maintenance takes its locks in that order
+        // Before the arena lock (maintenance takes its locks in that order); live heaps read together.
+        final List<Heap> liveHeaps = maintenance.addRetired(counts);
         final long[] largeNow = large.snapshot();
         final AllocatorStats.Builder b = new AllocatorStats.Builder();
         b.arenaSize = arenas.arenaSize;
@@ -42,7 +43,6 @@ final class StatsSnapshot
         final long[] pending = new long[classes];
         final long[] available = new long[classes];
         final long[] requested = new long[classes];
-        final List<Heap> liveHeaps = heaps.live();
         final Map<Heap, long[]> perHeap = new IdentityHashMap<>();
         for (final Heap heap : liveHeaps)
         {
@@ -79,7 +79,9 @@ final class StatsSnapshot
                     inUse[c] += blocksInUse;
                     pending[c] += waiting;
                     available[c] += pool.capacity - used;
-                    requested[c] += pool.requestedBytes();
+                    // Racy against the owner: clamp to the block bytes read, so a snapshot taken mid-malloc
+                    // never shows more requested than handed out (exact once the owner is quiet).
+                    requested[c] += Math.max(0, Math.min(pool.requestedBytes(), blocksInUse * pool.blockSize));
                     b.quantization += arenas.poolSize - (long)pool.capacity * pool.blockSize;
                     b.committedBytes += arenas.poolSize;
                     if (used == 0)
@@ -127,11 +129,14 @@ final class StatsSnapshot
                 c, SizeClass.blockSize(c), pools[c], inUse[c], available[c], requested[c], pending[c]));
             pendingTotal += pending[c];
         }
+        for (final Heap heap : liveHeaps)
+        {
+            counts.add(heap.counters); // dead heaps' counters came with the retired ones
+        }
         for (final Map.Entry<Heap, long[]> e : perHeap.entrySet())
         {
             final Heap heap = e.getKey();
             final long[] h = e.getValue();
-            counts.add(heap.counters);
             b.heaps.add(new AllocatorStats.HeapStats(heap.id,
                 heap.ownerThread == null ? null : heap.ownerThread.getName(), heap.ownerThread == null,
                 (int)h[0], h[1], h[2], h[3], heap.counters.mallocs, heap.counters.localFrees + heap.counters.remoteFreesCollected));
