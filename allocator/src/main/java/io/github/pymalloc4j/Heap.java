@@ -387,12 +387,6 @@ final class Heap
         return false;
     }
 
-    /** Pools listed per class (owner state; statistics read it racily). */
-    Pool listHead(final int c)
-    {
-        return usedPools[c];
-    }
-
     /** Forgets every list (abandonment: the pools were handed to the arena set). */
     void clearLists()
     {

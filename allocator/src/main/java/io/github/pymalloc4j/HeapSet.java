@@ -109,8 +109,4 @@ final class HeapSet
         return asymmetric;
     }
 
-    int sharedCount()
-    {
-        return shared.length;
-    }
 }

@@ -193,14 +193,8 @@ final class Pool
         return used == capacity;
     }
 
-    /** Whether the owner can hand out a block without collecting: a free-list entry or bump room. */
-    boolean hasLocalRoom()
-    {
-        return freeHead != 0 || bumpNext < bumpEnd;
-    }
-
     /**
-     * Hands out one block. Owner only; the caller guarantees {@link #hasLocalRoom()}.
+     * Hands out one block. Owner only; the caller guarantees the pool is not full (a listed pool never is).
      *
      * @param size requested bytes, at most {@link #blockSize}.
      * @return the block's address.

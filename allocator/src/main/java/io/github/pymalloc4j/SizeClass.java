@@ -73,15 +73,4 @@ final class SizeClass
         return (index + 1) << ALIGNMENT_SHIFT;
     }
 
-    /**
-     * Alignment that every block of a class is guaranteed to have when pools are aligned to at
-     * least 512 bytes: the largest power of two dividing the block size.
-     *
-     * @param index class index.
-     * @return the natural alignment of the class's blocks.
-     */
-    static int naturalAlignment(final int index)
-    {
-        return Integer.lowestOneBit(blockSize(index));
-    }
 }
