@@ -495,11 +495,17 @@ final class ArenaSet
         }
     }
 
-    private NativeArena newArena()
+    /**
+     * Reserves bytes against the limit; if it refuses, first unmaps the wholly free arenas still waiting
+     * for the purge delay and tries once more. Lock order: callers may hold the large-block lock.
+     *
+     * @throws OutOfMemoryError naming the limit if it still refuses.
+     */
+    void reserve(final long bytes, final String what)
     {
         try
         {
-            limit.reserve(arenaSize, "a new " + arenaSize + "-byte arena");
+            limit.reserve(bytes, what);
         }
         catch (final OutOfMemoryError e)
         {
@@ -507,8 +513,13 @@ final class ArenaSet
             {
                 throw e;
             }
-            limit.reserve(arenaSize, "a new " + arenaSize + "-byte arena");
+            limit.reserve(bytes, what);
         }
+    }
+
+    private NativeArena newArena()
+    {
+        reserve(arenaSize, "a new " + arenaSize + "-byte arena");
         final long base;
         try
         {

@@ -31,21 +31,9 @@ final class LargeBlocks
         this.arenas = arenas;
     }
 
-    /** Reserves, first unmapping wholly free arenas if the limit refuses (lock order: large, then arenas). */
     private void reserve(final long bytes, final String what)
     {
-        try
-        {
-            limit.reserve(bytes, what);
-        }
-        catch (final OutOfMemoryError e)
-        {
-            if (arenas.releaseWhollyFreeArenas() == 0)
-            {
-                throw e;
-            }
-            limit.reserve(bytes, what);
-        }
+        arenas.reserve(bytes, what);
     }
 
     /**
