@@ -38,7 +38,7 @@ final class StatsFormat
         line(b, s.arenasCurrent() + " arenas * " + s.arenaSize() + " bytes/arena", s.arenaBytes());
         b.append('\n');
         line(b, "# bytes in allocated blocks", s.bytesInAllocatedBlocks());
-        line(b, "# bytes freed remotely, not yet collected", s.bytesPendingRemoteFree());
+        line(b, "# bytes freed remotely, not collected", s.bytesPendingRemoteFree());
         line(b, "# bytes in available blocks", s.bytesInAvailableBlocks());
         line(b, (s.bytesInUnusedPools() / s.poolSize()) + " unused pools * " + s.poolSize() + " bytes",
             s.bytesInUnusedPools());
@@ -59,7 +59,7 @@ final class StatsFormat
             line(b, "# maximum reserved bytes", s.maxReservedBytes());
         }
         line(b, "# bytes committed (upper bound)", s.committedBytes());
-        line(b, "# bytes free, not yet returned to the OS", s.freeNotReturnedBytes());
+        line(b, "# bytes free, not returned to the OS", s.freeNotReturnedBytes());
         line(b, "# pools decommitted (madvise)", s.poolsDecommitted());
         line(b, "# on-heap metadata bytes (estimate)", s.heapMetadataBytes());
         b.append('\n');
