@@ -11,15 +11,19 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code package-info.java} and {@code docs/architecture.md} for the layout and its invariants.
  *
  * <p>Thread-safe and built to scale: each platform thread allocates from its own heap with no lock and no
- * atomic instruction, and frees its own blocks the same way; a block freed by another thread costs that
- * thread one atomic OR. Virtual threads share a few striped heaps. A daemon thread returns empty memory
+ * atomic instruction, and frees its own blocks the same way (where Linux {@code membarrier} is missing,
+ * each thread locks its own heap instead); a block freed by another thread costs that thread one atomic
+ * OR. Virtual threads share a few striped heaps. A daemon thread returns empty memory
  * to the OS after the purge delay, also when the owning threads are idle or dead; {@link #trim()} does it
  * at once. Addresses are plain {@code long}s; {@link #allocate(long, long)} wraps one in a native
  * {@link MemorySegment} of global scope, so this class plugs into FFM as a {@link SegmentAllocator}.
  *
  * <p>Bad input never corrupts the allocator: a negative or absurd size, an overflowing {@code calloc},
  * an alignment that is not a power of two, a double free (from any thread), a foreign or interior
- * pointer all throw {@link IllegalArgumentException} and leave it exactly as it was; any call after
+ * pointer all throw {@link IllegalArgumentException} and leave it exactly as it was (two frees of one
+ * block racing in two threads may instead be caught late and counted in
+ * {@link AllocatorStats#doubleFreesDetected()}; and, as in C, a double free that comes after the
+ * block was handed out again frees the new holder's block); any call after
  * {@link #close()} throws {@link IllegalStateException}; exceeding the reserved-bytes maximum throws
  * {@link OutOfMemoryError} naming the limit. {@link #close()} must not race with other calls. Needs
  * {@code --enable-native-access=ALL-UNNAMED} (or the module's name) on the command line.
@@ -145,7 +149,15 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
 
     private static void freeOwned(final Pool pool, final long address)
     {
+        // Read once and check it is the caller's own heap: if this free is a double free, maintenance may
+        // meanwhile have returned the pool (heap null) or another thread's heap may own it now, and a
+        // thread must never run another heap's enter/exit.
         final Heap heap = pool.heap;
+        if (heap == null || heap.ownerThread != Thread.currentThread())
+        {
+            freeRemote(pool, address);
+            return;
+        }
         final boolean locked = heap.enter();
         try
         {
@@ -470,23 +482,24 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
 
     private static void resizeInPlace(final Pool pool, final int i, final long newSize)
     {
-        if (pool.isOwnedBy(Thread.currentThread()))
+        final Heap heap = pool.heap;
+        if (heap != null && heap.ownerThread == Thread.currentThread())
         {
-            final Heap heap = pool.heap;
             final boolean locked = heap.enter();
             try
             {
-                pool.resizeOwned(i, newSize);
+                if (pool.heap == heap)
+                {
+                    pool.resizeOwned(i, newSize);
+                    return;
+                }
             }
             finally
             {
                 heap.exit(locked);
             }
         }
-        else
-        {
-            pool.resizeRemote(i, newSize);
-        }
+        pool.resizeRemote(i, newSize);
     }
 
     private static Pool livePool(final Pool pool, final long address)
@@ -588,9 +601,10 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
 
         /**
-         * How long empty memory waits before it goes back to the OS: empty pools are decommitted and
-         * wholly free arenas unmapped (but one) after being empty for one maintenance period of this
-         * length; it is also the maintenance period. Default 10 ms. {@link Duration#ZERO} gives memory
+         * How long empty memory waits before it goes back to the OS: this is the maintenance period, and
+         * empty pools are decommitted and wholly free arenas unmapped (but one) from the round after the
+         * one in which they emptied, so after one to two periods (longer while maintenance backs off in
+         * an idle process, at most 8 periods). Default 10 ms. {@link Duration#ZERO} gives memory
          * back at once, in the freeing call, and keeps no empty pool in a heap.
          *
          * @param delay the delay, 0 to 1 minute.

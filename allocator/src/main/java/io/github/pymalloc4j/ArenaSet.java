@@ -23,8 +23,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *  dirtyPools:  empty pools whose memory may still be resident, decommitted after a delay
  * </pre>
  *
- * Giving memory back: an empty pool is decommitted ({@code madvise(MADV_DONTNEED)}) once it has been
- * empty for a full maintenance round; a wholly free arena is unmapped likewise, except that one is
+ * Giving memory back: an empty pool is decommitted ({@code madvise(MADV_DONTNEED)}) from the
+ * maintenance round after the one in which it emptied; a wholly free arena is unmapped likewise, except that one is
  * kept (decommitted) as hysteresis against mmap/munmap thrashing. With a purge delay of zero both happen
  * at once, in the freeing call.
  */

@@ -94,7 +94,9 @@ final class Heap
             return true;
         }
         IN_CALL.setOpaque(this, 1);
-        // Compiler barrier only on x86 (no instruction); the CPU side is maintenance's membarrier.
+        // The Java memory model does not order this store before the load below; HotSpot's C1 and C2 do
+        // (they treat a fence as a barrier for every memory access, and emit nothing for it on x86). The
+        // CPU side of the ordering is maintenance's membarrier. See docs/architecture.md, "Threads".
         VarHandle.acquireFence();
         if (maintenanceRequested)
         {
@@ -127,7 +129,7 @@ final class Heap
     /** Maintenance, after the process barrier: whether the owner is inside a call. */
     boolean ownerInCall()
     {
-        return asymmetric && (int)IN_CALL.getOpaque(this) != 0;
+        return asymmetric && (int)IN_CALL.getAcquire(this) != 0; // pairs with exit's release store
     }
 
     /** Maintenance, before unlocking. */

@@ -222,26 +222,37 @@ final class Maintenance implements Runnable
             }
         }
         int work = 0;
+        int released = 0;
         try
         {
             if (handshake)
             {
                 ProcessBarrier.fence();
             }
-            for (final Heap heap : taken)
+            while (released < taken.size())
             {
-                if (!heap.ownerInCall())
+                final Heap heap = taken.get(released);
+                try
                 {
-                    work += heap.maintain(round, force);
+                    if (!heap.ownerInCall())
+                    {
+                        work += heap.maintain(round, force);
+                    }
+                }
+                finally
+                {
+                    released++;
+                    heap.endMaintenance(); // let this heap's owner go on at once
+                    heap.lock.unlock();
                 }
             }
         }
         finally
         {
-            for (final Heap heap : taken)
+            for (int k = released; k < taken.size(); k++)
             {
-                heap.endMaintenance();
-                heap.lock.unlock();
+                taken.get(k).endMaintenance();
+                taken.get(k).lock.unlock();
             }
         }
         return work;

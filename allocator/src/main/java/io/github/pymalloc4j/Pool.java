@@ -180,8 +180,10 @@ final class Pool
     }
 
     /**
-     * Whether the calling thread owns this pool through its own heap. Plain read: a thread always sees
-     * its own last write, and no other thread ever writes its identity here.
+     * Whether the calling thread owns this pool through its own heap (a hint: plain read). A thread
+     * always sees its own last write, and no other thread ever writes <em>its</em> identity here; but
+     * maintenance may clear it, so a caller that acts on it must re-read {@link #heap} and check that it
+     * is its own (see Allocator.freeOwned).
      */
     boolean isOwnedBy(final Thread thread)
     {
@@ -232,6 +234,10 @@ final class Pool
             bumpNext = block + blockSize;
             i = (int)(((block - base) * magic) >>> 32);
             word = bits[i >>> 6];
+            if (((long)LONGS.getOpaque(remote, i >>> 6) & (1L << i)) != 0)
+            {
+                clearStrayRemoteBit(i);
+            }
         }
         bits[i >>> 6] = word | (1L << i);
         slack[i] = (short)(blockSize - size);
@@ -360,9 +366,11 @@ final class Pool
     }
 
     /**
-     * A block on the owner's free list carries a remote bit: a racing double free whose OR landed after
-     * the block was freed by someone else (it passed its live check just before). Clearing it before the
-     * block is handed out again stops a later collection from freeing the new holder's block. Counted.
+     * A free block about to be handed out carries a remote bit: a racing double free whose OR landed
+     * after the block was freed by someone else (it passed its live check just before), possibly in an
+     * earlier life of the pool. Clearing it before the block is handed out again stops a later
+     * collection from freeing the new holder's block. Counted. (An OR that lands after the block was
+     * handed out again cannot be told from a real free: as in C, a double free may free a reused block.)
      */
     private void clearStrayRemoteBit(final int i)
     {
@@ -440,7 +448,16 @@ final class Pool
     boolean arm()
     {
         NOTIFY_STATE.setVolatile(this, NOTIFY);
-        return !hasRemoteFrees();
+        // Volatile reads: a volatile store followed by opaque loads may be reordered on AArch64.
+        final int words = (capacity + 63) >>> 6;
+        for (int w = 0; w < words; w++)
+        {
+            if ((long)LONGS.getVolatile(remote, w) != 0)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

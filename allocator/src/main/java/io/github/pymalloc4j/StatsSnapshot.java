@@ -27,6 +27,9 @@ final class StatsSnapshot
         // Before the arena lock (maintenance takes its locks in that order); live heaps read together.
         final List<Heap> liveHeaps = maintenance.addRetired(counts);
         final long[] largeNow = large.snapshot();
+        // Taken before the arena lock: a large allocation at the limit holds the large-block lock and then
+        // takes the arena lock (ArenaSet.reserve), so the reverse order here would deadlock.
+        final long largeHeapBytes = large.heapBytes();
         final AllocatorStats.Builder b = new AllocatorStats.Builder();
         b.arenaSize = arenas.arenaSize;
         b.poolSize = arenas.poolSize;
@@ -115,7 +118,7 @@ final class StatsSnapshot
             b.arenasReclaimed = arenas.reclaimed;
             b.arenasHighWater = arenas.highWater;
             b.poolsDecommitted = arenas.poolsDecommitted;
-            b.heapMetadataBytes = arenas.heapBytes() + large.heapBytes() + 256L * liveHeaps.size();
+            b.heapMetadataBytes = arenas.heapBytes() + largeHeapBytes + 256L * liveHeaps.size();
         }
         finally
         {

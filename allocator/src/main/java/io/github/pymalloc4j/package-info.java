@@ -30,19 +30,24 @@
  *       {@code pools[(address - arena.base) >>> poolShift]}; its block index is
  *       {@code (address - pool.base) / blockSize} (a multiply by a magic number). No header precedes a
  *       block, so a block of class c is exactly {@code 16 * (c + 1)} bytes.</li>
- *   <li>A pool is in exactly one state: <em>used</em> (0 &lt; used &lt; capacity, on
- *       {@code usedPools[class]}), <em>full</em> (used == capacity, on no list), or <em>empty</em>
- *       (class FREE, on its arena's free-pool stack). A pool whose last block is freed becomes empty at
- *       once; a full pool that gets a block back goes to the <em>front</em> of its class list.</li>
+ *   <li>A pool is in exactly one state: <em>listed</em> (used &lt; capacity, on its heap's
+ *       {@code usedPools[class]}), <em>detached</em> (full, on no list, armed for notification or on
+ *       the notified stack), <em>orphaned</em> (its heap's thread died), or <em>free</em> (class FREE, on
+ *       its arena's free-pool stack). A listed pool is never full. A pool whose last block is freed goes
+ *       back to its arena, except the last pool of its class, which stays listed (empty) until
+ *       maintenance has seen it empty in two rounds, and a NOTIFIED pool, which stays until its heap
+ *       drained the notification. A full pool that gets a block back goes to the <em>front</em> of its
+ *       class list.</li>
  *   <li>A block is live iff its bit in the pool's bitmap is set; every free block below the bump
  *       pointer is on the free list exactly once. Hence a double free, an interior pointer and a
  *       never-allocated address are all detected before anything changes.</li>
  *   <li>Usable arenas (free pools &gt; 0) are sorted by free pools ascending; new pools come from the
- *       head, the fullest arena, so lightly used arenas drain. At most one wholly free arena is kept;
- *       another one that empties is unmapped at once.</li>
- *   <li>Byte accounting: every byte of every arena is in exactly one of: a live block, a free block of
- *       a used or full pool, an empty or never-carved pool, or a pool tail. So the four sums in
- *       {@link io.github.pymalloc4j.AllocatorStats} add up to arenas &times; arenaSize exactly.</li>
+ *       head, the fullest arena, so lightly used arenas drain. A wholly free arena is unmapped after the
+ *       purge delay (at once with a zero delay), except one, kept as hysteresis.</li>
+ *   <li>Byte accounting: every byte of every arena is in exactly one of: a live block, a block freed by
+ *       another thread and not yet collected, a free block of a pool in use, an empty or never-carved
+ *       pool, or a pool tail. So the five sums in {@link io.github.pymalloc4j.AllocatorStats} add up to
+ *       arenas &times; arenaSize exactly.</li>
  * </ol>
  *
  * <h2>Concurrency</h2>
@@ -58,7 +63,9 @@
  * <ol start="6">
  *   <li>A pool's owner state (lists, bitmap, free list, counts) is touched only by the owner inside a
  *       call, or by maintenance holding the heap lock while the owner is outside any call.</li>
- *   <li>Remote bits are a subset of live bits; a remote free writes nothing into the block.</li>
+ *   <li>A remote bit is set only on a block that was live when its freer checked; a remote free writes
+ *       nothing into the block. A bit that a racing double free leaves on a block freed meanwhile (a
+ *       stray bit) is dropped when the owner collects or hands the block out again, and counted.</li>
  *   <li>A pool is on its heap's notified stack at most once: it is pushed only by the thread whose CAS
  *       moved it from NOTIFY to NOTIFIED, and re-armed only after the owner took it off.</li>
  * </ol>
