@@ -1,8 +1,12 @@
 package io.github.pymalloc4j;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -27,6 +31,10 @@ import java.util.concurrent.atomic.LongAdder;
  * {@link #close()} throws {@link IllegalStateException}; exceeding the reserved-bytes maximum throws
  * {@link OutOfMemoryError} naming the limit. {@link #close()} must not race with other calls. Needs
  * {@code --enable-native-access=ALL-UNNAMED} (or the module's name) on the command line.
+ *
+ * <p>Optionally ({@link Builder#publishStats(String)}, or {@code -Dpymalloc4j.publish=name}) the allocator
+ * publishes its statistics into a memory-mapped file that other processes read with {@link StatsFile}
+ * (layout in {@code docs/dump-format.md}); a daemon thread refreshes it, nothing on the allocation path.
  */
 public final class Allocator implements SegmentAllocator, AutoCloseable
 {
@@ -46,6 +54,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     private final LongAdder reallocs = new LongAdder();
     /** Reallocs that moved a pooled block: the free inside is not a user free. */
     private final LongAdder pooledReallocMoves = new LongAdder();
+    /** Null unless statistics are published. */
+    private final StatsPublisher publisher;
     private volatile boolean closed;
 
     private Allocator(final Builder builder)
@@ -57,7 +67,25 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         heaps = new HeapSet(arenas, builder.sharedHeaps, !immediate);
         large = new LargeBlocks(limit, arenas);
         maintenance = new Maintenance(heaps, arenas, immediate ? Builder.DEFAULT_PURGE_DELAY.toNanos() : purgeDelayNanos);
+        publisher = startPublisher(builder); // before the maintenance thread: nothing to stop if it fails
         maintenance.start();
+    }
+
+    private StatsPublisher startPublisher(final Builder builder)
+    {
+        if (builder.publishName == null)
+        {
+            return StatsPublisher.fromSystemProperties(this::stats, builder.arenaSize, builder.poolSize);
+        }
+        try
+        {
+            return StatsPublisher.start(this::stats, builder.arenaSize, builder.poolSize, builder.publishName,
+                builder.publishPeriod, builder.publishDirectory, 0);
+        }
+        catch (final IOException e)
+        {
+            throw new UncheckedIOException("cannot publish statistics as " + builder.publishName + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -342,9 +370,36 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     }
 
     /**
-     * Stops the maintenance thread, returns every arena to the OS and every large block to the system
-     * allocator. Idempotent; any other call afterwards throws {@link IllegalStateException}. Addresses
-     * handed out become invalid. Must not race with other calls on this allocator.
+     * Refreshes the published statistics file now, from a fresh {@link #stats()} snapshot, and returns once
+     * the file holds it.
+     *
+     * @throws IllegalStateException if statistics are not published, or the allocator is closed.
+     */
+    public void publishNow()
+    {
+        ensureOpen();
+        if (publisher == null)
+        {
+            throw new IllegalStateException("statistics publishing is off: see Allocator.Builder.publishStats");
+        }
+        publisher.publishNow();
+    }
+
+    /**
+     * The file the statistics are published to, see {@link StatsFile}.
+     *
+     * @return the file; empty if statistics are not published or the allocator is closed (the file is gone).
+     */
+    public Optional<Path> statsFile()
+    {
+        return publisher == null || closed ? Optional.empty() : Optional.of(publisher.path());
+    }
+
+    /**
+     * Stops the statistics publisher (deleting its file) and the maintenance thread, returns every arena to
+     * the OS and every large block to the system allocator. Idempotent; any other call afterwards throws
+     * {@link IllegalStateException}. Addresses handed out become invalid. Must not race with other calls on
+     * this allocator.
      */
     @Override
     public void close()
@@ -356,6 +411,10 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
                 return;
             }
             closed = true;
+        }
+        if (publisher != null)
+        {
+            publisher.close(); // first: its thread takes snapshots, which need the arenas
         }
         maintenance.stop();
         arenas.releaseAll();
@@ -546,7 +605,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     }
 
     /**
-     * Chooses the arena size, pool size, reserved-bytes maximum and purge delay of a new {@link Allocator}.
+     * Chooses the arena size, pool size, reserved-bytes maximum, purge delay and statistics publishing of a
+     * new {@link Allocator}.
      */
     public static final class Builder
     {
@@ -557,6 +617,9 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         private long maxReservedBytes = Long.MAX_VALUE;
         private Duration purgeDelay = DEFAULT_PURGE_DELAY;
         private int sharedHeaps = Math.max(2, 2 * Runtime.getRuntime().availableProcessors());
+        private String publishName;
+        private Duration publishPeriod = StatsPublisher.DEFAULT_PERIOD;
+        private Path publishDirectory;
 
         private Builder()
         {
@@ -630,11 +693,63 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
 
         /**
-         * Creates the allocator and starts its maintenance thread. No memory is reserved until the first
-         * allocation.
+         * Publishes the statistics into a memory-mapped file, {@code <pid>-<name>.pm4j} in
+         * {@link StatsFile#defaultDirectory()} (or {@link #publishDirectory(Path)}), refreshed every
+         * {@link #publishPeriod(Duration)} by a daemon thread and by {@link Allocator#publishNow()}, and
+         * deleted by {@link Allocator#close()}. Another allocator of this process already publishing under
+         * the name gets {@code name-2}, {@code name-3}... Default: off, unless the system property
+         * {@code pymalloc4j.publish} names it (then {@code pymalloc4j.publish.period}, in milliseconds, and
+         * {@code pymalloc4j.publish.dir} apply; bad values are logged and leave publishing off).
+         *
+         * @param name {@code [A-Za-z0-9._-]{1,48}}.
+         * @return this builder.
+         * @throws IllegalArgumentException if the name is not of that form.
+         */
+        public Builder publishStats(final String name)
+        {
+            publishName = StatsPublisher.checkName(name);
+            return this;
+        }
+
+        /**
+         * How often the published statistics file is refreshed. Default 1 s. Each refresh takes one
+         * {@link Allocator#stats()} snapshot.
+         *
+         * @param period 100 ms to 1 hour.
+         * @return this builder.
+         * @throws IllegalArgumentException if the period is out of range.
+         */
+        public Builder publishPeriod(final Duration period)
+        {
+            publishPeriod = StatsPublisher.checkPeriod(period);
+            return this;
+        }
+
+        /**
+         * Directory of the published statistics file instead of {@link StatsFile#defaultDirectory()}; created
+         * (owner-only) if missing.
+         *
+         * @param directory the directory.
+         * @return this builder.
+         * @throws IllegalArgumentException if it is null.
+         */
+        public Builder publishDirectory(final Path directory)
+        {
+            if (directory == null)
+            {
+                throw new IllegalArgumentException("statistics directory must not be null");
+            }
+            publishDirectory = directory;
+            return this;
+        }
+
+        /**
+         * Creates the allocator and starts its maintenance thread (and its statistics publisher, if asked).
+         * No memory is reserved until the first allocation.
          *
          * @return the allocator.
          * @throws IllegalArgumentException if a setting is out of range.
+         * @throws UncheckedIOException     if {@link #publishStats(String)} was asked and the file cannot be made.
          */
         public Allocator build()
         {

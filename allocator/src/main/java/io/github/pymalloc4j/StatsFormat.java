@@ -211,7 +211,7 @@ final class StatsFormat
         return b.toString();
     }
 
-    private static String quote(final String text)
+    static String quote(final String text)
     {
         final StringBuilder q = new StringBuilder(text.length() + 2).append('"');
         for (int i = 0; i < text.length(); i++)
@@ -233,7 +233,7 @@ final class StatsFormat
         return q.append('"').toString();
     }
 
-    private static String number(final double d)
+    static String number(final double d)
     {
         return String.format(Locale.ROOT, "%.6f", d);
     }

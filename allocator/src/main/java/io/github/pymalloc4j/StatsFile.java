@@ -1,0 +1,899 @@
+package io.github.pymalloc4j;
+
+import static io.github.pymalloc4j.StatsFileLayout.*;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Reads a statistics file published by an {@link Allocator} built with
+ * {@link Allocator.Builder#publishStats(String)} (or {@code -Dpymalloc4j.publish=name}), possibly in another
+ * process. Layout: {@code docs/dump-format.md}.
+ *
+ * <p>The file is mapped read-only: reading never writes to it and never blocks or slows the writer.
+ * {@link #read()} copies the header and records and checks the writer's sequence counter before and after
+ * the copy (a seqlock); a copy that overlapped an update is thrown away and taken again. A file whose
+ * process is gone, or whose heartbeat is old, is reported by {@link Snapshot#stale(Duration)}.
+ *
+ * <pre>{@code
+ * for (Path p : StatsFile.list()) {
+ *     try (StatsFile f = StatsFile.open(p)) {
+ *         StatsFile.Snapshot s = f.read();
+ *         System.out.println(s.name() + (s.stale(Duration.ZERO) ? " (stale)" : "") + ": " + s.toJson());
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>An instance may be used by several threads; {@link #close()} must not race with {@link #read()}.
+ */
+public final class StatsFile implements AutoCloseable
+{
+    /** The layout version this reader understands. */
+    public static final int LAYOUT_VERSION = StatsFileLayout.VERSION;
+    /** Schema name of {@link Snapshot#toJson()}. */
+    public static final String JSON_SCHEMA = "pymalloc4j-stats-file";
+    /** Version of {@link Snapshot#toJson()}'s schema. */
+    public static final int JSON_SCHEMA_VERSION = 1;
+
+    private static final int MAX_ATTEMPTS = 1000;
+    private static final long MAX_WAIT_NANOS = 1_000_000_000L;
+    private static final int SPINS = 16;
+    private static final long MAX_BACKOFF_NANOS = 1_000_000L;
+
+    private final Path path;
+    private final Arena mapping;
+    private final MemorySegment file;
+    private final int arenaCapacity;
+    private final int arenaRecordSize;
+    /** Copies thrown away because the writer was updating; for tests. */
+    private final AtomicLong retries = new AtomicLong();
+
+    private StatsFile(final Path path, final Arena mapping, final MemorySegment file)
+    {
+        this.path = path;
+        this.mapping = mapping;
+        this.file = file;
+        this.arenaCapacity = file.get(U32, ARENA_CAPACITY_OFFSET);
+        this.arenaRecordSize = file.get(U32, ARENA_RECORD_SIZE_OFFSET);
+    }
+
+    /**
+     * Opens and maps a statistics file read-only, checking its header.
+     *
+     * @param path the file, as listed by {@link #list()}.
+     * @return the open file.
+     * @throws StatsFileException if it cannot be read, is not a pymalloc4j statistics file, has an
+     *                            unsupported layout version, or is truncated or corrupt.
+     */
+    public static StatsFile open(final Path path) throws StatsFileException
+    {
+        final Arena mapping = Arena.ofShared();
+        boolean done = false;
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ))
+        {
+            final long size = channel.size();
+            if (size == 0)
+            {
+                throw new StatsFileException(path + ": empty file, not a pymalloc4j statistics file");
+            }
+            final MemorySegment file = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, mapping);
+            checkHeader(path, file, size);
+            final StatsFile opened = new StatsFile(path, mapping, file);
+            done = true;
+            return opened;
+        }
+        catch (final StatsFileException e)
+        {
+            throw e;
+        }
+        catch (final IOException | InternalError e)
+        {
+            throw new StatsFileException(path + ": cannot read statistics file: " + e, e);
+        }
+        finally
+        {
+            if (!done)
+            {
+                mapping.close();
+            }
+        }
+    }
+
+    private static void checkHeader(final Path path, final MemorySegment file, final long size) throws StatsFileException
+    {
+        final int magicBytes = (int)Math.min(size, MAGIC.length);
+        final byte[] magic = file.asSlice(0, magicBytes).toArray(ValueLayout.JAVA_BYTE);
+        if (!Arrays.equals(magic, 0, magicBytes, MAGIC, 0, magicBytes))
+        {
+            throw new StatsFileException(path + ": not a pymalloc4j statistics file (bad magic)");
+        }
+        if (size < VERSION_OFFSET + 4)
+        {
+            throw new StatsFileException(path + ": truncated statistics file: " + size + " bytes, the header needs " +
+                HEADER_SIZE);
+        }
+        final int version = file.get(U32, VERSION_OFFSET);
+        if (version != VERSION)
+        {
+            throw new StatsFileException(path + ": unsupported statistics file layout version " +
+                Integer.toUnsignedString(version) + " (this reader supports version " + VERSION + ")");
+        }
+        if (size < HEADER_SIZE)
+        {
+            throw new StatsFileException(path + ": truncated statistics file: " + size + " bytes, the header needs " +
+                HEADER_SIZE);
+        }
+        final long declared = file.get(U64, FILE_SIZE_OFFSET);
+        if (declared > size)
+        {
+            throw new StatsFileException(path + ": truncated statistics file: " + size + " bytes, the header declares " +
+                declared);
+        }
+        final int poolsPerArena = file.get(U32, POOLS_PER_ARENA_OFFSET);
+        final int capacity = file.get(U32, ARENA_CAPACITY_OFFSET);
+        final long arenaSize = file.get(U64, ARENA_SIZE_OFFSET);
+        final long poolSize = file.get(U64, POOL_SIZE_OFFSET);
+        final boolean consistent = file.get(U32, HEADER_SIZE_OFFSET) == HEADER_SIZE &&
+            declared == size &&
+            file.get(U32, TOTALS_OFFSET_OFFSET) == TOTALS_OFFSET &&
+            file.get(U32, TOTALS_SIZE_OFFSET) == TOTALS_SIZE &&
+            file.get(U32, CLASSES_OFFSET_OFFSET) == CLASSES_OFFSET &&
+            file.get(U32, CLASS_COUNT_OFFSET) == CLASS_COUNT &&
+            file.get(U32, CLASS_RECORD_SIZE_OFFSET) == CLASS_RECORD_SIZE &&
+            file.get(U64, ARENAS_OFFSET_OFFSET) == ARENAS_OFFSET &&
+            poolsPerArena >= 1 && poolsPerArena <= MAX_POOLS_PER_ARENA &&
+            poolSize > 0 && arenaSize == poolSize * poolsPerArena &&
+            capacity >= 1 && capacity <= MAX_ARENA_RECORDS &&
+            file.get(U32, ARENA_RECORD_SIZE_OFFSET) == arenaRecordSize(poolsPerArena) &&
+            declared == fileSize(poolsPerArena, capacity);
+        if (!consistent)
+        {
+            throw new StatsFileException(path + ": corrupt statistics file: inconsistent header (size " + size +
+                ", declared " + declared + ", " + poolsPerArena + " pools per arena, " + capacity + " arena records)");
+        }
+    }
+
+    /** @return the file's path. */
+    public Path path()
+    {
+        return path;
+    }
+
+    /**
+     * Copies a consistent snapshot: retries while the writer is updating the file (at most 1000 times or
+     * 1 s).
+     *
+     * @return the snapshot.
+     * @throws StatsFileException if no consistent copy could be taken ("writer too busy"; or the writer died
+     *                            mid-update), or the records are corrupt.
+     * @throws IllegalStateException if this file is closed.
+     */
+    public Snapshot read() throws StatsFileException
+    {
+        final long start = System.nanoTime();
+        long sequence = 0;
+        byte[] copy = null;
+        try
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                sequence = getSequenceAcquire(file);
+                if ((sequence & 1) == 0)
+                {
+                    final int count = file.get(U32, ARENA_COUNT_OFFSET);
+                    final int records = count >= 0 && count <= arenaCapacity ? count : arenaCapacity; // torn: bounded
+                    final int length = ARENAS_OFFSET + records * arenaRecordSize;
+                    if (copy == null || copy.length != length)
+                    {
+                        copy = new byte[length];
+                    }
+                    MemorySegment.copy(file, ValueLayout.JAVA_BYTE, 0, copy, 0, length);
+                    VarHandle.acquireFence(); // the copy's loads complete before the sequence is read again
+                    if (getSequenceOpaque(file) == sequence)
+                    {
+                        return new Snapshot(path, copy);
+                    }
+                }
+                retries.incrementAndGet();
+                if (attempt >= MAX_ATTEMPTS || System.nanoTime() - start > MAX_WAIT_NANOS)
+                {
+                    break;
+                }
+                if (attempt <= SPINS)
+                {
+                    Thread.onSpinWait();
+                }
+                else
+                {
+                    LockSupport.parkNanos(Math.min(MAX_BACKOFF_NANOS, 10_000L << Math.min(attempt - SPINS, 8)));
+                }
+            }
+        }
+        catch (final InternalError e) // a fault in the mapping: the file was truncated under us
+        {
+            throw new StatsFileException(path + ": statistics file was truncated while mapped", e);
+        }
+        final long pid = file.get(U64, PID_OFFSET);
+        if ((sequence & 1) != 0 && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+        {
+            throw new StatsFileException(path + ": stale statistics file: process " + pid +
+                " is not running and left an update unfinished");
+        }
+        throw new StatsFileException(path + ": writer too busy: no consistent snapshot in " +
+            (System.nanoTime() - start) / 1_000_000 + " ms");
+    }
+
+    /** @return copies thrown away because the writer was updating the file. For tests. */
+    long retries()
+    {
+        return retries.get();
+    }
+
+    /** Unmaps the file. Idempotent. */
+    @Override
+    public void close()
+    {
+        if (mapping.scope().isAlive())
+        {
+            mapping.close();
+        }
+    }
+
+    /**
+     * Where allocators publish by default: {@code /dev/shm/pymalloc4j-<user.name>} if {@code /dev/shm} is a
+     * writable directory, else {@code <java.io.tmpdir>/pymalloc4j-<user.name>} (characters other than
+     * {@code [A-Za-z0-9._-]} in the user name become {@code _}).
+     *
+     * @return the directory (it may not exist).
+     */
+    public static Path defaultDirectory()
+    {
+        final Path shm = Path.of("/dev/shm");
+        final Path base = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+        String user = System.getProperty("user.name", "").replaceAll("[^A-Za-z0-9._-]", "_");
+        if (user.isEmpty() || user.equals(".") || user.equals(".."))
+        {
+            user = "unknown";
+        }
+        return base.resolve("pymalloc4j-" + user);
+    }
+
+    /**
+     * Statistics files in {@link #defaultDirectory()}, stale ones included.
+     *
+     * @return their paths, by name; empty if the directory does not exist.
+     * @throws IOException if the directory cannot be listed.
+     */
+    public static List<Path> list() throws IOException
+    {
+        return list(defaultDirectory());
+    }
+
+    /**
+     * Statistics files ({@code *.pm4j}) in a directory, stale ones included.
+     *
+     * @param directory the directory, e.g. one given to {@link Allocator.Builder#publishDirectory(Path)}.
+     * @return their paths, by name; empty if the directory does not exist.
+     * @throws IOException if the directory cannot be listed.
+     */
+    public static List<Path> list(final Path directory) throws IOException
+    {
+        if (!Files.isDirectory(directory))
+        {
+            return List.of();
+        }
+        final List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(directory, "*" + FILE_SUFFIX))
+        {
+            for (final Path p : stream)
+            {
+                if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
+                {
+                    files.add(p);
+                }
+            }
+        }
+        files.sort(null);
+        return List.copyOf(files);
+    }
+
+    @Override
+    public String toString()
+    {
+        return "StatsFile[" + path + "]";
+    }
+
+    // ---------------------------------------------------------------- snapshot
+
+    /**
+     * A consistent copy of a statistics file: header, totals (named as in {@link AllocatorStats}), size
+     * classes and arena records. Immutable.
+     */
+    public static final class Snapshot
+    {
+        private final Path path;
+        private final MemorySegment data;
+        private final String name;
+        private final List<AllocatorStats.SizeClassStats> sizeClasses;
+        private final List<ArenaRecord> arenas;
+
+        private Snapshot(final Path path, final byte[] bytes) throws StatsFileException
+        {
+            this.path = path;
+            this.data = MemorySegment.ofArray(bytes);
+            final int capacity = data.get(U32_COPY, ARENA_CAPACITY_OFFSET);
+            final int count = data.get(U32_COPY, ARENA_COUNT_OFFSET);
+            if (count < 0 || count > capacity || ARENAS_OFFSET + (long)count * arenaRecordSize(poolsPerArena()) > bytes.length)
+            {
+                throw new StatsFileException(path + ": corrupt statistics file: " + count + " arena records of " + capacity);
+            }
+            final byte[] utf8 = data.asSlice(NAME_OFFSET, NAME_LENGTH).toArray(ValueLayout.JAVA_BYTE);
+            int length = 0;
+            while (length < utf8.length && utf8[length] != 0)
+            {
+                length++;
+            }
+            this.name = new String(utf8, 0, length, StandardCharsets.UTF_8);
+            final List<AllocatorStats.SizeClassStats> classes = new ArrayList<>(CLASS_COUNT);
+            for (int c = 0; c < CLASS_COUNT; c++)
+            {
+                final long at = sizeClass(c);
+                classes.add(new AllocatorStats.SizeClassStats(
+                    data.get(U32_COPY, at + C_INDEX), data.get(U32_COPY, at + C_BLOCK_SIZE), data.get(U32_COPY, at + C_POOLS),
+                    data.get(U64_COPY, at + C_BLOCKS_IN_USE), data.get(U64_COPY, at + C_BLOCKS_AVAILABLE),
+                    data.get(U64_COPY, at + C_BYTES_REQUESTED), data.get(U64_COPY, at + C_PENDING_REMOTE_FREES)));
+            }
+            this.sizeClasses = List.copyOf(classes);
+            final int recordSize = arenaRecordSize(poolsPerArena());
+            final List<ArenaRecord> records = new ArrayList<>(count);
+            for (int i = 0; i < count; i++)
+            {
+                records.add(new ArenaRecord(this, ARENAS_OFFSET + (long)i * recordSize));
+            }
+            this.arenas = List.copyOf(records);
+        }
+
+        private long total(final int slot)
+        {
+            return data.get(U64_COPY, StatsFileLayout.total(slot));
+        }
+
+        // ------------------------------------------------------------ header
+
+        /** @return the file this was read from. */
+        public Path path()
+        {
+            return path;
+        }
+
+        /** @return the layout version ({@value StatsFile#LAYOUT_VERSION}). */
+        public int layoutVersion()
+        {
+            return data.get(U32_COPY, VERSION_OFFSET);
+        }
+
+        /** @return the writing process's id. */
+        public long pid()
+        {
+            return data.get(U64_COPY, PID_OFFSET);
+        }
+
+        /** @return the allocator's publishing name (with a {@code -2}, {@code -3}... suffix if reused in its process). */
+        public String name()
+        {
+            return name;
+        }
+
+        /** @return when publishing started (the allocator was built). */
+        public Instant startTime()
+        {
+            return Instant.ofEpochMilli(data.get(U64_COPY, START_TIME_OFFSET));
+        }
+
+        /** @return when the writer last refreshed the file. */
+        public Instant heartbeat()
+        {
+            return Instant.ofEpochMilli(data.get(U64_COPY, HEARTBEAT_OFFSET));
+        }
+
+        /** @return the writer's refresh period. */
+        public Duration publishPeriod()
+        {
+            return Duration.ofMillis(data.get(U64_COPY, PERIOD_OFFSET));
+        }
+
+        /** @return updates written so far (periodic and {@code publishNow()}). */
+        public long publishCount()
+        {
+            return data.get(U64_COPY, PUBLISH_COUNT_OFFSET);
+        }
+
+        /** @return the writer's sequence counter when this copy was taken (even). */
+        public long sequence()
+        {
+            return data.get(U64_COPY, SEQUENCE_OFFSET);
+        }
+
+        /** @return arena records the file can hold. */
+        public int arenaCapacity()
+        {
+            return data.get(U32_COPY, ARENA_CAPACITY_OFFSET);
+        }
+
+        /** @return pool entries per arena record ({@code arenaSize / poolSize}). */
+        public int poolsPerArena()
+        {
+            return data.get(U32_COPY, POOLS_PER_ARENA_OFFSET);
+        }
+
+        /** @return whether more arenas exist than records fit: {@link #arenas()} holds the first by address. */
+        public boolean arenasTruncated()
+        {
+            return (data.get(U32_COPY, FLAGS_OFFSET) & FLAG_ARENAS_TRUNCATED) != 0;
+        }
+
+        /** @return whether the allocator was closed (the file was about to be deleted). */
+        public boolean writerClosed()
+        {
+            return (data.get(U32_COPY, FLAGS_OFFSET) & FLAG_CLOSED) != 0;
+        }
+
+        // ------------------------------------------------------------ liveness
+
+        /**
+         * Whether the writing process is running now (in this process's pid namespace). A pid reused by
+         * another process reads as alive; its file's heartbeat then stops, which {@link #stale(Duration)}
+         * catches.
+         *
+         * @return true if a live process has that pid.
+         */
+        public boolean processAlive()
+        {
+            return ProcessHandle.of(pid()).map(ProcessHandle::isAlive).orElse(false);
+        }
+
+        /** @return time since the last heartbeat (negative if the clocks disagree). */
+        public Duration heartbeatAge()
+        {
+            return Duration.ofMillis(System.currentTimeMillis() - heartbeat().toEpochMilli());
+        }
+
+        /**
+         * Why this file is stale, if it is: the allocator was closed, the process is gone, or the heartbeat is
+         * older than {@code max(3 x period, maxHeartbeatAge)}.
+         *
+         * @param maxHeartbeatAge the heartbeat age tolerated beyond three periods; {@link Duration#ZERO} for none.
+         * @return a one-line reason, or empty if the file is live.
+         */
+        public Optional<String> staleReason(final Duration maxHeartbeatAge)
+        {
+            if (writerClosed())
+            {
+                return Optional.of("the allocator was closed");
+            }
+            if (!processAlive())
+            {
+                return Optional.of("process " + pid() + " is not running");
+            }
+            final long limit = Math.max(3 * publishPeriod().toMillis(), maxHeartbeatAge.toMillis());
+            final long age = heartbeatAge().toMillis();
+            return age > limit ?
+                Optional.of("last heartbeat " + age + " ms ago (limit " + limit + " ms)") : Optional.empty();
+        }
+
+        /**
+         * Whether this file is stale: see {@link #staleReason(Duration)}.
+         *
+         * @param maxHeartbeatAge the heartbeat age tolerated beyond three periods; {@link Duration#ZERO} for none.
+         * @return true if the process is gone, the allocator closed, or the heartbeat too old.
+         */
+        public boolean stale(final Duration maxHeartbeatAge)
+        {
+            return staleReason(maxHeartbeatAge).isPresent();
+        }
+
+        // ------------------------------------------------------------ configuration and totals
+
+        /** @return bytes per arena. */
+        public long arenaSize()
+        {
+            return data.get(U64_COPY, ARENA_SIZE_OFFSET);
+        }
+
+        /** @return bytes per pool. */
+        public long poolSize()
+        {
+            return data.get(U64_COPY, POOL_SIZE_OFFSET);
+        }
+
+        /** @return the largest request served from pools. */
+        public int smallRequestThreshold()
+        {
+            return (int)total(T_SMALL_REQUEST_THRESHOLD);
+        }
+
+        /** @return the reserved-bytes maximum; {@link Long#MAX_VALUE} when unlimited (-1 in the file). */
+        public long maxReservedBytes()
+        {
+            final long max = total(T_MAX_RESERVED);
+            return max < 0 ? Long.MAX_VALUE : max;
+        }
+
+        /** @return the purge delay in nanoseconds. */
+        public long purgeDelayNanos()
+        {
+            return total(T_PURGE_DELAY_NANOS);
+        }
+
+        /** @return whether platform threads allocate without any lock. */
+        public boolean lockFreeOwners()
+        {
+            return (total(T_STATUS) & STATUS_LOCK_FREE_OWNERS) != 0;
+        }
+
+        /** @return whether the maintenance thread has failed (the file does not carry the failure). */
+        public boolean maintenanceFailed()
+        {
+            return (total(T_STATUS) & STATUS_MAINTENANCE_FAILED) != 0;
+        }
+
+        /** @return arena bytes: {@code arenasCurrent() * arenaSize()}. */
+        public long arenaBytes()
+        {
+            return total(T_ARENA_BYTES);
+        }
+
+        /** @return bytes in live pooled blocks. */
+        public long bytesInAllocatedBlocks()
+        {
+            return total(T_IN_ALLOCATED_BLOCKS);
+        }
+
+        /** @return bytes freed by other threads, not yet collected. */
+        public long bytesPendingRemoteFree()
+        {
+            return total(T_PENDING_REMOTE_FREE);
+        }
+
+        /** @return bytes in free blocks of used pools. */
+        public long bytesInAvailableBlocks()
+        {
+            return total(T_IN_AVAILABLE_BLOCKS);
+        }
+
+        /** @return bytes in empty and never-carved pools. */
+        public long bytesInUnusedPools()
+        {
+            return total(T_IN_UNUSED_POOLS);
+        }
+
+        /** @return bytes at pool tails too small for a block. */
+        public long bytesLostToQuantization()
+        {
+            return total(T_QUANTIZATION);
+        }
+
+        /** @return the five categories added up; equal to {@link #arenaBytes()}. */
+        public long accountedBytes()
+        {
+            return bytesInAllocatedBlocks() + bytesPendingRemoteFree() + bytesInAvailableBlocks() + bytesInUnusedPools() +
+                bytesLostToQuantization();
+        }
+
+        /** @return live pooled bytes as requested. */
+        public long bytesRequested()
+        {
+            return total(T_REQUESTED);
+        }
+
+        /** @return {@code bytesInAllocatedBlocks() - bytesRequested()}. */
+        public long internalFragmentationBytes()
+        {
+            return bytesInAllocatedBlocks() - bytesRequested();
+        }
+
+        /** @return the fraction of arena bytes not in live blocks (0 without arenas). */
+        public double externalFragmentation()
+        {
+            final long total = arenaBytes();
+            return total == 0 ? 0.0 : 1.0 - (double)bytesInAllocatedBlocks() / total;
+        }
+
+        /** @return arena bytes plus large bytes. */
+        public long reservedBytes()
+        {
+            return total(T_RESERVED);
+        }
+
+        /** @return arena bytes that may be resident (an upper bound). */
+        public long committedBytes()
+        {
+            return total(T_COMMITTED);
+        }
+
+        /** @return empty pools still committed. */
+        public long freeNotReturnedBytes()
+        {
+            return total(T_FREE_NOT_RETURNED);
+        }
+
+        /** @return estimated on-heap metadata bytes. */
+        public long heapMetadataBytes()
+        {
+            return total(T_HEAP_METADATA);
+        }
+
+        /** @return live blocks from the system allocator. */
+        public long largeAllocations()
+        {
+            return total(T_LARGE_COUNT);
+        }
+
+        /** @return requested bytes of live large blocks. */
+        public long largeBytes()
+        {
+            return total(T_LARGE_BYTES);
+        }
+
+        /** @return arenas ever mapped. */
+        public long arenasAllocatedTotal()
+        {
+            return total(T_ARENAS_ALLOCATED_TOTAL);
+        }
+
+        /** @return arenas given back to the OS. */
+        public long arenasReclaimed()
+        {
+            return total(T_ARENAS_RECLAIMED);
+        }
+
+        /** @return the most arenas held at once. */
+        public long arenasHighWater()
+        {
+            return total(T_ARENAS_HIGH_WATER);
+        }
+
+        /** @return arenas held (may exceed {@code arenas().size()} if {@link #arenasTruncated()}). */
+        public long arenasCurrent()
+        {
+            return total(T_ARENAS_CURRENT);
+        }
+
+        /** @return successful allocations (not realloc). */
+        public long mallocs()
+        {
+            return total(T_MALLOCS);
+        }
+
+        /** @return successful frees. */
+        public long frees()
+        {
+            return total(T_FREES);
+        }
+
+        /** @return frees of pooled blocks by a thread other than the owner. */
+        public long remoteFrees()
+        {
+            return total(T_REMOTE_FREES);
+        }
+
+        /** @return successful reallocs. */
+        public long reallocs()
+        {
+            return total(T_REALLOCS);
+        }
+
+        /** @return blocks obtained from the system allocator. */
+        public long largeMallocs()
+        {
+            return total(T_LARGE_MALLOCS);
+        }
+
+        /** @return double frees caught late. */
+        public long doubleFreesDetected()
+        {
+            return total(T_DOUBLE_FREES);
+        }
+
+        /** @return pools decommitted since creation. */
+        public long poolsDecommitted()
+        {
+            return total(T_POOLS_DECOMMITTED);
+        }
+
+        /** @return maintenance rounds run. */
+        public long maintenanceRounds()
+        {
+            return total(T_MAINTENANCE_ROUNDS);
+        }
+
+        /** @return pools of dead threads waiting to be adopted or to empty. */
+        public long orphanPools()
+        {
+            return total(T_ORPHAN_POOLS);
+        }
+
+        /** @return live blocks in orphaned pools. */
+        public long orphanedBlocksInUse()
+        {
+            return total(T_ORPHANED_BLOCKS);
+        }
+
+        /** @return heaps in the snapshot (the file has no per-heap records). */
+        public long heapCount()
+        {
+            return total(T_HEAP_COUNT);
+        }
+
+        /** @return nanoseconds the writer spent taking the snapshot ({@code Allocator.stats()}). */
+        public long statsNanos()
+        {
+            return total(T_STATS_NANOS);
+        }
+
+        // ------------------------------------------------------------ records
+
+        /** @return the 32 size classes, by index. */
+        public List<AllocatorStats.SizeClassStats> sizeClasses()
+        {
+            return sizeClasses;
+        }
+
+        /** @return arena records by ascending address (the first {@link #arenaCapacity()} if truncated). */
+        public List<ArenaRecord> arenas()
+        {
+            return arenas;
+        }
+
+        /**
+         * The snapshot as JSON, schema {@value StatsFile#JSON_SCHEMA} version {@value StatsFile#JSON_SCHEMA_VERSION}:
+         * the names of {@code AllocatorStats.toJson()} where the file has the data; see
+         * {@code docs/dump-format.md}.
+         *
+         * @return one JSON object.
+         */
+        public String toJson()
+        {
+            return StatsFileJson.json(this);
+        }
+
+        @Override
+        public String toString()
+        {
+            return "StatsFile.Snapshot[pid=" + pid() + ", name=" + name + ", publishCount=" + publishCount() +
+                ", arenas=" + arenasCurrent() + ", inUse=" + bytesInAllocatedBlocks() + "]";
+        }
+    }
+
+    /**
+     * One arena as published: its counts and, per pool, the class, fill and live blocks.
+     */
+    public static final class ArenaRecord
+    {
+        private final MemorySegment data;
+        private final long offset;
+        private final long poolSize;
+        private final int entries;
+
+        private ArenaRecord(final Snapshot snapshot, final long offset)
+        {
+            this.data = snapshot.data;
+            this.offset = offset;
+            this.poolSize = snapshot.poolSize();
+            this.entries = Math.min(Math.max(data.get(U32_COPY, offset + A_POOLS_TOTAL), 0), snapshot.poolsPerArena());
+        }
+
+        /** @return base address. */
+        public long address()
+        {
+            return data.get(U64_COPY, offset + A_ADDRESS);
+        }
+
+        /** @return pools the arena is cut into. */
+        public int poolsTotal()
+        {
+            return data.get(U32_COPY, offset + A_POOLS_TOTAL);
+        }
+
+        /** @return pools handed out at least once (indices below this are carved). */
+        public int poolsCarved()
+        {
+            return data.get(U32_COPY, offset + A_POOLS_CARVED);
+        }
+
+        /** @return pools that can be handed out: empty carved plus never carved. */
+        public int poolsFree()
+        {
+            return data.get(U32_COPY, offset + A_POOLS_FREE);
+        }
+
+        /** @return live blocks in the arena's pools (exact, unlike the saturating per-pool count). */
+        public long blocksInUse()
+        {
+            return data.get(U64_COPY, offset + A_BLOCKS_IN_USE);
+        }
+
+        /**
+         * One pool.
+         *
+         * @param index 0 to {@code poolsTotal() - 1}.
+         * @return the pool's entry.
+         * @throws IndexOutOfBoundsException if the index is out of range.
+         */
+        public PoolRecord pool(final int index)
+        {
+            if (index < 0 || index >= entries)
+            {
+                throw new IndexOutOfBoundsException("pool " + index + " of " + entries);
+            }
+            final long at = offset + A_POOLS + (long)POOL_ENTRY_SIZE * index;
+            final int sizeClass = data.get(ValueLayout.JAVA_BYTE, at);
+            final int fill = data.get(ValueLayout.JAVA_BYTE, at + 1) & 0xFF;
+            final int blocksInUse = data.get(U16_COPY, at + 2) & 0xFFFF;
+            final boolean serving = sizeClass >= 0 && sizeClass < CLASS_COUNT;
+            final int blockSize = serving ? SizeClass.blockSize(sizeClass) : 0;
+            return new PoolRecord(index, sizeClass, blockSize, serving ? (int)(poolSize / blockSize) : 0, blocksInUse, fill);
+        }
+
+        /** @return every pool, carved or not, by index. */
+        public List<PoolRecord> pools()
+        {
+            final List<PoolRecord> pools = new ArrayList<>(entries);
+            for (int i = 0; i < entries; i++)
+            {
+                pools.add(pool(i));
+            }
+            return pools;
+        }
+
+        @Override
+        public String toString()
+        {
+            return "ArenaRecord[0x" + Long.toHexString(address()) + ", carved " + poolsCarved() + "/" + poolsTotal() +
+                ", free " + poolsFree() + "]";
+        }
+    }
+
+    /**
+     * One pool of an {@link ArenaRecord}.
+     *
+     * @param index       index in its arena.
+     * @param sizeClass   class served; {@value StatsFileLayout#POOL_EMPTY} if carved but empty,
+     *                    {@value StatsFileLayout#POOL_NEVER_CARVED} if never carved.
+     * @param blockSize   bytes per block, 0 unless serving a class.
+     * @param capacity    blocks the pool holds ({@code poolSize / blockSize}), 0 unless serving a class.
+     * @param blocksInUse live blocks, saturating at 65535.
+     * @param fillPercent {@code blocksInUse * 100 / capacity}, rounded down.
+     */
+    public record PoolRecord(int index, int sizeClass, int blockSize, int capacity, int blocksInUse, int fillPercent)
+    {
+        /** Class of a carved pool that serves no class. */
+        public static final int EMPTY = StatsFileLayout.POOL_EMPTY;
+        /** Class of a pool never carved. */
+        public static final int NEVER_CARVED = StatsFileLayout.POOL_NEVER_CARVED;
+
+        /** @return whether the pool was ever handed out. */
+        public boolean carved()
+        {
+            return sizeClass != NEVER_CARVED;
+        }
+    }
+}

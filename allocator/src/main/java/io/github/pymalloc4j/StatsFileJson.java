@@ -1,0 +1,122 @@
+package io.github.pymalloc4j;
+
+import java.time.Duration;
+
+/**
+ * Renders a {@link StatsFile.Snapshot} as JSON (schema {@value StatsFile#JSON_SCHEMA}, version
+ * {@value StatsFile#JSON_SCHEMA_VERSION}, documented in {@code docs/dump-format.md}): the names and nesting
+ * of {@link StatsFormat#json(AllocatorStats)} where the file carries the data, plus a {@code file} object.
+ */
+final class StatsFileJson
+{
+    private StatsFileJson()
+    {
+    }
+
+    static String json(final StatsFile.Snapshot s)
+    {
+        final StringBuilder b = new StringBuilder(8192);
+        b.append("{\"schema\":").append(StatsFormat.quote(StatsFile.JSON_SCHEMA))
+            .append(",\"version\":").append(StatsFile.JSON_SCHEMA_VERSION);
+        b.append(",\"file\":{\"path\":").append(StatsFormat.quote(s.path().toString()))
+            .append(",\"layoutVersion\":").append(s.layoutVersion())
+            .append(",\"pid\":").append(s.pid())
+            .append(",\"name\":").append(StatsFormat.quote(s.name()))
+            .append(",\"startTimeEpochMs\":").append(s.startTime().toEpochMilli())
+            .append(",\"heartbeatEpochMs\":").append(s.heartbeat().toEpochMilli())
+            .append(",\"publishPeriodMs\":").append(s.publishPeriod().toMillis())
+            .append(",\"publishCount\":").append(s.publishCount())
+            .append(",\"processAlive\":").append(s.processAlive())
+            .append(",\"writerClosed\":").append(s.writerClosed());
+        final String stale = s.staleReason(Duration.ZERO).orElse(null);
+        b.append(",\"stale\":").append(stale != null)
+            .append(",\"staleReason\":").append(stale == null ? "null" : StatsFormat.quote(stale))
+            .append(",\"arenaCapacity\":").append(s.arenaCapacity())
+            .append(",\"arenasTruncated\":").append(s.arenasTruncated())
+            .append(",\"statsNanos\":").append(s.statsNanos())
+            .append('}');
+        b.append(",\"config\":{\"arenaSize\":").append(s.arenaSize())
+            .append(",\"poolSize\":").append(s.poolSize())
+            .append(",\"smallRequestThreshold\":").append(s.smallRequestThreshold())
+            .append(",\"maxReservedBytes\":")
+            .append(s.maxReservedBytes() == Long.MAX_VALUE ? "null" : Long.toString(s.maxReservedBytes()))
+            .append(",\"purgeDelayNanos\":").append(s.purgeDelayNanos())
+            .append(",\"lockFreeOwners\":").append(s.lockFreeOwners())
+            .append('}');
+        b.append(",\"sizeClasses\":[");
+        boolean first = true;
+        for (final AllocatorStats.SizeClassStats c : s.sizeClasses())
+        {
+            b.append(first ? "" : ",").append("{\"class\":").append(c.index())
+                .append(",\"blockSize\":").append(c.blockSize())
+                .append(",\"pools\":").append(c.pools())
+                .append(",\"blocksInUse\":").append(c.blocksInUse())
+                .append(",\"blocksAvailable\":").append(c.blocksAvailable())
+                .append(",\"pendingRemoteFrees\":").append(c.pendingRemoteFrees())
+                .append(",\"utilisation\":").append(StatsFormat.number(c.utilisation()))
+                .append(",\"bytesInUse\":").append(c.bytesInUse())
+                .append(",\"bytesRequested\":").append(c.bytesRequested())
+                .append(",\"internalWaste\":").append(c.internalWaste()).append('}');
+            first = false;
+        }
+        b.append("],\"arenas\":{\"allocatedTotal\":").append(s.arenasAllocatedTotal())
+            .append(",\"reclaimed\":").append(s.arenasReclaimed())
+            .append(",\"highWater\":").append(s.arenasHighWater())
+            .append(",\"current\":").append(s.arenasCurrent())
+            .append(",\"list\":[");
+        first = true;
+        for (final StatsFile.ArenaRecord a : s.arenas())
+        {
+            b.append(first ? "" : ",").append("{\"address\":\"0x").append(Long.toHexString(a.address()))
+                .append("\",\"poolsTotal\":").append(a.poolsTotal())
+                .append(",\"poolsCarved\":").append(a.poolsCarved())
+                .append(",\"poolsFree\":").append(a.poolsFree())
+                .append(",\"blocksInUse\":").append(a.blocksInUse())
+                .append(",\"pools\":[");
+            boolean firstPool = true;
+            for (final StatsFile.PoolRecord p : a.pools())
+            {
+                if (!p.carved())
+                {
+                    continue; // as in the stats JSON: never-carved pools are not listed
+                }
+                b.append(firstPool ? "" : ",").append("{\"index\":").append(p.index())
+                    .append(",\"class\":").append(p.sizeClass())
+                    .append(",\"blocksInUse\":").append(p.blocksInUse())
+                    .append(",\"capacity\":").append(p.capacity())
+                    .append(",\"fill\":").append(p.fillPercent()).append('}');
+                firstPool = false;
+            }
+            b.append("]}");
+            first = false;
+        }
+        b.append("]},\"heapCount\":").append(s.heapCount());
+        b.append(",\"orphans\":{\"pools\":").append(s.orphanPools())
+            .append(",\"blocksInUse\":").append(s.orphanedBlocksInUse()).append('}');
+        b.append(",\"bytes\":{\"arenas\":").append(s.arenaBytes())
+            .append(",\"inAllocatedBlocks\":").append(s.bytesInAllocatedBlocks())
+            .append(",\"pendingRemoteFree\":").append(s.bytesPendingRemoteFree())
+            .append(",\"inAvailableBlocks\":").append(s.bytesInAvailableBlocks())
+            .append(",\"inUnusedPools\":").append(s.bytesInUnusedPools())
+            .append(",\"quantization\":").append(s.bytesLostToQuantization())
+            .append(",\"requested\":").append(s.bytesRequested())
+            .append(",\"internalFragmentation\":").append(s.internalFragmentationBytes())
+            .append(",\"externalFragmentation\":").append(StatsFormat.number(s.externalFragmentation()))
+            .append(",\"reserved\":").append(s.reservedBytes())
+            .append(",\"committed\":").append(s.committedBytes())
+            .append(",\"freeNotReturned\":").append(s.freeNotReturnedBytes())
+            .append(",\"heapMetadata\":").append(s.heapMetadataBytes())
+            .append("},\"large\":{\"count\":").append(s.largeAllocations())
+            .append(",\"bytes\":").append(s.largeBytes())
+            .append("},\"counters\":{\"mallocs\":").append(s.mallocs())
+            .append(",\"frees\":").append(s.frees())
+            .append(",\"remoteFrees\":").append(s.remoteFrees())
+            .append(",\"reallocs\":").append(s.reallocs())
+            .append(",\"largeMallocs\":").append(s.largeMallocs())
+            .append(",\"doubleFreesDetected\":").append(s.doubleFreesDetected())
+            .append(",\"poolsDecommitted\":").append(s.poolsDecommitted())
+            .append(",\"maintenanceRounds\":").append(s.maintenanceRounds())
+            .append("}}");
+        return b.toString();
+    }
+}
