@@ -437,7 +437,34 @@ public final class Demo {
         void run(Worker w);
     }
 
+    /**
+     * Keeps the process alive for a while after the steady state, with its records live, so that
+     * {@code arena-dump} can inspect it (run with {@code -Dpymalloc4j.publish=demo}).
+     *
+     * @return true.
+     */
+    static boolean linger(Allocator heap, long seconds) throws InterruptedException {
+        if (seconds > 0) {
+            System.out.println();
+            System.out.println("=== lingering " + seconds + " s: pid " + ProcessHandle.current().pid()
+                    + ", statistics file " + heap.statsFile().map(Object::toString)
+                            .orElse("none (run with -Dpymalloc4j.publish=NAME)") + " ===");
+            System.out.flush();
+            Thread.sleep(seconds * 1000);
+        }
+        return true;
+    }
+
     public static void main(String[] args) throws Exception {
+        long lingerSeconds = Long.getLong("demo.linger", 0L);
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--linger") && i + 1 < args.length && args[i + 1].matches("\\d{1,9}")) {
+                lingerSeconds = Long.parseLong(args[++i]);
+            } else {
+                System.err.println("demo: bad argument " + args[i] + " (usage: Demo [--linger SECONDS])");
+                System.exit(1);
+            }
+        }
         Runtime.Version v = Runtime.version();
         System.out.println("=== pymalloc4j demo: a simulated service on one Allocator ===");
         System.out.println("java " + v + " (" + System.getProperty("java.vendor") + ", "
@@ -476,6 +503,7 @@ public final class Demo {
 
         boolean ok = phase("warm-up", heap, workers, pool, Worker::warmUp)
                 && phase("steady state", heap, workers, pool, Worker::steady)
+                && linger(heap, lingerSeconds)
                 && phase("load drop (90 % of sessions log out, queues drain, caches shrink)", heap, workers, pool,
                         Worker::loadDrop);
 
