@@ -276,7 +276,7 @@ final class DumpReport {
                 classRows++;
             }
         }
-        int width = Math.max(left + gridW + 20, 760);
+        int width = Math.max(left + gridW + 20, 900); // the caption line is ~105 monospace characters of 11 px
         int height = tableTop + (classRows + 2) * 16 + 20;
         StringBuilder b = new StringBuilder();
         f(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
