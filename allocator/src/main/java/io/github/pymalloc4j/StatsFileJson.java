@@ -43,23 +43,10 @@ final class StatsFileJson
             .append(",\"purgeDelayNanos\":").append(s.purgeDelayNanos())
             .append(",\"lockFreeOwners\":").append(s.lockFreeOwners())
             .append('}');
-        b.append(",\"sizeClasses\":[");
-        boolean first = true;
-        for (final AllocatorStats.SizeClassStats c : s.sizeClasses())
-        {
-            b.append(first ? "" : ",").append("{\"class\":").append(c.index())
-                .append(",\"blockSize\":").append(c.blockSize())
-                .append(",\"pools\":").append(c.pools())
-                .append(",\"blocksInUse\":").append(c.blocksInUse())
-                .append(",\"blocksAvailable\":").append(c.blocksAvailable())
-                .append(",\"pendingRemoteFrees\":").append(c.pendingRemoteFrees())
-                .append(",\"utilisation\":").append(StatsFormat.number(c.utilisation()))
-                .append(",\"bytesInUse\":").append(c.bytesInUse())
-                .append(",\"bytesRequested\":").append(c.bytesRequested())
-                .append(",\"internalWaste\":").append(c.internalWaste()).append('}');
-            first = false;
-        }
-        b.append("],\"arenas\":{\"allocatedTotal\":").append(s.arenasAllocatedTotal())
+        b.append(",\"sizeClasses\":");
+        StatsFormat.sizeClassesJson(b, s.sizeClasses());
+        boolean first;
+        b.append(",\"arenas\":{\"allocatedTotal\":").append(s.arenasAllocatedTotal())
             .append(",\"reclaimed\":").append(s.arenasReclaimed())
             .append(",\"highWater\":").append(s.arenasHighWater())
             .append(",\"current\":").append(s.arenasCurrent())

@@ -124,23 +124,10 @@ final class StatsFormat
             .append(",\"purgeDelayNanos\":").append(s.purgeDelayNanos())
             .append(",\"lockFreeOwners\":").append(s.lockFreeOwners())
             .append('}');
-        b.append(",\"sizeClasses\":[");
-        boolean first = true;
-        for (final AllocatorStats.SizeClassStats c : s.sizeClasses())
-        {
-            b.append(first ? "" : ",").append("{\"class\":").append(c.index())
-                .append(",\"blockSize\":").append(c.blockSize())
-                .append(",\"pools\":").append(c.pools())
-                .append(",\"blocksInUse\":").append(c.blocksInUse())
-                .append(",\"blocksAvailable\":").append(c.blocksAvailable())
-                .append(",\"pendingRemoteFrees\":").append(c.pendingRemoteFrees())
-                .append(",\"utilisation\":").append(number(c.utilisation()))
-                .append(",\"bytesInUse\":").append(c.bytesInUse())
-                .append(",\"bytesRequested\":").append(c.bytesRequested())
-                .append(",\"internalWaste\":").append(c.internalWaste()).append('}');
-            first = false;
-        }
-        b.append("],\"arenas\":{\"allocatedTotal\":").append(s.arenasAllocatedTotal())
+        b.append(",\"sizeClasses\":");
+        sizeClassesJson(b, s.sizeClasses());
+        boolean first;
+        b.append(",\"arenas\":{\"allocatedTotal\":").append(s.arenasAllocatedTotal())
             .append(",\"reclaimed\":").append(s.arenasReclaimed())
             .append(",\"highWater\":").append(s.arenasHighWater())
             .append(",\"current\":").append(s.arenasCurrent())
@@ -209,6 +196,28 @@ final class StatsFormat
             .append(",\"maintenanceRounds\":").append(s.maintenanceRounds())
             .append("}}");
         return b.toString();
+    }
+
+    /** The {@code sizeClasses} array of schema 2; shared with the statistics file's JSON. */
+    static void sizeClassesJson(final StringBuilder b, final java.util.List<AllocatorStats.SizeClassStats> classes)
+    {
+        b.append('[');
+        boolean first = true;
+        for (final AllocatorStats.SizeClassStats c : classes)
+        {
+            b.append(first ? "" : ",").append("{\"class\":").append(c.index())
+                .append(",\"blockSize\":").append(c.blockSize())
+                .append(",\"pools\":").append(c.pools())
+                .append(",\"blocksInUse\":").append(c.blocksInUse())
+                .append(",\"blocksAvailable\":").append(c.blocksAvailable())
+                .append(",\"pendingRemoteFrees\":").append(c.pendingRemoteFrees())
+                .append(",\"utilisation\":").append(number(c.utilisation()))
+                .append(",\"bytesInUse\":").append(c.bytesInUse())
+                .append(",\"bytesRequested\":").append(c.bytesRequested())
+                .append(",\"internalWaste\":").append(c.internalWaste()).append('}');
+            first = false;
+        }
+        b.append(']');
     }
 
     static String quote(final String text)
