@@ -35,23 +35,12 @@ final class StatsFileJson
             .append(",\"arenasTruncated\":").append(s.arenasTruncated())
             .append(",\"statsNanos\":").append(s.statsNanos())
             .append('}');
-        b.append(",\"config\":{\"arenaSize\":").append(s.arenaSize())
-            .append(",\"poolSize\":").append(s.poolSize())
-            .append(",\"smallRequestThreshold\":").append(s.smallRequestThreshold())
-            .append(",\"maxReservedBytes\":")
-            .append(s.maxReservedBytes() == Long.MAX_VALUE ? "null" : Long.toString(s.maxReservedBytes()))
-            .append(",\"purgeDelayNanos\":").append(s.purgeDelayNanos())
-            .append(",\"lockFreeOwners\":").append(s.lockFreeOwners())
-            .append('}');
+        StatsFormat.configJson(b, s.arenaSize(), s.poolSize(), s.smallRequestThreshold(), s.maxReservedBytes(),
+            s.purgeDelayNanos(), s.lockFreeOwners());
         b.append(",\"sizeClasses\":");
         StatsFormat.sizeClassesJson(b, s.sizeClasses());
-        boolean first;
-        b.append(",\"arenas\":{\"allocatedTotal\":").append(s.arenasAllocatedTotal())
-            .append(",\"reclaimed\":").append(s.arenasReclaimed())
-            .append(",\"highWater\":").append(s.arenasHighWater())
-            .append(",\"current\":").append(s.arenasCurrent())
-            .append(",\"list\":[");
-        first = true;
+        StatsFormat.arenaCountersJson(b, s.arenasAllocatedTotal(), s.arenasReclaimed(), s.arenasHighWater(), s.arenasCurrent());
+        boolean first = true;
         for (final StatsFile.ArenaRecord a : s.arenas())
         {
             b.append(first ? "" : ",").append("{\"address\":\"0x").append(Long.toHexString(a.address()))

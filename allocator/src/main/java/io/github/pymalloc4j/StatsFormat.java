@@ -116,23 +116,12 @@ final class StatsFormat
     {
         final StringBuilder b = new StringBuilder(8192);
         b.append("{\"schema\":\"pymalloc4j-stats\",\"version\":").append(AllocatorStats.JSON_SCHEMA_VERSION);
-        b.append(",\"config\":{\"arenaSize\":").append(s.arenaSize())
-            .append(",\"poolSize\":").append(s.poolSize())
-            .append(",\"smallRequestThreshold\":").append(s.smallRequestThreshold())
-            .append(",\"maxReservedBytes\":")
-            .append(s.maxReservedBytes() == Long.MAX_VALUE ? "null" : Long.toString(s.maxReservedBytes()))
-            .append(",\"purgeDelayNanos\":").append(s.purgeDelayNanos())
-            .append(",\"lockFreeOwners\":").append(s.lockFreeOwners())
-            .append('}');
+        configJson(b, s.arenaSize(), s.poolSize(), s.smallRequestThreshold(), s.maxReservedBytes(),
+            s.purgeDelayNanos(), s.lockFreeOwners());
         b.append(",\"sizeClasses\":");
         sizeClassesJson(b, s.sizeClasses());
-        boolean first;
-        b.append(",\"arenas\":{\"allocatedTotal\":").append(s.arenasAllocatedTotal())
-            .append(",\"reclaimed\":").append(s.arenasReclaimed())
-            .append(",\"highWater\":").append(s.arenasHighWater())
-            .append(",\"current\":").append(s.arenasCurrent())
-            .append(",\"list\":[");
-        first = true;
+        arenaCountersJson(b, s.arenasAllocatedTotal(), s.arenasReclaimed(), s.arenasHighWater(), s.arenasCurrent());
+        boolean first = true;
         for (final AllocatorStats.ArenaStats a : s.arenas())
         {
             b.append(first ? "" : ",").append("{\"address\":\"0x").append(Long.toHexString(a.address()))
@@ -196,6 +185,32 @@ final class StatsFormat
             .append(",\"maintenanceRounds\":").append(s.maintenanceRounds())
             .append("}}");
         return b.toString();
+    }
+
+    /** The {@code config} object of schema 2; shared with the statistics file's JSON. */
+    static void configJson(
+        final StringBuilder b, final long arenaSize, final long poolSize, final int smallRequestThreshold,
+        final long maxReservedBytes, final long purgeDelayNanos, final boolean lockFreeOwners)
+    {
+        b.append(",\"config\":{\"arenaSize\":").append(arenaSize)
+            .append(",\"poolSize\":").append(poolSize)
+            .append(",\"smallRequestThreshold\":").append(smallRequestThreshold)
+            .append(",\"maxReservedBytes\":")
+            .append(maxReservedBytes == Long.MAX_VALUE ? "null" : Long.toString(maxReservedBytes))
+            .append(",\"purgeDelayNanos\":").append(purgeDelayNanos)
+            .append(",\"lockFreeOwners\":").append(lockFreeOwners)
+            .append('}');
+    }
+
+    /** Opens the {@code arenas} object of schema 2 up to its {@code list} array; shared with the file's JSON. */
+    static void arenaCountersJson(
+        final StringBuilder b, final long allocatedTotal, final long reclaimed, final long highWater, final long current)
+    {
+        b.append(",\"arenas\":{\"allocatedTotal\":").append(allocatedTotal)
+            .append(",\"reclaimed\":").append(reclaimed)
+            .append(",\"highWater\":").append(highWater)
+            .append(",\"current\":").append(current)
+            .append(",\"list\":[");
     }
 
     /** The {@code sizeClasses} array of schema 2; shared with the statistics file's JSON. */
