@@ -165,9 +165,13 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
             return;
         }
         final Pool pool = arena.poolAt(address);
-        if (pool != null && pool.isOwnedBy(Thread.currentThread()))
+        // Read once and check it is the caller's own heap: if this free is a double free, maintenance may
+        // meanwhile have returned the pool (heap null) or another thread's heap may own it now, and a
+        // thread must never run another heap's enter/exit.
+        final Heap heap = pool == null ? null : pool.heap;
+        if (heap != null && heap.ownerThread == Thread.currentThread())
         {
-            freeOwned(pool, address);
+            freeOwned(pool, heap, address);
         }
         else
         {
@@ -175,17 +179,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
     }
 
-    private static void freeOwned(final Pool pool, final long address)
+    private static void freeOwned(final Pool pool, final Heap heap, final long address)
     {
-        // Read once and check it is the caller's own heap: if this free is a double free, maintenance may
-        // meanwhile have returned the pool (heap null) or another thread's heap may own it now, and a
-        // thread must never run another heap's enter/exit.
-        final Heap heap = pool.heap;
-        if (heap == null || heap.ownerThread != Thread.currentThread())
-        {
-            freeRemote(pool, address);
-            return;
-        }
         final boolean locked = heap.enter();
         try
         {

@@ -46,7 +46,6 @@ final class Pool
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle NOTIFY_STATE;
-    private static final VarHandle OWNER_THREAD;
     private static final VarHandle REQUESTED_ADJUST;
 
     static
@@ -55,7 +54,6 @@ final class Pool
         {
             final MethodHandles.Lookup lookup = MethodHandles.lookup();
             NOTIFY_STATE = lookup.findVarHandle(Pool.class, "notifyState", int.class);
-            OWNER_THREAD = lookup.findVarHandle(Pool.class, "ownerThread", Thread.class);
             REQUESTED_ADJUST = lookup.findVarHandle(Pool.class, "requestedAdjust", long.class);
         }
         catch (final ReflectiveOperationException e)
@@ -93,9 +91,6 @@ final class Pool
     // Shared state.
     /** The heap that owns this pool, or null when ownerless (empty, or orphaned by a dead thread). */
     Heap heap;
-    /** The owner heap's thread when it is a thread's own heap; null for shared heaps and ownerless pools. */
-    /** Written with a release store (setOwner); read plainly by isOwnedBy. */
-    private Thread ownerThread;
     @SuppressWarnings("unused") // accessed through NOTIFY_STATE
     private volatile int notifyState;
     /** Changes of requested size made by in-place reallocs of threads other than the owner (atomic). */
@@ -176,18 +171,6 @@ final class Pool
     void setOwner(final Heap owner)
     {
         heap = owner;
-        OWNER_THREAD.setRelease(this, owner == null ? null : owner.ownerThread);
-    }
-
-    /**
-     * Whether the calling thread owns this pool through its own heap (a hint: plain read). A thread
-     * always sees its own last write, and no other thread ever writes <em>its</em> identity here; but
-     * maintenance may clear it, so a caller that acts on it must re-read {@link #heap} and check that it
-     * is its own (see Allocator.freeOwned).
-     */
-    boolean isOwnedBy(final Thread thread)
-    {
-        return ownerThread == thread;
     }
 
     boolean isFull()
