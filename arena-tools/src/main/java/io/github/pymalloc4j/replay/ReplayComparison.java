@@ -126,7 +126,7 @@ public final class ReplayComparison {
     public void verify(Supplier<? extends ReplayTarget> target) {
         try (ReplayTarget t = prepare(target, false)) {
             progress.accept("verification, " + t.name());
-            EventExecutor ex = new EventExecutor(trace, handles, t, false, true);
+            EventExecutor ex = ExecutorCopies.create(trace, handles, t, false, true);
             replay(ex);
             ex.freeRemaining(trace.eventCount());
         } finally {
@@ -210,7 +210,7 @@ public final class ReplayComparison {
     private ThreadedReplay.Run timedOnce(Implementation impl, String step) {
         progress.accept(step + ", " + impl.label());
         try (ReplayTarget t = prepare(impl::create, false)) {
-            EventExecutor ex = new EventExecutor(trace, handles, t, options.touch(), false);
+            EventExecutor ex = ExecutorCopies.create(trace, handles, t, options.touch(), false);
             ThreadedReplay.Run run = replay(ex);
             ex.freeRemaining(trace.eventCount());
             return run;
@@ -237,7 +237,7 @@ public final class ReplayComparison {
         int n = trace.eventCount();
         try (ReplayTarget t = prepare(impl::create, true)) {
             MemoryMeter meter = new MemoryMeter(t, freshFrom);
-            EventExecutor ex = new EventExecutor(trace, handles, t, options.touch(), false);
+            EventExecutor ex = ExecutorCopies.create(trace, handles, t, options.touch(), false);
             FootprintRecorder recorder = new FootprintRecorder(meter, n, options.sampleEvery(), profile.peakEvent());
             MemorySample[] endAndTrimmed = new MemorySample[2];
             Runnable atEnd = () -> {
