@@ -54,7 +54,7 @@ final class GlibcArenas {
     private static final Pattern MMAP = Pattern.compile("<total type=\"mmap\" count=\"\\d+\" size=\"(\\d+)\"/>");
     /** Blocks of the probe: below glibc's {@code mmap} threshold and above its thread cache's sizes. */
     private static final int PROBE_BLOCK = 4096;
-    private static final int PROBE_BLOCKS = 64;
+    private static final int PROBE_BLOCKS = 16;
 
     private static final ExecutorService READER = Executors.newSingleThreadExecutor(r ->
             Thread.ofPlatform().daemon().name("glibc-malloc-info").unstarted(r));
@@ -123,7 +123,7 @@ final class GlibcArenas {
             CompletableFuture<Integer> arena = new CompletableFuture<>();
             Thread t = Thread.ofPlatform().daemon().name("glibc-arena-holder-" + k).start(() -> {
                 try {
-                    arena.complete(arenaOfCallingThread(snapshot()));
+                    arena.complete(arenaOfCallingThread(snapshot()).index());
                 } catch (Throwable e) {
                     arena.completeExceptionally(e);
                 }
@@ -157,16 +157,25 @@ final class GlibcArenas {
     }
 
     /**
-     * Finds the calling thread's arena: allocates a probe of 256 KiB and frees it again; the arena whose bytes in
+     * The calling thread's arena and its state right after the probe.
+     *
+     * @param index stable index in {@link Snapshot#arenas()}.
+     * @param state the arena's bytes once the probe was freed again.
+     */
+    record Found(int index, Arena state) {
+    }
+
+    /**
+     * Finds the calling thread's arena: allocates a probe of 64 KiB and frees it again; the arena whose bytes in
      * use rose by it and fell back is the thread's (another thread's arena, a JIT compiler's say, may grow by as
      * much meanwhile, but hardly grow and shrink by it in step). Tries again if two arenas qualify. One thread
      * probes at a time.
      *
      * @param before a snapshot taken by this thread just before.
-     * @return the arena's stable index in {@link Snapshot#arenas()}.
+     * @return the arena and its state after the probe.
      * @throws IllegalStateException if no single arena moved with the probe.
      */
-    static synchronized int arenaOfCallingThread(Snapshot before) {
+    static synchronized Found arenaOfCallingThread(Snapshot before) {
         long wanted = (long) PROBE_BLOCK * PROBE_BLOCKS * 3 / 4;
         String seen = "";
         for (int attempt = 0; attempt < 5; attempt++) {
@@ -192,7 +201,7 @@ final class GlibcArenas {
                 }
             }
             if (matches == 1) {
-                return found;
+                return new Found(found, s2.arenas().get(found));
             }
             seen = matches + " arenas moved with the probe";
         }

@@ -15,9 +15,9 @@ final class MemoryMeter {
     private final MallocInfo mallocBefore;
     private final long rssBefore;
     private final long mmapBefore;
-    /** Arenas from this stable index on were made for the replay's threads (see the constructor). */
+    /** Arenas from this stable index on were made after the replay's threads started (see the constructor). */
     private final int freshFrom;
-    /** Stable arena index to the arena's state when its thread registered. */
+    /** Stable arena index to its zero: the bytes in use in it when its thread registered. */
     private final Map<Integer, GlibcArenas.Arena> replayArenas = new TreeMap<>();
     private int reusedArenas;
 
@@ -25,9 +25,9 @@ final class MemoryMeter {
      * Records the zero of every figure.
      *
      * @param target    the target under measurement.
-     * @param freshFrom glibc's arena count before the replay's threads were started, if it is known that every
-     *                  arena made since is one of theirs (the measurement process sees to it); else -1, and only
-     *                  arenas made from now on count as the replay's own.
+     * @param freshFrom glibc's arena count before the replay's threads were started (the measurement process
+     *                  knows it); -1 for the count now. A replay arena older than that is reported as reused: it
+     *                  may hold free memory of its earlier use, which the replay then fills without growing it.
      */
     MemoryMeter(ReplayTarget target, int freshFrom) {
         this.target = target;
@@ -40,17 +40,21 @@ final class MemoryMeter {
 
     /**
      * Makes the calling thread's glibc arena one of the replay's; called by each thread that performs events
-     * before it performs any. Threads sharing an arena count it once.
+     * before it performs any. The arena counts whole, but for the bytes in use in it already (the JVM's): so
+     * each replay thread's arena costs both implementations its initial heap (132 KiB), used or not. Threads
+     * sharing an arena count it once.
      */
     void registerCallingThread() {
         GlibcArenas.Snapshot before;
         int arena;
         synchronized (GlibcArenas.class) {
             before = GlibcArenas.snapshot();
-            arena = GlibcArenas.arenaOfCallingThread(before);
+            arena = GlibcArenas.arenaOfCallingThread(before).index();
         }
-        // an arena made for the replay's threads counts whole; an older one from here on
-        GlibcArenas.Arena zero = arena < freshFrom ? before.arenas().get(arena) : new GlibcArenas.Arena(0, 0);
+        // The arena counts whole (its free memory too: glibc holds it for this thread, whichever allocator runs
+        // on it) but for what the JVM had in use in it before.
+        long jvmInUse = arena < before.arenas().size() ? before.arenas().get(arena).inUseBytes() : 0;
+        GlibcArenas.Arena zero = new GlibcArenas.Arena(jvmInUse, 0);
         synchronized (this) {
             if (replayArenas.putIfAbsent(arena, zero) == null && arena < freshFrom) {
                 reusedArenas++;
