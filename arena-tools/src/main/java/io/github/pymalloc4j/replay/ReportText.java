@@ -51,6 +51,9 @@ public final class ReportText {
                     p.threadSwitches()));
         }
         boolean fresh = !r.impls().isEmpty() && r.impls().getFirst().memory().process().equals("child");
+        if (o.verify()) {
+            b.append("  verified: every object's contents survived until its end, in a replay of each implementation\n");
+        }
         b.append(String.format(Locale.ROOT, "  %d timed replay%s each, alternating, after %d warm-up%s; memory %s; "
                         + "%s measured %s, %,d samples, every %,d events; %.1f s%n",
                 o.reps(), o.reps() == 1 ? "" : "s", o.warmup(), o.warmup() == 1 ? "" : "s",
@@ -60,7 +63,13 @@ public final class ReportText {
         b.append('\n');
         table(b, r);
         for (ImplResult i : r.impls()) {
-            if (i.memory().atLivePeak().pools() != null) {
+            Measurement m = i.memory();
+            if (m.reusedArenas() > 0) {
+                b.append(String.format(Locale.ROOT, "  %s: %d of the %d glibc arenas of the replay threads existed "
+                        + "before (free memory of their earlier use may hide growth)%n", i.impl(), m.reusedArenas(),
+                        m.replayArenas()));
+            }
+            if (m.atLivePeak().pools() != null) {
                 pools(b, i);
             }
             if (i.waits() != null) {
