@@ -235,6 +235,12 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         {
             throw new IllegalArgumentException("calloc(" + count + ", " + size + "): count * size overflows", e);
         }
+        if (total <= SMALL_REQUEST_THRESHOLD)
+        {
+            final long block = malloc(total); // the fast path; a pooled block may hold old data: zero it
+            AddressSpace.zero(block, total);
+            return block;
+        }
         return allocate(total, 0, true);
     }
 

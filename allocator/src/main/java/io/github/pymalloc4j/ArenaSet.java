@@ -519,7 +519,7 @@ final class ArenaSet
 
     private NativeArena newArena()
     {
-        reserve(arenaSize, "a new " + arenaSize + "-byte arena");
+        reserve(arenaSize, ReservationLimit.NEW_ARENA);
         final long base;
         try
         {

@@ -8,32 +8,80 @@ import java.util.concurrent.locks.ReentrantLock;
  * Blocks of more than 512 bytes (or with an alignment pools cannot give), obtained from the system
  * allocator. Each live one is recorded with its requested size, so a free or realloc of an address we
  * never returned is refused without touching the C heap. Agrona's open-addressing
- * {@link Long2LongHashMap} keeps this allocation-free after warm-up. Every method takes this set's own
- * lock: large blocks are the slow path by definition.
+ * {@link Long2LongHashMap} keeps this allocation-free after warm-up.
+ *
+ * <p>The records are split into {@value #STRIPES} stripes by a hash of the address, each with its own
+ * lock, so threads working on different large blocks rarely meet. No lock is held across a call into the
+ * C library: an address is recorded only after {@code malloc} returned it and unrecorded before
+ * {@code free} gives it back, so while it is in neither state no other caller can know it, and a
+ * concurrent double free of it finds no record and is refused.
  */
 final class LargeBlocks
 {
     private static final long MISSING = -1;
+    /** Number of stripes, a power of two. */
+    static final int STRIPES = 16;
 
-    private final Long2LongHashMap sizes = new Long2LongHashMap(64, 0.6f, MISSING);
-    private final ReentrantLock lock = new ReentrantLock();
+    /** One lock and the records of the addresses that hash to it. */
+    private static final class Stripe
+    {
+        final ReentrantLock lock = new ReentrantLock();
+        final Long2LongHashMap sizes = new Long2LongHashMap(16, 0.6f, MISSING);
+        long bytes;
+        /** Counted allocations (malloc-like calls) and frees (free calls), and every system allocation. */
+        long mallocs;
+        long frees;
+        long systemAllocations;
+
+        long liveSize(final long address)
+        {
+            final long size = sizes.get(address);
+            if (size < 0)
+            {
+                throw new IllegalArgumentException("0x" + Long.toHexString(address) +
+                    " was not allocated by this allocator (a foreign pointer, or a double free of a large block)");
+            }
+            return size;
+        }
+
+        void record(final long address, final long size, final boolean counted)
+        {
+            lock.lock();
+            try
+            {
+                sizes.put(address, size);
+                bytes += size;
+                systemAllocations++;
+                if (counted)
+                {
+                    mallocs++;
+                }
+            }
+            finally
+            {
+                lock.unlock();
+            }
+        }
+    }
+
+    private final Stripe[] stripes = new Stripe[STRIPES];
     private final ReservationLimit limit;
     private final ArenaSet arenas;
-    private long bytes;
-    /** Counted allocations (malloc-like calls) and frees (free calls), and every system allocation. */
-    private long mallocs;
-    private long frees;
-    private long systemAllocations;
 
     LargeBlocks(final ReservationLimit limit, final ArenaSet arenas)
     {
         this.limit = limit;
         this.arenas = arenas;
+        for (int i = 0; i < STRIPES; i++)
+        {
+            stripes[i] = new Stripe();
+        }
     }
 
-    private void reserve(final long bytes, final String what)
+    private Stripe stripe(final long address)
     {
-        arenas.reserve(bytes, what);
+        // Addresses from malloc are 16-aligned: mix the bits above so that neighbours spread.
+        return stripes[(int)(((address >>> 4) * 0x9E3779B97F4A7C15L) >>> (64 - 4))];
     }
 
     /**
@@ -47,41 +95,27 @@ final class LargeBlocks
      */
     long allocate(final long size, final long alignment, final boolean zeroed, final boolean counted)
     {
-        lock.lock();
-        try
+        arenas.reserve(size, ReservationLimit.LARGE_BLOCK);
+        final long address;
+        if (alignment > 16)
         {
-            reserve(size, "a " + size + "-byte large block");
-            final long address;
-            if (alignment > 16)
+            address = Libc.alignedAlloc(alignment, Math.max(size, 1));
+            if (address != 0 && zeroed)
             {
-                address = Libc.alignedAlloc(alignment, Math.max(size, 1));
-                if (address != 0 && zeroed)
-                {
-                    AddressSpace.zero(address, size);
-                }
+                AddressSpace.zero(address, size);
             }
-            else
-            {
-                address = zeroed ? Libc.calloc(1, Math.max(size, 1)) : Libc.malloc(Math.max(size, 1));
-            }
-            if (address == 0)
-            {
-                limit.release(size);
-                throw new OutOfMemoryError("pymalloc4j: the system allocator refused " + size + " bytes");
-            }
-            sizes.put(address, size);
-            bytes += size;
-            systemAllocations++;
-            if (counted)
-            {
-                mallocs++;
-            }
-            return address;
         }
-        finally
+        else
         {
-            lock.unlock();
+            address = zeroed ? Libc.calloc(1, Math.max(size, 1)) : Libc.malloc(Math.max(size, 1));
         }
+        if (address == 0)
+        {
+            limit.release(size);
+            throw new OutOfMemoryError("pymalloc4j: the system allocator refused " + size + " bytes");
+        }
+        stripe(address).record(address, size, counted);
+        return address;
     }
 
     /**
@@ -91,14 +125,15 @@ final class LargeBlocks
      */
     long sizeOf(final long address)
     {
-        lock.lock();
+        final Stripe s = stripe(address);
+        s.lock.lock();
         try
         {
-            return liveSize(address);
+            return s.liveSize(address);
         }
         finally
         {
-            lock.unlock();
+            s.lock.unlock();
         }
     }
 
@@ -110,23 +145,25 @@ final class LargeBlocks
      */
     void free(final long address, final boolean counted)
     {
-        lock.lock();
+        final Stripe s = stripe(address);
+        final long size;
+        s.lock.lock();
         try
         {
-            final long size = liveSize(address);
-            sizes.remove(address);
-            Libc.free(address);
-            bytes -= size;
-            limit.release(size);
+            size = s.liveSize(address);
+            s.sizes.remove(address);
+            s.bytes -= size;
             if (counted)
             {
-                frees++;
+                s.frees++;
             }
         }
         finally
         {
-            lock.unlock();
+            s.lock.unlock();
         }
+        Libc.free(address);
+        limit.release(size);
     }
 
     /**
@@ -138,106 +175,136 @@ final class LargeBlocks
      */
     long resize(final long address, final long newSize)
     {
-        lock.lock();
+        final Stripe s = stripe(address);
+        final long oldSize;
+        final long growth;
+        s.lock.lock();
         try
         {
-            final long oldSize = liveSize(address);
-            final long growth = newSize - oldSize;
+            oldSize = s.liveSize(address);
+            growth = newSize - oldSize;
             if (newSize <= oldSize && 4 * newSize > 3 * oldSize)
             {
-                sizes.put(address, newSize);
-                bytes += growth;
+                s.sizes.put(address, newSize);
+                s.bytes += growth;
                 limit.release(-growth);
                 return address;
             }
             if (growth > 0)
             {
-                reserve(growth, "growing a large block to " + newSize + " bytes");
+                arenas.reserve(growth, ReservationLimit.LARGE_BLOCK_GROWTH);
             }
-            final long moved = Libc.realloc(address, Math.max(newSize, 1));
-            if (moved == 0)
-            {
-                if (growth > 0)
-                {
-                    limit.release(growth);
-                }
-                throw new OutOfMemoryError("pymalloc4j: the system allocator refused to resize to " + newSize + " bytes");
-            }
-            if (growth < 0)
-            {
-                limit.release(-growth);
-            }
-            sizes.remove(address);
-            sizes.put(moved, newSize);
-            bytes += growth;
-            if (moved != address)
-            {
-                systemAllocations++;
-            }
-            return moved;
+            // Unrecorded while the C library has it: a concurrent free of the old address is refused.
+            s.sizes.remove(address);
+            s.bytes -= oldSize;
         }
         finally
         {
-            lock.unlock();
+            s.lock.unlock();
         }
-    }
-
-    private long liveSize(final long address)
-    {
-        final long size = sizes.get(address);
-        if (size < 0)
+        final long moved = Libc.realloc(address, Math.max(newSize, 1));
+        if (moved == 0)
         {
-            throw new IllegalArgumentException("0x" + Long.toHexString(address) +
-                " was not allocated by this allocator (a foreign pointer, or a double free of a large block)");
+            if (growth > 0)
+            {
+                limit.release(growth);
+            }
+            s.lock.lock();
+            try
+            {
+                s.sizes.put(address, oldSize); // realloc failed: the old block is untouched and still live
+                s.bytes += oldSize;
+            }
+            finally
+            {
+                s.lock.unlock();
+            }
+            throw new OutOfMemoryError("pymalloc4j: the system allocator refused to resize to " + newSize + " bytes");
         }
-        return size;
-    }
-
-    /** {count, bytes, mallocs, frees, systemAllocations}, read together. */
-    long[] snapshot()
-    {
-        lock.lock();
+        if (growth < 0)
+        {
+            limit.release(-growth);
+        }
+        final Stripe t = stripe(moved);
+        t.lock.lock();
         try
         {
-            return new long[] {sizes.size(), bytes, mallocs, frees, systemAllocations};
+            t.sizes.put(moved, newSize);
+            t.bytes += newSize;
+            if (moved != address)
+            {
+                t.systemAllocations++;
+            }
         }
         finally
         {
-            lock.unlock();
+            t.lock.unlock();
         }
+        return moved;
+    }
+
+    /** {count, bytes, mallocs, frees, systemAllocations}, summed over the stripes (each read under its lock). */
+    long[] snapshot()
+    {
+        final long[] sum = new long[5];
+        for (final Stripe s : stripes)
+        {
+            s.lock.lock();
+            try
+            {
+                sum[0] += s.sizes.size();
+                sum[1] += s.bytes;
+                sum[2] += s.mallocs;
+                sum[3] += s.frees;
+                sum[4] += s.systemAllocations;
+            }
+            finally
+            {
+                s.lock.unlock();
+            }
+        }
+        return sum;
     }
 
     long heapBytes()
     {
-        lock.lock();
-        try
+        long sum = 16 + 16L * STRIPES;
+        for (final Stripe s : stripes)
         {
-            return 64 + 16 + 16L * sizes.capacity();
+            s.lock.lock();
+            try
+            {
+                sum += 64 + 48 + 16 + 16L * s.sizes.capacity();
+            }
+            finally
+            {
+                s.lock.unlock();
+            }
         }
-        finally
-        {
-            lock.unlock();
-        }
+        return sum;
     }
 
     /** Frees every live large block. */
     void releaseAll()
     {
-        lock.lock();
-        try
+        for (final Stripe s : stripes)
         {
-            final Long2LongHashMap.KeyIterator it = sizes.keySet().iterator();
-            while (it.hasNext())
+            s.lock.lock();
+            try
             {
-                Libc.free(it.nextValue());
+                final Long2LongHashMap.KeyIterator it = s.sizes.keySet().iterator();
+                while (it.hasNext())
+                {
+                    Libc.free(it.nextValue());
+                }
+                limit.release(s.bytes);
+                s.sizes.clear();
+                s.bytes = 0;
             }
-            limit.release(bytes);
-            sizes.clear();
-            bytes = 0;
-        }
-        finally
-        {
-            lock.unlock();
+            finally
+            {
+                s.lock.unlock();
+            }
         }
     }
 }

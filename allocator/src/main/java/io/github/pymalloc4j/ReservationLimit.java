@@ -9,6 +9,11 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ReservationLimit
 {
+    /** What {@link #reserve} is asked for, for its message: constants, so that no string is built per call. */
+    static final String LARGE_BLOCK = "a large block";
+    static final String LARGE_BLOCK_GROWTH = "growing a large block";
+    static final String NEW_ARENA = "a new arena";
+
     private final long max;
     private final AtomicLong reserved = new AtomicLong();
 
@@ -21,7 +26,7 @@ final class ReservationLimit
      * Accounts for {@code bytes} more, or refuses.
      *
      * @param bytes bytes about to be obtained.
-     * @param what  what they are for, for the message.
+     * @param what  what they are for, for the message (one of the constants above).
      * @throws OutOfMemoryError if the maximum would be exceeded; nothing is accounted then.
      */
     void reserve(final long bytes, final String what)
