@@ -70,6 +70,7 @@ class Result:
         self.impl = params.get("impl", "")
         self.size = params.get("size", "")
         self.threads = run.get("threads")
+        self.jmh_version = run.get("jmhVersion")
         self.mode = run.get("mode")
         primary = run["primaryMetric"]
         self.unit = primary.get("scoreUnit", "")

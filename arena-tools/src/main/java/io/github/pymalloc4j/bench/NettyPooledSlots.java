@@ -10,8 +10,11 @@ import io.netty.util.ResourceLeakDetector;
  * cache sizes) except {@code preferDirect = true} and {@code useCacheForAllThreads = true}, so every
  * thread, not only Netty's own {@code FastThreadLocalThread}s, gets a thread cache (Netty 4.2 turned that
  * default off). A block is {@code directBuffer(size, size)}, freed by {@code release()}; its address is
- * {@link ByteBuf#memoryAddress()}. Buffers kept in a {@code ByteBuf[]}. Each buffer is a (recycled) Java
- * object, so the heap bytes per operation that {@code -prof gc} reports are Netty's own.
+ * {@link ByteBuf#memoryAddress()}. Buffers kept in a {@code ByteBuf[]}. Each buffer is a Java object, so
+ * the heap bytes per operation that {@code -prof gc} reports are Netty's own: on JMH's worker threads
+ * (plain platform threads) Netty 4.2's {@code Recycler} does not reuse the buffer objects, and every
+ * allocation costs 136 B of heap; on a Netty {@code FastThreadLocalThread} (an event loop) they are
+ * recycled (0 B measured outside JMH). The benchmarks run every adapter on the same plain threads.
  *
  * <p>Configuration on JDK 25: Netty 4.2 does not use {@code sun.misc.Unsafe} on Java 25+ by default
  * ({@code io.netty.noUnsafe} defaults to true there); its direct buffers still have a memory address (the
