@@ -1,6 +1,5 @@
 package io.github.pymalloc4j.bench;
 
-import io.github.pymalloc4j.Allocator;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -19,9 +18,10 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Single thread, allocate {@value #N} blocks, then free all of them in allocation order: free lists
- * are walked and refilled, pools fill up and empty. Score = ns per block (one malloc + one free),
- * via {@code @OperationsPerInvocation}, so it is comparable to {@link PairBench}.
+ * Single thread, allocate {@value #N} blocks (slot i gets block i), then free all of them in a shuffled
+ * order (a fixed permutation, seeded): free lists are walked and refilled out of order, pools fill up and
+ * empty. Score = ns per block (one allocation + one free), via {@code @OperationsPerInvocation}, so it is
+ * comparable to {@link PairBench}.
  *
  * <p>For {@code size=mix} block i has size i of a fixed 1..512 sequence (seeded, computed in setup).
  */
@@ -35,53 +35,57 @@ public class BatchBench {
 
     static final int N = 1000;
 
+    /** Request size in bytes, or {@code mix}. */
     @Param({"16", "64", "256", "512", "mix"})
     public String size;
 
-    @Param({"pymalloc4j", "malloc"})
+    /** The allocator under test, see {@link SlotAllocator#NAMES}. */
+    @Param({"pymalloc4j", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined", "netty"})
     public String impl;
 
-    private boolean pymalloc;
-    private Allocator heap;
+    private SlotAllocator slots;
     private long[] sizes;
-    private long[] addresses;
+    private int[] freeOrder;
 
+    /** Opens the allocator named by {@link #impl}. */
     @Setup(Level.Trial)
     public void setUp() {
-        pymalloc = Workloads.isPymalloc(impl);
-        heap = pymalloc ? Allocator.create() : null;
-        sizes = Workloads.sizes(size, N);
-        addresses = new long[N];
+        setUp(SlotAllocator.of(impl));
     }
 
+    /** Opens {@code allocator} (the benchmark's or a test's) with {@value #N} slots; sizes and order. */
+    void setUp(SlotAllocator allocator) {
+        slots = allocator;
+        slots.open(N);
+        sizes = Workloads.sizes(size, N);
+        freeOrder = Workloads.shuffledIndices(N);
+    }
+
+    /** Closes the allocator; it fails the trial if a check fails. */
     @TearDown(Level.Trial)
     public void tearDown() {
-        if (heap != null) {
-            heap.close();
-        }
+        slots.close();
     }
 
+    /**
+     * Allocates the batch, then frees it in the shuffled order.
+     *
+     * @return the first and last addresses, combined.
+     */
     @Benchmark
     @OperationsPerInvocation(N)
     public long batch() {
-        long[] a = addresses;
+        SlotAllocator a = slots;
         long[] s = sizes;
-        if (pymalloc) {
-            Allocator h = heap;
-            for (int i = 0; i < N; i++) {
-                a[i] = h.malloc(s[i]);
-            }
-            for (int i = 0; i < N; i++) {
-                h.free(a[i]);
-            }
-        } else {
-            for (int i = 0; i < N; i++) {
-                a[i] = LibcBaseline.malloc(s[i]);
-            }
-            for (int i = 0; i < N; i++) {
-                LibcBaseline.free(a[i]);
-            }
+        int[] order = freeOrder;
+        long first = a.allocate(0, s[0]);
+        long last = first;
+        for (int i = 1; i < N; i++) {
+            last = a.allocate(i, s[i]);
         }
-        return a[0] ^ a[N - 1];
+        for (int i = 0; i < N; i++) {
+            a.free(order[i]);
+        }
+        return first ^ last;
     }
 }

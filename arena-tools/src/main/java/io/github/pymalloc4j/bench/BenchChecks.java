@@ -2,7 +2,7 @@ package io.github.pymalloc4j.bench;
 
 import io.github.pymalloc4j.Allocator;
 
-/** Teardown checks of the multi-threaded benchmarks. */
+/** Setup and teardown checks shared by the adapters ({@link SlotAllocator}). */
 final class BenchChecks {
 
     private BenchChecks() {
@@ -21,16 +21,34 @@ final class BenchChecks {
     }
 
     /**
-     * Closes {@code heap} after the teardown has freed every block the benchmark still held, and fails
-     * the trial if the allocator still counts live pooled bytes (a lost block, or a free the allocator
-     * did not see): the benchmark bookkeeping or the allocator would be wrong.
+     * Closes {@code heap} after the workload has freed every block it held, and fails if the allocator
+     * still counts live pooled bytes (a lost block, or a free the allocator did not see): the workload's
+     * bookkeeping or the allocator would be wrong.
      */
-    static void closeChecked(Allocator heap, String benchmark, String impl) {
+    static void closeChecked(Allocator heap, String adapter) {
         long live = heap.stats().bytesInAllocatedBlocks();
         heap.close();
         if (live != 0) {
-            throw new IllegalStateException(benchmark + " impl=" + impl + ": " + live
-                    + " bytes still in live blocks after the teardown freed every block it held");
+            throw new IllegalStateException(adapter + ": " + live
+                    + " bytes still in live blocks after the workload freed every block it held");
+        }
+    }
+
+    /** Fails if a slot of {@code blocks} (addresses, 0 = empty) still holds a block. */
+    static void requireEmpty(long[] blocks, String adapter) {
+        for (int i = 0; i < blocks.length; i++) {
+            if (blocks[i] != 0) {
+                throw new IllegalStateException(adapter + ": slot " + i + " still holds a block at close");
+            }
+        }
+    }
+
+    /** Fails if a slot of {@code handles} (null = empty) still holds a block. */
+    static void requireEmpty(Object[] handles, String adapter) {
+        for (int i = 0; i < handles.length; i++) {
+            if (handles[i] != null) {
+                throw new IllegalStateException(adapter + ": slot " + i + " still holds a block at close");
+            }
         }
     }
 }

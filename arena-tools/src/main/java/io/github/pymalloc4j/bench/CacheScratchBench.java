@@ -1,6 +1,5 @@
 package io.github.pymalloc4j.bench;
 
-import io.github.pymalloc4j.Allocator;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -31,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  * Passive false sharing, after Hoard's and mimalloc-bench's cache-scratch. Before every iteration a
  * "main thread" (a helper platform thread, not one of the benchmark threads) allocates {@value #SIZE} B
  * blocks in sequence and hands one to each benchmark thread, picking consecutive blocks that lie in one
- * 64-byte cache line, so both allocators start from the same bad layout. Each operation writes the
+ * 64-byte cache line, so every allocator starts from the same bad layout. Each operation writes the
  * thread's block {@value #WRITES} times; every {@value #REALLOC_EVERY} operations the thread frees its
  * block and allocates a new one of the same size, and writes that one from then on.
  *
@@ -47,6 +46,12 @@ import java.util.concurrent.TimeUnit;
  * re-allocation). The first hand-out's addresses are printed; the auxiliary counters of {@link Worker}
  * ({@code reallocs}, {@code reallocsSharingLine}, per iteration, summed over the threads) show
  * whether re-allocated blocks still share a line with another thread's block.
+ *
+ * <p>The blocks live in the slots of a {@link SlotAllocator}: candidate k of a hand-out in slot
+ * {@code k * }{@value #SLOT_STRIDE} (so the two threads' handles are not in one cache line either), and a
+ * thread re-allocates into the slot it was handed. Not run for {@code arena-confined}: every thread frees
+ * a block the helper thread allocated, and a confined arena can only be closed by the thread that created
+ * it.
  *
  * <p>Why a helper thread: if a benchmark thread did the hand-out, its own free/malloc cycle would differ
  * from the other thread's (for glibc its tcache bin would be full of the unused candidates it freed, so
@@ -71,6 +76,8 @@ public class CacheScratchBench {
     static final int CANDIDATES = 256;
     /** Longs between two threads' entries of {@link Shared#current}: 128 bytes. */
     static final int CURRENT_STRIDE = 16;
+    /** Slots between two candidates: 16 handles are 64 bytes or more in every adapter's handle array. */
+    static final int SLOT_STRIDE = 16;
 
     @SuppressWarnings("restricted")
     private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
@@ -80,15 +87,18 @@ public class CacheScratchBench {
     @State(Scope.Benchmark)
     public static class Shared {
 
-        @Param({"pymalloc4j", "malloc"})
+        /** The allocator under test, see {@link SlotAllocator#NAMES}; not arena-confined (see above). */
+        @Param({"pymalloc4j", "pymalloc4j-segment", "malloc", "malloc-critical", "netty"})
         public String impl;
 
-        boolean pymalloc;
-        Allocator heap;
+        SlotAllocator slots;
         int threads;
+        /** Thread i's block and slot, as handed out (the slot stays thread i's for the iteration). */
         long[] handout;
+        int[] handoutSlots;
         boolean handoutSharesLine;
         private long[] candidates;
+        private boolean handedOut;
         /** The "main thread" of cache-scratch: a platform thread that is not a benchmark thread. */
         private ExecutorService mainThread;
         private Runnable handOutTask;
@@ -97,17 +107,29 @@ public class CacheScratchBench {
 
         private boolean printed;
 
+        /**
+         * Opens the allocator named by {@link #impl} and starts the hand-out thread.
+         *
+         * @param params JMH's parameters, for the thread count.
+         */
         @Setup(Level.Trial)
         public void setUp(BenchmarkParams params) {
-            pymalloc = Workloads.isPymalloc(impl);
-            heap = pymalloc ? Allocator.create() : null;
-            if (heap != null) {
-                BenchChecks.warmUp(heap);
+            open(SlotAllocator.of(impl), params.getThreads());
+        }
+
+        /** Opens {@code allocator} (the benchmark's or a test's) for {@code threads} benchmark threads. */
+        void open(SlotAllocator allocator, int threads) {
+            if (!allocator.crossThreadFree()) {
+                throw new IllegalArgumentException(allocator.name() + " cannot free a block in another thread");
             }
-            threads = params.getThreads();
+            slots = allocator;
+            slots.open(CANDIDATES * SLOT_STRIDE);
+            this.threads = threads;
             current = new long[threads * CURRENT_STRIDE];
             handout = new long[threads];
+            handoutSlots = new int[threads];
             candidates = new long[CANDIDATES];
+            handedOut = false;
             mainThread = Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, "cache-scratch-main");
                 t.setDaemon(true);
@@ -120,6 +142,9 @@ public class CacheScratchBench {
          * Before every iteration, before the workers' own iteration setup: the main thread frees the
          * blocks of the previous iteration and allocates every worker's first block. Little Java
          * allocation (a future per iteration): -prof gc counts the iteration setup in the iteration.
+         *
+         * @throws InterruptedException if interrupted while waiting for the hand-out.
+         * @throws ExecutionException   if the hand-out failed.
          */
         @Setup(Level.Iteration)
         public void handOut() throws InterruptedException, ExecutionException {
@@ -132,53 +157,54 @@ public class CacheScratchBench {
 
         /** Picks the first run of consecutive blocks that lie in one cache line; frees the others. */
         private void handOutInMainThread() {
-            for (int i = 0; i < threads; i++) {
-                free(current[i * CURRENT_STRIDE]);
-                current[i * CURRENT_STRIDE] = 0;
-            }
+            freeCurrent();
             long[] c = candidates;
-            for (int i = 0; i < CANDIDATES; i++) {
-                c[i] = malloc(SIZE);
+            for (int k = 0; k < CANDIDATES; k++) {
+                c[k] = slots.allocate(k * SLOT_STRIDE, SIZE);
             }
             int first = 0;
-            for (int i = 0; i + threads <= CANDIDATES; i++) {
-                if (sameLine(c, i, threads)) {
-                    first = i;
+            for (int k = 0; k + threads <= CANDIDATES; k++) {
+                if (sameLine(c, k, threads)) {
+                    first = k;
                     break;
                 }
             }
             System.arraycopy(c, first, handout, 0, threads);
             handoutSharesLine = sameLine(handout, 0, threads);
-            for (int i = 0; i < CANDIDATES; i++) {
-                if (i < first || i >= first + threads) {
-                    free(c[i]);
+            for (int k = 0; k < CANDIDATES; k++) {
+                if (k < first || k >= first + threads) {
+                    slots.free(k * SLOT_STRIDE);
                 }
             }
             for (int i = 0; i < threads; i++) {
+                handoutSlots[i] = (first + i) * SLOT_STRIDE;
                 current[i * CURRENT_STRIDE] = handout[i];
             }
+            handedOut = true;
         }
 
+        /** Frees every thread's current block (they are in the slots handed out), if there are any. */
+        private void freeCurrent() {
+            if (handedOut) {
+                for (int i = 0; i < threads; i++) {
+                    slots.free(handoutSlots[i]);
+                    current[i * CURRENT_STRIDE] = 0;
+                }
+                handedOut = false;
+            }
+        }
+
+        /**
+         * Frees the threads' blocks and closes the allocator; it fails the trial if a check fails (e.g.
+         * pymalloc4j still counting live bytes).
+         */
         @TearDown(Level.Trial)
         public void tearDown() {
-            for (int i = 0; i < threads; i++) {
-                free(current[i * CURRENT_STRIDE]);
-            }
-            if (heap != null) {
-                BenchChecks.closeChecked(heap, "CacheScratchBench", impl);
-            }
-            mainThread.shutdown();
-        }
-
-        long malloc(long size) {
-            return pymalloc ? heap.malloc(size) : LibcBaseline.malloc(size);
-        }
-
-        void free(long address) {
-            if (pymalloc) {
-                heap.free(address);
-            } else {
-                LibcBaseline.free(address);
+            try {
+                freeCurrent();
+                slots.close();
+            } finally {
+                mainThread.shutdown();
             }
         }
 
@@ -229,21 +255,34 @@ public class CacheScratchBench {
     @AuxCounters(AuxCounters.Type.EVENTS)
     public static class Worker {
 
+        /** Re-allocations in this iteration. */
         public long reallocs;
+        /** Re-allocations whose new block shares a 64-byte line with another thread's current block. */
         public long reallocsSharingLine;
 
         int index;
+        int slot;
         long block;
         int countdown;
 
+        /**
+         * Takes the thread index.
+         *
+         * @param thread JMH's thread parameters.
+         */
         @Setup(Level.Trial)
         public void setUp(ThreadParams thread) {
             index = thread.getThreadIndex();
         }
 
-        /** Takes this iteration's handed-out block (the shared state's iteration setup ran before). */
+        /**
+         * Takes this iteration's handed-out block and slot (the shared state's iteration setup ran before).
+         *
+         * @param shared the hand-out.
+         */
         @Setup(Level.Iteration)
         public void takeBlock(Shared shared) {
+            slot = shared.handoutSlots[index];
             block = shared.handout[index];
             countdown = REALLOC_EVERY;
             reallocs = 0;
@@ -251,29 +290,39 @@ public class CacheScratchBench {
         }
     }
 
+    /**
+     * One operation on one thread: the no-sharing reference.
+     *
+     * @param shared the allocator and the hand-out.
+     * @param worker this thread's block.
+     * @return a sum of the values read.
+     */
     @Benchmark
     @Threads(1)
     public long scratch1(Shared shared, Worker worker) {
         return scratch(shared, worker);
     }
 
+    /**
+     * One operation on each of two threads whose first blocks share a cache line.
+     *
+     * @param shared the allocator and the hand-out.
+     * @param worker this thread's block.
+     * @return a sum of the values read.
+     */
     @Benchmark
     @Threads(2)
     public long scratch2(Shared shared, Worker worker) {
         return scratch(shared, worker);
     }
 
-    private static long scratch(Shared shared, Worker w) {
+    /** Re-allocates the thread's block every {@value #REALLOC_EVERY} calls, then writes it {@value #WRITES} times. */
+    static long scratch(Shared shared, Worker w) {
         if (--w.countdown == 0) {
             w.countdown = REALLOC_EVERY;
-            long fresh;
-            if (shared.pymalloc) {
-                shared.heap.free(w.block);
-                fresh = shared.heap.malloc(SIZE);
-            } else {
-                LibcBaseline.free(w.block);
-                fresh = LibcBaseline.malloc(SIZE);
-            }
+            SlotAllocator a = shared.slots;
+            a.free(w.slot);
+            long fresh = a.allocate(w.slot, SIZE);
             w.block = fresh;
             shared.current[w.index * CURRENT_STRIDE] = fresh;
             w.reallocs++;

@@ -1,6 +1,5 @@
 package io.github.pymalloc4j.bench;
 
-import io.github.pymalloc4j.Allocator;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -18,12 +17,11 @@ import org.openjdk.jmh.annotations.Warmup;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Single thread, one {@code malloc} immediately followed by its {@code free}: the fast path with a
- * hot free list. Score = ns per malloc+free pair.
+ * Single thread, one allocation immediately followed by its free: the fast path with a hot free list.
+ * Score = ns per allocate + free pair.
  *
- * <p>{@code impl=pymalloc4j} uses {@link Allocator#malloc(long)} / {@link Allocator#free(long)};
- * {@code impl=malloc} uses the C library through {@link LibcBaseline}. For {@code size=mix} the
- * requests cycle through 1024 sizes drawn uniformly from 1..512 with a fixed seed.
+ * <p>{@code impl} names a {@link SlotAllocator}; the pair uses slot 0. For {@code size=mix} the requests
+ * cycle through {@value #SEQUENCE} sizes drawn uniformly from 1..512 with a fixed seed.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -33,46 +31,51 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class PairBench {
 
-    private static final int SEQUENCE = 1024; // power of two
+    static final int SEQUENCE = 1024; // power of two
 
+    /** Request size in bytes, or {@code mix}. */
     @Param({"16", "64", "256", "512", "mix"})
     public String size;
 
-    @Param({"pymalloc4j", "malloc"})
+    /** The allocator under test, see {@link SlotAllocator#NAMES}. */
+    @Param({"pymalloc4j", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined", "netty"})
     public String impl;
 
-    private boolean pymalloc;
-    private Allocator heap;
+    private SlotAllocator slots;
     private long[] sizes;
     private int next;
 
+    /** Opens the allocator named by {@link #impl}. */
     @Setup(Level.Trial)
     public void setUp() {
-        pymalloc = Workloads.isPymalloc(impl);
-        heap = pymalloc ? Allocator.create() : null;
+        setUp(SlotAllocator.of(impl));
+    }
+
+    /** Opens {@code allocator} (the benchmark's or a test's) with one slot and computes the sizes. */
+    void setUp(SlotAllocator allocator) {
+        slots = allocator;
+        slots.open(1);
         sizes = Workloads.sizes(size, SEQUENCE);
         next = 0;
     }
 
+    /** Closes the allocator; it fails the trial if a check fails. */
     @TearDown(Level.Trial)
     public void tearDown() {
-        if (heap != null) {
-            heap.close();
-        }
+        slots.close();
     }
 
+    /**
+     * One allocate + free pair.
+     *
+     * @return the block's address.
+     */
     @Benchmark
     public long pair() {
         long s = sizes[next];
         next = (next + 1) & (SEQUENCE - 1);
-        long a;
-        if (pymalloc) {
-            a = heap.malloc(s);
-            heap.free(a);
-        } else {
-            a = LibcBaseline.malloc(s);
-            LibcBaseline.free(a);
-        }
+        long a = slots.allocate(0, s);
+        slots.free(0);
         return a;
     }
 }

@@ -1,6 +1,5 @@
 package io.github.pymalloc4j.bench;
 
-import io.github.pymalloc4j.Allocator;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -23,12 +22,17 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 
 /**
- * xmalloc-style producer/consumer: one thread allocates {@value #BLOCK} B blocks and pushes their
- * addresses into a bounded single-producer/single-consumer ring of {@value #CAPACITY} entries; another
- * thread pops them and frees them. Every free is a cross-thread free (for pymalloc4j: a remote free, one
- * atomic OR, and the producer's heap takes the blocks back). Score to read: {@code xmalloc:consume},
- * blocks freed per microsecond ({@code xmalloc:produce} is the same in steady state, the group total
- * {@code xmalloc} is their sum).
+ * xmalloc-style producer/consumer: one thread allocates {@value #BLOCK} B blocks into the slots of a
+ * bounded single-producer/single-consumer ring of {@value #CAPACITY} entries (entry i is slot i of the
+ * {@link SlotAllocator}); another thread takes them and frees them. Every free is a cross-thread free (for
+ * pymalloc4j: a remote free, one atomic OR, and the producer's heap takes the blocks back). Score to read:
+ * {@code xmalloc:consume}, blocks freed per microsecond ({@code xmalloc:produce} is the same in steady
+ * state, the group total {@code xmalloc} is their sum).
+ *
+ * <p>Not run for {@code arena-confined}: a confined arena can only be closed by the thread that created
+ * it, so the consumer could not free the producer's blocks ({@code WrongThreadException}). A shared arena
+ * ({@code Arena.ofShared()}) could, but it is another allocator with another cost (closing it is a
+ * handshake with every thread), and it is not one of the compared adapters.
  *
  * <p>Both sides spin ({@link Thread#onSpinWait()}) on a full or empty ring: on a 2-core machine parking
  * would measure the scheduler. A spin gives up when JMH sets {@link Control#stopMeasurement}, so the
@@ -36,10 +40,11 @@ import java.util.concurrent.TimeUnit;
  * allocates or frees nothing and returns 0. The producer allocates only once it has room, so no block is
  * lost; blocks still in the ring at the end are freed in the teardown.
  *
- * <p>The ring: {@code long[]} of addresses, indices {@code head} (consumer) and {@code tail} (producer)
+ * <p>The ring: the adapter's slots hold the blocks; indices {@code head} (consumer) and {@code tail} (producer)
  * in their own cache lines of a control array, published with release stores and read with acquire
  * loads; each side caches the other's index and re-reads it only when the ring looks full or empty.
- * No Java object is allocated per operation.
+ * The consumer frees its slot before it publishes the new head, so the producer never writes a slot the
+ * consumer still reads. No Java object is allocated per operation (beyond what the allocator creates).
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -68,46 +73,50 @@ public class ProducerConsumerBench {
     @State(Scope.Group)
     public static class Ring {
 
-        @Param({"pymalloc4j", "malloc"})
+        /** The allocator under test, see {@link SlotAllocator#NAMES}; not arena-confined (see above). */
+        @Param({"pymalloc4j", "pymalloc4j-segment", "malloc", "malloc-critical", "netty"})
         public String impl;
 
-        boolean pymalloc;
-        Allocator heap;
-        final long[] entries = new long[CAPACITY];
+        SlotAllocator slots;
         final long[] control = new long[CONTROL_LENGTH];
 
+        /** Opens the allocator named by {@link #impl}. */
         @Setup(Level.Trial)
         public void setUp() {
-            pymalloc = Workloads.isPymalloc(impl);
-            heap = pymalloc ? Allocator.create() : null;
-            if (heap != null) {
-                BenchChecks.warmUp(heap);
-            }
+            open(SlotAllocator.of(impl));
         }
 
-        /** Frees the blocks still in the ring, then closes. Both threads have stopped by now. */
+        /** Opens {@code allocator} (the benchmark's or a test's) with one slot per ring entry. */
+        void open(SlotAllocator allocator) {
+            if (!allocator.crossThreadFree()) {
+                throw new IllegalArgumentException(allocator.name() + " cannot free a block in another thread");
+            }
+            slots = allocator;
+            slots.open(CAPACITY);
+        }
+
+        /**
+         * Frees the blocks still in the ring, then closes; it fails the trial if a check fails. Both
+         * threads have stopped by now.
+         */
         @TearDown(Level.Trial)
         public void tearDown() {
             long tail = (long) LONGS.getAcquire(control, TAIL);
             for (long h = (long) LONGS.getAcquire(control, HEAD); h < tail; h++) {
-                free(entries[(int) h & MASK]);
+                slots.free((int) h & MASK);
             }
             LONGS.setRelease(control, HEAD, tail);
-            if (heap != null) {
-                BenchChecks.closeChecked(heap, "ProducerConsumerBench", impl);
-            }
-        }
-
-        void free(long address) {
-            if (pymalloc) {
-                heap.free(address);
-            } else {
-                LibcBaseline.free(address);
-            }
+            slots.close();
         }
     }
 
-    /** Producer: waits for room, allocates one block, publishes its address. */
+    /**
+     * Producer: waits for room, allocates one block into the tail slot, publishes it.
+     *
+     * @param ring    the allocator and the ring.
+     * @param control JMH's control, to give up waiting when the iteration ends.
+     * @return the block's address, or 0 if the iteration ended first.
+     */
     @Benchmark
     @Group("xmalloc")
     @GroupThreads(1)
@@ -124,13 +133,18 @@ public class ProducerConsumerBench {
             }
             c[HEAD_SEEN_BY_PRODUCER] = head;
         }
-        long block = ring.pymalloc ? ring.heap.malloc(BLOCK) : LibcBaseline.malloc(BLOCK);
-        ring.entries[(int) tail & MASK] = block;
+        long block = ring.slots.allocate((int) tail & MASK, BLOCK);
         LONGS.setRelease(c, TAIL, tail + 1);
         return block;
     }
 
-    /** Consumer: waits for an entry, takes it, frees the block. */
+    /**
+     * Consumer: waits for an entry, frees its block, publishes the new head.
+     *
+     * @param ring    the allocator and the ring.
+     * @param control JMH's control, to give up waiting when the iteration ends.
+     * @return the freed block's address, or 0 if the iteration ended first.
+     */
     @Benchmark
     @Group("xmalloc")
     @GroupThreads(1)
@@ -147,13 +161,10 @@ public class ProducerConsumerBench {
             }
             c[TAIL_SEEN_BY_CONSUMER] = tail;
         }
-        long block = ring.entries[(int) head & MASK];
-        LONGS.setRelease(c, HEAD, head + 1); // the entry was read before: the slot may be reused now
-        if (ring.pymalloc) {
-            ring.heap.free(block);
-        } else {
-            LibcBaseline.free(block);
-        }
+        int slot = (int) head & MASK;
+        long block = ring.slots.address(slot);
+        ring.slots.free(slot);
+        LONGS.setRelease(c, HEAD, head + 1); // the slot is empty now: the producer may reuse it
         return block;
     }
 }

@@ -1,12 +1,15 @@
 package io.github.pymalloc4j.bench;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
-/** Request-size sequences shared by the benchmarks, computed before measurement. */
+/** Request-size sequences and orders shared by the benchmarks, computed before measurement. */
 final class Workloads {
 
     /** Seed of the random 1..512 B mix: the same sequence on every run. */
     static final long MIX_SEED = 42L;
+    /** Seed of the shuffled free order of {@link BatchBench}. */
+    static final long ORDER_SEED = 43L;
 
     private Workloads() {
     }
@@ -24,16 +27,27 @@ final class Workloads {
             }
         } else {
             long fixed = Long.parseLong(size);
-            java.util.Arrays.fill(out, fixed);
+            if (fixed < 1) {
+                throw new IllegalArgumentException("size must be 1 or more, or mix: " + size);
+            }
+            Arrays.fill(out, fixed);
         }
         return out;
     }
 
-    static boolean isPymalloc(String impl) {
-        return switch (impl) {
-            case "pymalloc4j" -> true;
-            case "malloc" -> false;
-            default -> throw new IllegalArgumentException("impl must be pymalloc4j or malloc: " + impl);
-        };
+    /** 0..n-1 in a random order (Fisher-Yates) from a fixed seed: the same permutation on every run. */
+    static int[] shuffledIndices(int n) {
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = i;
+        }
+        SplittableRandom rnd = new SplittableRandom(ORDER_SEED);
+        for (int i = n - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = out[i];
+            out[i] = out[j];
+            out[j] = t;
+        }
+        return out;
     }
 }
