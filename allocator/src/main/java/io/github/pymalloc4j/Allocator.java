@@ -432,6 +432,12 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         return closed;
     }
 
+    /** Bytes the reservation limit counts as held (arenas and large blocks). For tests. */
+    long limitReservedBytes()
+    {
+        return limit.reserved();
+    }
+
     /** Checks the internal invariants that the statistics cannot show; null when they hold. For tests. */
     String checkInvariants()
     {

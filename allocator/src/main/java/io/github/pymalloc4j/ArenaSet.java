@@ -497,7 +497,7 @@ final class ArenaSet
 
     /**
      * Reserves bytes against the limit; if it refuses, first unmaps the wholly free arenas still waiting
-     * for the purge delay and tries once more. Lock order: callers may hold the large-block lock.
+     * for the purge delay and tries once more. Callers hold no lock of this allocator.
      *
      * @throws OutOfMemoryError naming the limit if it still refuses.
      */

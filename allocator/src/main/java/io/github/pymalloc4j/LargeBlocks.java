@@ -12,9 +12,14 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>The records are split into {@value #STRIPES} stripes by a hash of the address, each with its own
  * lock, so threads working on different large blocks rarely meet. No lock is held across a call into the
- * C library: an address is recorded only after {@code malloc} returned it and unrecorded before
- * {@code free} gives it back, so while it is in neither state no other caller can know it, and a
- * concurrent double free of it finds no record and is refused.
+ * C library or into {@link ArenaSet#reserve} (which may unmap arenas): an address is recorded only after
+ * {@code malloc} returned it and unrecorded before {@code free} or {@code realloc} gets it, so while it
+ * is unrecorded no other caller can know it, and a concurrent double free of it finds no record and is
+ * refused. A failed {@code realloc} records the old block again.
+ *
+ * <p>{@link #snapshot()} sums the stripes one after the other: while other threads allocate or resize
+ * large blocks, a block being resized may be counted in neither or (moving between stripes) in both, so
+ * the large-block figures are exact only in a snapshot taken while no large-block call runs.
  */
 final class LargeBlocks
 {
@@ -44,14 +49,23 @@ final class LargeBlocks
             return size;
         }
 
-        void record(final long address, final long size, final boolean counted)
+        /**
+         * Records a live block.
+         *
+         * @param counted   a user allocation (counted in {@link #mallocs}).
+         * @param newSystem a block the system allocator just handed out (counted in {@link #systemAllocations}).
+         */
+        void record(final long address, final long size, final boolean counted, final boolean newSystem)
         {
             lock.lock();
             try
             {
                 sizes.put(address, size);
                 bytes += size;
-                systemAllocations++;
+                if (newSystem)
+                {
+                    systemAllocations++;
+                }
                 if (counted)
                 {
                     mallocs++;
@@ -114,7 +128,7 @@ final class LargeBlocks
             limit.release(size);
             throw new OutOfMemoryError("pymalloc4j: the system allocator refused " + size + " bytes");
         }
-        stripe(address).record(address, size, counted);
+        stripe(address).record(address, size, counted, true);
         return address;
     }
 
@@ -177,24 +191,18 @@ final class LargeBlocks
     {
         final Stripe s = stripe(address);
         final long oldSize;
-        final long growth;
         s.lock.lock();
         try
         {
             oldSize = s.liveSize(address);
-            growth = newSize - oldSize;
             if (newSize <= oldSize && 4 * newSize > 3 * oldSize)
             {
                 s.sizes.put(address, newSize);
-                s.bytes += growth;
-                limit.release(-growth);
+                s.bytes += newSize - oldSize;
+                limit.release(oldSize - newSize);
                 return address;
             }
-            if (growth > 0)
-            {
-                arenas.reserve(growth, ReservationLimit.LARGE_BLOCK_GROWTH);
-            }
-            // Unrecorded while the C library has it: a concurrent free of the old address is refused.
+            // Unrecorded while this call works on it: a concurrent free of the old address is refused.
             s.sizes.remove(address);
             s.bytes -= oldSize;
         }
@@ -202,44 +210,40 @@ final class LargeBlocks
         {
             s.lock.unlock();
         }
-        final long moved = Libc.realloc(address, Math.max(newSize, 1));
-        if (moved == 0)
+        final long growth = newSize - oldSize;
+        final long moved;
+        try
         {
             if (growth > 0)
             {
-                limit.release(growth);
+                arenas.reserve(growth, ReservationLimit.LARGE_BLOCK_GROWTH); // no lock held: may unmap arenas
             }
-            s.lock.lock();
             try
             {
-                s.sizes.put(address, oldSize); // realloc failed: the old block is untouched and still live
-                s.bytes += oldSize;
+                moved = Libc.realloc(address, Math.max(newSize, 1));
             }
-            finally
+            catch (final RuntimeException | Error e)
             {
-                s.lock.unlock();
+                limit.release(Math.max(growth, 0));
+                throw e;
             }
-            throw new OutOfMemoryError("pymalloc4j: the system allocator refused to resize to " + newSize + " bytes");
+            if (moved == 0)
+            {
+                limit.release(Math.max(growth, 0));
+                throw new OutOfMemoryError("pymalloc4j: the system allocator refused to resize a large block to " +
+                    newSize + " bytes");
+            }
+        }
+        catch (final RuntimeException | Error e)
+        {
+            s.record(address, oldSize, false, false); // nothing happened: the old block is untouched and live
+            throw e;
         }
         if (growth < 0)
         {
             limit.release(-growth);
         }
-        final Stripe t = stripe(moved);
-        t.lock.lock();
-        try
-        {
-            t.sizes.put(moved, newSize);
-            t.bytes += newSize;
-            if (moved != address)
-            {
-                t.systemAllocations++;
-            }
-        }
-        finally
-        {
-            t.lock.unlock();
-        }
+        stripe(moved).record(moved, newSize, false, moved != address);
         return moved;
     }
 

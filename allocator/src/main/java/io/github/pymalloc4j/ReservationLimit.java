@@ -9,9 +9,11 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ReservationLimit
 {
-    /** What {@link #reserve} is asked for, for its message: constants, so that no string is built per call. */
+    /** {@link #reserve}'s {@code what} for a new large block: a constant, so no string is built per call. */
     static final String LARGE_BLOCK = "a large block";
+    /** {@link #reserve}'s {@code what} for a large block that grows. */
     static final String LARGE_BLOCK_GROWTH = "growing a large block";
+    /** {@link #reserve}'s {@code what} for a new arena. */
     static final String NEW_ARENA = "a new arena";
 
     private final long max;

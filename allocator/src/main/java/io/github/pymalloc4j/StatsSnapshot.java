@@ -27,8 +27,8 @@ final class StatsSnapshot
         // Before the arena lock (maintenance takes its locks in that order); live heaps read together.
         final List<Heap> liveHeaps = maintenance.addRetired(counts);
         final long[] largeNow = large.snapshot();
-        // Taken before the arena lock: a large allocation at the limit holds the large-block lock and then
-        // takes the arena lock (ArenaSet.reserve), so the reverse order here would deadlock.
+        // Taken before the arena lock, so that no stripe lock is ever taken inside it. Exact only while no
+        // large-block call runs (see LargeBlocks).
         final long largeHeapBytes = large.heapBytes();
         final AllocatorStats.Builder b = new AllocatorStats.Builder();
         b.arenaSize = arenas.arenaSize;

@@ -17,9 +17,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Large blocks are recorded in address-hashed stripes and the C library is called with no lock held.
- * Threads allocate, grow, shrink, cross-free and free large blocks at once, every block filled with a
- * pattern checked before each realloc and free; double frees of large blocks racing with that traffic
- * must be refused and change nothing; at the end the counts and the reservation must come back to zero.
+ * Threads allocate, grow, shrink, hand over (another thread frees) and free large blocks at once, every
+ * block filled with a pattern checked before each realloc and free, while a statistics thread takes
+ * snapshots; frees and reallocs of interior pointers are refused meanwhile. At the end the counts and the
+ * reservation limit's own counter must be back to the arenas alone, and a (quiet) double free is refused.
  */
 class LargeBlockConcurrencyTest {
 
@@ -51,10 +52,25 @@ class LargeBlockConcurrencyTest {
                     }
                 }));
             }
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            AtomicLong snapshots = new AtomicLong();
+            Thread statsThread = Thread.ofPlatform().start(() -> {
+                try {
+                    start.await();
+                    while (!done.get()) {
+                        TestSupport.assertConsistent(a.stats(), "snapshot during large-block traffic");
+                        snapshots.incrementAndGet();
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            });
             start.countDown();
             for (Thread th : threads) {
                 th.join();
             }
+            done.set(true);
+            statsThread.join();
             if (!failures.isEmpty()) {
                 throw new AssertionError(failures.get(0));
             }
@@ -71,6 +87,8 @@ class LargeBlockConcurrencyTest {
             assertEquals(mallocCalls.get(), s.frees(), "every block freed once, by whichever thread");
             assertTrue(s.largeMallocs() >= mallocCalls.get(), "system allocations include the moving reallocs");
             assertEquals(s.arenaBytes(), s.reservedBytes(), "the reservation is back to the arenas alone");
+            assertEquals(s.arenaBytes(), a.limitReservedBytes(), "the limit's counter is back to the arenas alone");
+            assertTrue(snapshots.get() > 0, "statistics were taken during the traffic");
 
             // Quiet now: a double free of a large block is refused and changes nothing.
             long x = a.malloc(4000);
