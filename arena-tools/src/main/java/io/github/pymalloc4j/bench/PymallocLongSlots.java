@@ -7,28 +7,21 @@ import io.github.pymalloc4j.Allocator;
  * {@link Allocator#create() default allocator} per trial, addresses kept in a {@code long[]}. At close it
  * fails if the allocator still counts live bytes ({@link BenchChecks#closeChecked}).
  */
-final class PymallocLongSlots implements SlotAllocator {
+final class PymallocLongSlots extends AddressSlots {
 
     static final String NAME = "pymalloc4j";
 
     private Allocator heap;
-    private long[] blocks;
 
-    @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
-    public boolean crossThreadFree() {
-        return true;
+    PymallocLongSlots() {
+        super(NAME);
     }
 
     @Override
     public void open(int slots) {
         heap = Allocator.create();
         BenchChecks.warmUp(heap);
-        blocks = new long[slots];
+        super.open(slots);
     }
 
     @Override
@@ -40,19 +33,13 @@ final class PymallocLongSlots implements SlotAllocator {
 
     @Override
     public void free(int slot) {
-        heap.free(blocks[slot]);
-        blocks[slot] = 0;
-    }
-
-    @Override
-    public long address(int slot) {
-        return blocks[slot];
+        heap.free(take(slot));
     }
 
     @Override
     public void close() {
         try {
-            BenchChecks.requireEmpty(blocks, NAME);
+            super.close();
         } finally {
             BenchChecks.closeChecked(heap, NAME);
         }
