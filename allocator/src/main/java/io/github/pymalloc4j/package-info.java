@@ -59,6 +59,7 @@
  *  Maintenance daemon (purge delay)     -&gt; dead heaps' pools to orphans; idle heaps collected
  *                                          (membarrier handshake); empty memory decommitted/unmapped
  *  ArenaSet                             -&gt; one lock, slow paths only
+ *  LargeBlocks                          -&gt; 16 address-hashed lock stripes, none held in a C call
  * </pre>
  * <ol start="6">
  *   <li>A pool's owner state (lists, bitmap, free list, counts) is touched only by the owner inside a
