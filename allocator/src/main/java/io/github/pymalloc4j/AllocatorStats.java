@@ -13,7 +13,7 @@ import java.util.List;
  * holds exactly; counts that other threads are changing are exact once they are quiet. Rendered by {@link #toText()} (in the spirit of CPython's
  * {@code sys._debugmallocstats()}) and {@link #toJson()} (schema in {@code docs/stats-format.md}).
  */
-public final class AllocatorStats
+public final class AllocatorStats implements StatsTotals
 {
     /** Version of the JSON schema written by {@link #toJson()}. */
     public static final int JSON_SCHEMA_VERSION = 2;

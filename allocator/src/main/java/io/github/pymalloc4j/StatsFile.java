@@ -327,7 +327,7 @@ public final class StatsFile implements AutoCloseable
      * A consistent copy of a statistics file: header, totals (named as in {@link AllocatorStats}), size
      * classes and arena records. Immutable.
      */
-    public static final class Snapshot
+    public static final class Snapshot implements StatsTotals
     {
         private final Path path;
         private final MemorySegment data;

@@ -69,30 +69,8 @@ final class StatsFileJson
         b.append("]},\"heapCount\":").append(s.heapCount());
         b.append(",\"orphans\":{\"pools\":").append(s.orphanPools())
             .append(",\"blocksInUse\":").append(s.orphanedBlocksInUse()).append('}');
-        b.append(",\"bytes\":{\"arenas\":").append(s.arenaBytes())
-            .append(",\"inAllocatedBlocks\":").append(s.bytesInAllocatedBlocks())
-            .append(",\"pendingRemoteFree\":").append(s.bytesPendingRemoteFree())
-            .append(",\"inAvailableBlocks\":").append(s.bytesInAvailableBlocks())
-            .append(",\"inUnusedPools\":").append(s.bytesInUnusedPools())
-            .append(",\"quantization\":").append(s.bytesLostToQuantization())
-            .append(",\"requested\":").append(s.bytesRequested())
-            .append(",\"internalFragmentation\":").append(s.internalFragmentationBytes())
-            .append(",\"externalFragmentation\":").append(StatsFormat.number(s.externalFragmentation()))
-            .append(",\"reserved\":").append(s.reservedBytes())
-            .append(",\"committed\":").append(s.committedBytes())
-            .append(",\"freeNotReturned\":").append(s.freeNotReturnedBytes())
-            .append(",\"heapMetadata\":").append(s.heapMetadataBytes())
-            .append("},\"large\":{\"count\":").append(s.largeAllocations())
-            .append(",\"bytes\":").append(s.largeBytes())
-            .append("},\"counters\":{\"mallocs\":").append(s.mallocs())
-            .append(",\"frees\":").append(s.frees())
-            .append(",\"remoteFrees\":").append(s.remoteFrees())
-            .append(",\"reallocs\":").append(s.reallocs())
-            .append(",\"largeMallocs\":").append(s.largeMallocs())
-            .append(",\"doubleFreesDetected\":").append(s.doubleFreesDetected())
-            .append(",\"poolsDecommitted\":").append(s.poolsDecommitted())
-            .append(",\"maintenanceRounds\":").append(s.maintenanceRounds())
-            .append("}}");
+        StatsFormat.totalsJson(b, s);
+        b.append('}');
         return b.toString();
     }
 }

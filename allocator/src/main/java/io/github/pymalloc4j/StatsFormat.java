@@ -160,6 +160,17 @@ final class StatsFormat
         }
         b.append("],\"orphans\":{\"pools\":").append(s.orphanPools())
             .append(",\"blocksInUse\":").append(s.orphanedBlocksInUse()).append('}');
+        totalsJson(b, s);
+        b.append('}');
+        return b.toString();
+    }
+
+    /**
+     * The {@code bytes}, {@code large} and {@code counters} objects of schema 2 (each preceded by a comma);
+     * shared with the statistics file's JSON.
+     */
+    static void totalsJson(final StringBuilder b, final StatsTotals s)
+    {
         b.append(",\"bytes\":{\"arenas\":").append(s.arenaBytes())
             .append(",\"inAllocatedBlocks\":").append(s.bytesInAllocatedBlocks())
             .append(",\"pendingRemoteFree\":").append(s.bytesPendingRemoteFree())
@@ -183,8 +194,7 @@ final class StatsFormat
             .append(",\"doubleFreesDetected\":").append(s.doubleFreesDetected())
             .append(",\"poolsDecommitted\":").append(s.poolsDecommitted())
             .append(",\"maintenanceRounds\":").append(s.maintenanceRounds())
-            .append("}}");
-        return b.toString();
+            .append('}');
     }
 
     /** The {@code config} object of schema 2; shared with the statistics file's JSON. */
