@@ -53,96 +53,114 @@ final class StatsSnapshot
         }
         final long[] orphaned = new long[4];
 
-        arenas.lock.lock();
+        // Each live heap's lock, so that maintenance cannot collect remote frees between the pass that
+        // counts them as pending and the read of the heap counters that count them as collected (it would
+        // count them twice). Maintenance only tryLocks a heap it collects, and holds no heap lock while it
+        // waits for another, so this cannot deadlock; an owner's own calls take no lock and go on.
+        long pendingTotal = 0;
+        for (final Heap heap : liveHeaps)
+        {
+            heap.lock.lock();
+        }
         try
         {
-            final List<NativeArena> sorted = new ArrayList<>(arenas.arenas());
-            sorted.sort(Comparator.comparingLong(a -> a.base));
-            for (final NativeArena arena : sorted)
+            arenas.lock.lock();
+            try
             {
-                final List<AllocatorStats.PoolStats> poolStats = new ArrayList<>(arena.carved);
-                for (int i = 0; i < arena.carved; i++)
+                final List<NativeArena> sorted = new ArrayList<>(arenas.arenas());
+                sorted.sort(Comparator.comparingLong(a -> a.base));
+                for (final NativeArena arena : sorted)
                 {
-                    final Pool pool = arena.pool(i);
-                    final int c = pool.sizeClass;
-                    if (c == Pool.FREE)
+                    final List<AllocatorStats.PoolStats> poolStats = new ArrayList<>(arena.carved);
+                    for (int i = 0; i < arena.carved; i++)
                     {
-                        poolStats.add(new AllocatorStats.PoolStats(i, Pool.FREE, 0, 0, 0, 0, -1));
-                        if (pool.committed)
+                        final Pool pool = arena.pool(i);
+                        final int c = pool.sizeClass;
+                        if (c == Pool.FREE)
                         {
-                            b.committedBytes += arenas.poolSize;
+                            poolStats.add(new AllocatorStats.PoolStats(i, Pool.FREE, 0, 0, 0, 0, -1));
+                            if (pool.committed)
+                            {
+                                b.committedBytes += arenas.poolSize;
+                                b.freeNotReturnedBytes += arenas.poolSize;
+                            }
+                            continue;
+                        }
+                        final int used = pool.used;
+                        final int waiting = Math.min(pool.pendingRemoteFrees(), used);
+                        final long blocksInUse = used - waiting;
+                        pools[c]++;
+                        inUse[c] += blocksInUse;
+                        pending[c] += waiting;
+                        available[c] += pool.capacity - used;
+                        // Racy against the owner: clamp to the block bytes read, so a snapshot taken mid-malloc
+                        // never shows more requested than handed out (exact once the owner is quiet).
+                        requested[c] += Math.max(0, Math.min(pool.requestedBytes(), blocksInUse * pool.blockSize));
+                        b.quantization += arenas.poolSize - (long)pool.capacity * pool.blockSize;
+                        b.committedBytes += arenas.poolSize;
+                        if (used == 0)
+                        {
                             b.freeNotReturnedBytes += arenas.poolSize;
                         }
-                        continue;
+                        final Heap owner = pool.heap;
+                        long[] h = owner == null ? orphaned : perHeap.get(owner);
+                        if (h == null)
+                        {
+                            h = new long[4];
+                            perHeap.put(owner, h);
+                        }
+                        h[0]++;
+                        h[1] += blocksInUse;
+                        h[2] += blocksInUse * pool.blockSize;
+                        h[3] += waiting;
+                        poolStats.add(new AllocatorStats.PoolStats(
+                            i, c, pool.blockSize, (int)blocksInUse, pool.capacity, waiting, owner == null ? -1 : owner.id));
                     }
-                    final int used = pool.used;
-                    final int waiting = Math.min(pool.pendingRemoteFrees(), used);
-                    final long blocksInUse = used - waiting;
-                    pools[c]++;
-                    inUse[c] += blocksInUse;
-                    pending[c] += waiting;
-                    available[c] += pool.capacity - used;
-                    // Racy against the owner: clamp to the block bytes read, so a snapshot taken mid-malloc
-                    // never shows more requested than handed out (exact once the owner is quiet).
-                    requested[c] += Math.max(0, Math.min(pool.requestedBytes(), blocksInUse * pool.blockSize));
-                    b.quantization += arenas.poolSize - (long)pool.capacity * pool.blockSize;
-                    b.committedBytes += arenas.poolSize;
-                    if (used == 0)
-                    {
-                        b.freeNotReturnedBytes += arenas.poolSize;
-                    }
-                    final Heap owner = pool.heap;
-                    long[] h = owner == null ? orphaned : perHeap.get(owner);
-                    if (h == null)
-                    {
-                        h = new long[4];
-                        perHeap.put(owner, h);
-                    }
-                    h[0]++;
-                    h[1] += blocksInUse;
-                    h[2] += blocksInUse * pool.blockSize;
-                    h[3] += waiting;
-                    poolStats.add(new AllocatorStats.PoolStats(
-                        i, c, pool.blockSize, (int)blocksInUse, pool.capacity, waiting, owner == null ? -1 : owner.id));
+                    b.unusedPoolBytes += (long)arena.freePoolCount() * arenas.poolSize;
+                    b.arenas.add(new AllocatorStats.ArenaStats(
+                        arena.base, arena.poolCount, arena.carved, arena.freePoolCount(), List.copyOf(poolStats)));
                 }
-                b.unusedPoolBytes += (long)arena.freePoolCount() * arenas.poolSize;
-                b.arenas.add(new AllocatorStats.ArenaStats(
-                    arena.base, arena.poolCount, arena.carved, arena.freePoolCount(), List.copyOf(poolStats)));
+                for (int c = 0; c < classes; c++)
+                {
+                    b.orphanPools += arenas.orphans(c).size();
+                }
+                counts.add(arenas.orphanCounters);
+                b.arenasAllocatedTotal = arenas.allocatedTotal;
+                b.arenasReclaimed = arenas.reclaimed;
+                b.arenasHighWater = arenas.highWater;
+                b.poolsDecommitted = arenas.poolsDecommitted;
+                b.heapMetadataBytes = arenas.heapBytes() + largeHeapBytes + 256L * liveHeaps.size();
             }
+            finally
+            {
+                arenas.lock.unlock();
+            }
+
             for (int c = 0; c < classes; c++)
             {
-                b.orphanPools += arenas.orphans(c).size();
+                b.sizeClasses.add(new AllocatorStats.SizeClassStats(
+                    c, SizeClass.blockSize(c), pools[c], inUse[c], available[c], requested[c], pending[c]));
+                pendingTotal += pending[c];
             }
-            counts.add(arenas.orphanCounters);
-            b.arenasAllocatedTotal = arenas.allocatedTotal;
-            b.arenasReclaimed = arenas.reclaimed;
-            b.arenasHighWater = arenas.highWater;
-            b.poolsDecommitted = arenas.poolsDecommitted;
-            b.heapMetadataBytes = arenas.heapBytes() + largeHeapBytes + 256L * liveHeaps.size();
+            for (final Heap heap : liveHeaps)
+            {
+                counts.add(heap.counters); // dead heaps' counters came with the retired ones
+            }
+            for (final Map.Entry<Heap, long[]> e : perHeap.entrySet())
+            {
+                final Heap heap = e.getKey();
+                final long[] h = e.getValue();
+                b.heaps.add(new AllocatorStats.HeapStats(heap.id,
+                    heap.ownerThread == null ? null : heap.ownerThread.getName(), heap.ownerThread == null,
+                    (int)h[0], h[1], h[2], h[3], heap.counters.mallocs, heap.counters.localFrees + heap.counters.remoteFreesCollected));
+            }
         }
         finally
         {
-            arenas.lock.unlock();
-        }
-
-        long pendingTotal = 0;
-        for (int c = 0; c < classes; c++)
-        {
-            b.sizeClasses.add(new AllocatorStats.SizeClassStats(
-                c, SizeClass.blockSize(c), pools[c], inUse[c], available[c], requested[c], pending[c]));
-            pendingTotal += pending[c];
-        }
-        for (final Heap heap : liveHeaps)
-        {
-            counts.add(heap.counters); // dead heaps' counters came with the retired ones
-        }
-        for (final Map.Entry<Heap, long[]> e : perHeap.entrySet())
-        {
-            final Heap heap = e.getKey();
-            final long[] h = e.getValue();
-            b.heaps.add(new AllocatorStats.HeapStats(heap.id,
-                heap.ownerThread == null ? null : heap.ownerThread.getName(), heap.ownerThread == null,
-                (int)h[0], h[1], h[2], h[3], heap.counters.mallocs, heap.counters.localFrees + heap.counters.remoteFreesCollected));
+            for (final Heap heap : liveHeaps)
+            {
+                heap.lock.unlock();
+            }
         }
         b.heaps.sort(Comparator.comparingInt(AllocatorStats.HeapStats::id));
         b.orphanedBlocksInUse = orphaned[1];
