@@ -266,7 +266,8 @@ final class ArenaSet
         try
         {
             heap.abandoned = true;
-            for (final NativeArena arena : all)
+            // A copy: returning the last pool of an arena may unmap it (purge delay zero), which removes it.
+            for (final NativeArena arena : new ArrayList<>(all))
             {
                 for (int i = 0; i < arena.carved; i++)
                 {
