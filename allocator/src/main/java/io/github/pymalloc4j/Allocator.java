@@ -200,7 +200,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     private static void freeRemote(final Pool pool, final long address)
     {
         final Pool live = livePool(pool, address);
-        final Heap notify = live.freeRemote(live.liveBlockIndex(address), address);
+        final Heap notify = live.freeRemote(address);
         if (notify != null)
         {
             notify.pushNotified(live);

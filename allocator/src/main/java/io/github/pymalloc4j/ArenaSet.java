@@ -203,6 +203,7 @@ final class ArenaSet
     {
         final NativeArena arena = pool.arena;
         final int n = arena.freePoolCount();
+        pool.retire(orphanCounters);
         arena.returnPool(pool);
         pool.emptySinceRound = round;
         if (immediate)

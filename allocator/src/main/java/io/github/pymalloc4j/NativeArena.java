@@ -99,7 +99,6 @@ final class NativeArena
     /** Gives back an empty pool of this arena. */
     void returnPool(final Pool pool)
     {
-        pool.retire();
         freePools[freePoolsTop++] = pool.index;
     }
 

@@ -20,7 +20,10 @@ import java.lang.invoke.VarHandle;
  *
  * Invariants:
  * <ul>
- *   <li>{@code used} = number of set bits in {@code live}; remote bits are a subset of live bits;</li>
+ *   <li>{@code used} = number of set bits in {@code live}; a remote bit on a block that is not live is a
+ *       double free that raced past the checks: it is counted, never freed (see below);</li>
+ *   <li>each {@link #init} gives the pool a new remote bitmap: the array identifies the pool's life, so
+ *       an OR that lands in an earlier life's array can never free a block of a later one;</li>
  *   <li>every block below {@code bumpNext} whose live bit is clear is on the owner's free list, once;</li>
  *   <li>{@code used + freeListLength + (bumpEnd - bumpNext) / blockSize == capacity}.</li>
  * </ul>
@@ -31,6 +34,21 @@ import java.lang.invoke.VarHandle;
  * list runs dry. A pool that fills up leaves its heap's list and is marked {@link #NOTIFY}: the first
  * remote free into it moves it to {@link #NOTIFIED} and pushes it on the heap's notified stack, so the
  * owner brings it back into use (mimalloc's "delayed free").
+ *
+ * <p>A remote free, and why a racing double free never frees another block:
+ * <pre>
+ *  r = remote (acquire: this life's array)    pre-check: boundary, handed out, live (for the message)
+ *  old = r[w] |= bit (atomic)                 old has bit: double free, throw, nothing changed
+ *  post-check: remote == r and block live?    yes: the free took effect at the OR; done
+ *  no: take the bit back (atomic AND)         got it: nothing changed, throw;
+ *                                             gone: a collection freed the block (this free took
+ *                                             effect), or the owner counted it as a double free
+ * </pre>
+ * Every remote bit is consumed exactly once, by one atomic read-modify-write: by a collection (block
+ * live: freed; not live: counted), by the owner handing the block out again (counted), by
+ * {@link #retire} (counted), or by the freer taking it back (thrown). Between a bit's OR and its
+ * consumption the block cannot be freed by anyone else (the owner's free and other remote frees see the
+ * bit and throw), so a collection frees the very allocation the freer saw live after its OR.
  */
 final class Pool
 {
@@ -47,6 +65,7 @@ final class Pool
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle NOTIFY_STATE;
     private static final VarHandle REQUESTED_ADJUST;
+    private static final VarHandle REMOTE;
 
     static
     {
@@ -55,6 +74,7 @@ final class Pool
             final MethodHandles.Lookup lookup = MethodHandles.lookup();
             NOTIFY_STATE = lookup.findVarHandle(Pool.class, "notifyState", int.class);
             REQUESTED_ADJUST = lookup.findVarHandle(Pool.class, "requestedAdjust", long.class);
+            REMOTE = lookup.findVarHandle(Pool.class, "remote", long[].class);
         }
         catch (final ReflectiveOperationException e)
         {
@@ -73,6 +93,7 @@ final class Pool
     int capacity;
     private long magic;
     private long[] live;
+    /** This life's remote bitmap: written by {@link #init} with a release store, read by freers with acquire. */
     private long[] remote;
     private short[] slack;
 
@@ -137,15 +158,10 @@ final class Pool
         if (live == null || live.length < words)
         {
             live = new long[words];
-            remote = new long[words];
         }
         else
         {
             java.util.Arrays.fill(live, 0, words, 0L);
-            for (int w = 0; w < words; w++)
-            {
-                LONGS.setVolatile(remote, w, 0L);
-            }
         }
         if (slack == null || slack.length < capacity)
         {
@@ -155,11 +171,27 @@ final class Pool
         seenEmptyRound = -1;
         setOwner(owner);
         NOTIFY_STATE.setVolatile(this, NONE);
+        REMOTE.setRelease(this, new long[words]); // last: a freer that acquires it sees this life's fields
     }
 
-    /** Marks this pool as serving no class (it has no live block). */
-    void retire()
+    /**
+     * Marks this pool as serving no class (it has no live block). Remote bits still set are double frees
+     * that raced past every other check: they are taken (atomically, against a freer taking its own back)
+     * and counted. Under the arena lock.
+     */
+    void retire(final Counters counters)
     {
+        if (sizeClass != FREE)
+        {
+            final long[] r = remote;
+            for (int w = 0; w < r.length; w++)
+            {
+                if ((long)LONGS.getOpaque(r, w) != 0)
+                {
+                    counters.doubleFreesDetected += Long.bitCount((long)LONGS.getAndSet(r, w, 0L));
+                }
+            }
+        }
         sizeClass = FREE;
         listed = false;
         prev = null;
@@ -239,25 +271,56 @@ final class Pool
      */
     int liveBlockIndex(final long address)
     {
-        final long offset = address - base;
-        final int i = (int)((offset * magic) >>> 32);
-        if ((long)i * blockSize != offset)
-        {
-            throw new IllegalArgumentException("interior pointer 0x" + Long.toHexString(address) + ": " +
-                (offset - (long)i * blockSize) + " bytes into a " + blockSize + "-byte block at 0x" +
-                Long.toHexString(base + (long)i * blockSize));
-        }
+        final int i = blockIndex(address);
         final long bit = 1L << i;
-        if (i >= capacity || ((long)LONGS.getOpaque(live, i >>> 6) & bit) == 0)
+        if (((long)LONGS.getOpaque(live, i >>> 6) & bit) == 0)
         {
-            throw new IllegalArgumentException("double free of 0x" + Long.toHexString(address) +
-                " (" + blockSize + "-byte block is not allocated: freed already, or never handed out)");
+            throw notLive(address, i);
         }
         if (((long)LONGS.getOpaque(remote, i >>> 6) & bit) != 0)
         {
             throw doubleFree(address);
         }
         return i;
+    }
+
+    /**
+     * The index of the block at {@code address}, which must be a block boundary of this pool.
+     *
+     * @throws IllegalArgumentException for an address in the pool's tail or inside a block.
+     */
+    private int blockIndex(final long address)
+    {
+        final long offset = address - base;
+        final int i = (int)((offset * magic) >>> 32);
+        if (i >= capacity || Long.compareUnsigned(offset, poolSize) >= 0)
+        {
+            throw new IllegalArgumentException("0x" + Long.toHexString(address) + " is in the tail of the " +
+                blockSize + "-byte pool at 0x" + Long.toHexString(base) + " (the " +
+                (poolSize - (long)capacity * blockSize) + " bytes after its last block, at offset " +
+                (long)capacity * blockSize + "): no block starts there");
+        }
+        if ((long)i * blockSize != offset)
+        {
+            throw new IllegalArgumentException("interior pointer 0x" + Long.toHexString(address) + ": " +
+                (offset - (long)i * blockSize) + " bytes into the " + blockSize + "-byte block at 0x" +
+                Long.toHexString(base + (long)i * blockSize));
+        }
+        return i;
+    }
+
+    /** Why block {@code i}, which is not live, cannot be freed: never handed out, or freed already. */
+    private IllegalArgumentException notLive(final long address, final int i)
+    {
+        // Racy for another thread (the owner may move the bump pointer): the message, not the decision.
+        if (base + (long)i * blockSize >= bumpNext)
+        {
+            return new IllegalArgumentException("0x" + Long.toHexString(address) + " was never handed out: the " +
+                blockSize + "-byte pool at 0x" + Long.toHexString(base) + " has handed out only its first " +
+                (bumpNext - base) / blockSize + " blocks (a foreign or made-up pointer)");
+        }
+        return new IllegalArgumentException("double free of 0x" + Long.toHexString(address) +
+            " (the " + blockSize + "-byte block is not allocated: it was freed already)");
     }
 
     /**
@@ -285,18 +348,37 @@ final class Pool
     }
 
     /**
-     * Another thread's free of block {@code i} (validated by {@link #liveBlockIndex}): one atomic OR.
+     * Another thread's free of the block at {@code address}: one atomic OR, then a check that the OR
+     * landed on a live block of this life of the pool (see the class comment). Any thread.
      *
      * @return the heap to notify if this free must bring the (full) pool back into use, else null.
-     * @throws IllegalArgumentException if the block was already freed remotely (nothing changes then).
+     * @throws IllegalArgumentException if the address is not a live block of this pool, or the block
+     *                                  was already freed; nothing changes then.
      */
-    Heap freeRemote(final int i, final long address)
+    Heap freeRemote(final long address)
     {
+        final long[] r = (long[])REMOTE.getAcquire(this);
+        final int i = liveBlockIndex(address);
+        final int w = i >>> 6;
         final long bit = 1L << i;
-        final long before = (long)LONGS.getAndBitwiseOr(remote, i >>> 6, bit);
+        if (w >= r.length)
+        {
+            throw notLive(address, i); // the pool changed class between the two reads: not this life's block
+        }
+        final long before = (long)LONGS.getAndBitwiseOr(r, w, bit);
         if ((before & bit) != 0)
         {
             throw doubleFree(address);
+        }
+        if ((long[])REMOTE.getVolatile(this) != r || ((long)LONGS.getVolatile(live, w) & bit) == 0)
+        {
+            // The block stopped being live between the check and the OR (another free won), or the pool
+            // started a new life. Take the bit back; if the owner consumed it first, it counted it.
+            if (((long)LONGS.getAndBitwiseAnd(r, w, ~bit) & bit) != 0)
+            {
+                throw doubleFree(address);
+            }
+            return null;
         }
         if ((int)NOTIFY_STATE.getVolatile(this) == NOTIFY && NOTIFY_STATE.compareAndSet(this, NOTIFY, NOTIFIED))
         {
@@ -357,8 +439,8 @@ final class Pool
      */
     private void clearStrayRemoteBit(final int i)
     {
-        LONGS.getAndBitwiseAnd(remote, i >>> 6, ~(1L << i));
-        if (heap != null)
+        final long bit = 1L << i;
+        if (((long)LONGS.getAndBitwiseAnd(remote, i >>> 6, ~bit) & bit) != 0) // unless its freer took it back
         {
             heap.counters.doubleFreesDetected++;
         }
@@ -510,7 +592,7 @@ final class Pool
     private static IllegalArgumentException doubleFree(final long address)
     {
         return new IllegalArgumentException("double free of 0x" + Long.toHexString(address) +
-            " (already freed by another thread, not yet collected)");
+            " (freed already by another thread)");
     }
 
     /**

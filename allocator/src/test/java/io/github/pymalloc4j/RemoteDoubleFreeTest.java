@@ -325,7 +325,7 @@ class RemoteDoubleFreeTest {
             long p = on(owner, () -> a.malloc(48));
             long q = on(owner, () -> a.malloc(48)); // keeps the pool in use
             Pool pool = arenas.arenaOf(p).poolAt(p);
-            int i = on(racerB, () -> pool.liveBlockIndex(p)); // B: free(p) validates p ...
+            on(racerB, () -> pool.liveBlockIndex(p)); // B: free(p) validates p ...
             on(racerA, () -> { // A: free(p), a remote free
                 a.free(p);
                 return null;
@@ -333,7 +333,7 @@ class RemoteDoubleFreeTest {
             a.trim(); // the owner is idle: p is collected onto its free list
             boolean bRefused = false;
             try {
-                on(racerB, () -> pool.freeRemote(i, p)); // ... B's atomic OR lands now
+                on(racerB, () -> pool.freeRemote(p)); // ... B's atomic OR lands now
             } catch (IllegalArgumentException e) {
                 bRefused = true; // also a correct outcome: the late free is refused
             }
@@ -472,7 +472,7 @@ class RemoteDoubleFreeTest {
             on(other, () -> {
                 for (long x : bad) {
                     assertThrowsWithMessage(IllegalArgumentException.class, () -> a.free(x), "interior", "double free",
-                            "not allocated");
+                            "not allocated", "never handed out", "tail");
                 }
                 return null;
             });
@@ -481,7 +481,7 @@ class RemoteDoubleFreeTest {
             on(owner, () -> {
                 for (long x : bad) {
                     assertThrowsWithMessage(IllegalArgumentException.class, () -> a.free(x), "interior", "double free",
-                            "not allocated");
+                            "not allocated", "never handed out", "tail");
                 }
                 return null;
             });
