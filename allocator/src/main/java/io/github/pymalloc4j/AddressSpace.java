@@ -62,16 +62,4 @@ final class AddressSpace
     {
         MemorySegment.copy(ALL, from, ALL, to, length);
     }
-
-    /**
-     * A native segment of exactly {@code byteSize} bytes at {@code address}, global scope.
-     *
-     * @param address  base address.
-     * @param byteSize size of the view.
-     * @return the segment.
-     */
-    static MemorySegment segment(final long address, final long byteSize)
-    {
-        return MemorySegment.ofAddress(address).reinterpret(byteSize);
-    }
 }

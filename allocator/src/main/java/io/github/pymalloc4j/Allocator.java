@@ -2,12 +2,14 @@ package io.github.pymalloc4j;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * A pymalloc-style allocator of native memory: requests of up to 512 bytes are served from pools of
@@ -56,6 +58,10 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     private final LongAdder pooledReallocMoves = new LongAdder();
     /** Null unless statistics are published. */
     private final StatsPublisher publisher;
+    /** Calls on the slow paths, which {@link #close()} waits for and arena unmapping defers to. */
+    private final InFlightCalls inFlight;
+    /** The scope of every segment {@link #allocate(long, long)} hands out: closed by {@link #close()}. */
+    private final Arena lifetime = Arena.ofShared();
     private volatile boolean closed;
 
     private Allocator(final Builder builder)
@@ -63,7 +69,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         purgeDelayNanos = builder.purgeDelay.toNanos();
         final boolean immediate = purgeDelayNanos == 0;
         limit = new ReservationLimit(builder.maxReservedBytes);
-        arenas = new ArenaSet(builder.arenaSize, (int)builder.poolSize, limit, immediate);
+        inFlight = new InFlightCalls();
+        arenas = new ArenaSet(builder.arenaSize, (int)builder.poolSize, limit, immediate, inFlight);
         heaps = new HeapSet(arenas, builder.sharedHeaps, !immediate);
         large = new LargeBlocks(limit, arenas);
         maintenance = new Maintenance(heaps, arenas, immediate ? Builder.DEFAULT_PURGE_DELAY.toNanos() : purgeDelayNanos);
@@ -140,7 +147,15 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
                 }
             }
         }
-        return allocate(size, 0, false);
+        final int call = inFlight.enter();
+        try
+        {
+            return allocate(size, 0, false);
+        }
+        finally
+        {
+            inFlight.exit(call);
+        }
     }
 
     /**
@@ -161,9 +176,31 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         final NativeArena arena = arenas.arenaOf(address);
         if (arena == null)
         {
-            large.free(address, true);
+            freeLarge(address);
             return;
         }
+        freePooled(arena, address);
+    }
+
+    private void freeLarge(final long address)
+    {
+        final int call = inFlight.enter();
+        try
+        {
+            large.free(address, true);
+        }
+        finally
+        {
+            inFlight.exit(call);
+        }
+    }
+
+    /**
+     * Frees a block of an arena: the owner's free, or one atomic OR (a remote free touches only Java-heap
+     * metadata, so it needs no registration against {@link #close()}).
+     */
+    private static void freePooled(final NativeArena arena, final long address)
+    {
         final Pool pool = arena.poolAt(address);
         // Read once and check it is the caller's own heap: if this free is a double free, maintenance may
         // meanwhile have returned the pool (heap null) or another thread's heap may own it now, and a
@@ -235,13 +272,22 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         {
             throw new IllegalArgumentException("calloc(" + count + ", " + size + "): count * size overflows", e);
         }
-        if (total <= SMALL_REQUEST_THRESHOLD)
+        checkSize(total);
+        final int call = inFlight.enter();
+        try
         {
-            final long block = malloc(total); // the fast path; a pooled block may hold old data: zero it
-            AddressSpace.zero(block, total);
-            return block;
+            if (total <= SMALL_REQUEST_THRESHOLD)
+            {
+                final long block = allocateSmall(SizeClass.indexOf(total), total, true);
+                AddressSpace.zero(block, total); // a pooled block may hold old data
+                return block;
+            }
+            return allocate(total, 0, true);
         }
-        return allocate(total, 0, true);
+        finally
+        {
+            inFlight.exit(call);
+        }
     }
 
     /**
@@ -259,7 +305,15 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     {
         ensureOpen();
         checkAlignment(alignment);
-        return allocate(size, alignment, false);
+        final int call = inFlight.enter();
+        try
+        {
+            return allocate(size, alignment, false);
+        }
+        finally
+        {
+            inFlight.exit(call);
+        }
     }
 
     /**
@@ -267,7 +321,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * block stays in place when the new size fits it and shrinks it by less than 25 % (for a large block:
      * of its requested size); a large block shrinking further to at most 512 bytes moves into a pool.
      * {@code realloc(0, n)} is {@code malloc(n)}. If the call fails, the old block is untouched and still
-     * owned by the caller.
+     * owned by the caller, and nothing else changed (a realloc that loses a race with a free of the same
+     * block gives back the block it had already taken).
      *
      * @param address a live block of this allocator, or 0.
      * @param newSize bytes, 0 to {@link #MAX_REQUEST_SIZE}.
@@ -280,9 +335,17 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     {
         ensureOpen();
         checkSize(newSize);
-        final long result = address == 0 ? allocateUncounted(newSize) : reallocLive(address, newSize);
-        reallocs.increment();
-        return result;
+        final int call = inFlight.enter();
+        try
+        {
+            final long result = address == 0 ? allocateUncounted(newSize) : reallocLive(address, newSize);
+            reallocs.increment();
+            return result;
+        }
+        finally
+        {
+            inFlight.exit(call);
+        }
     }
 
     /**
@@ -308,8 +371,9 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     }
 
     /**
-     * Allocates a native segment of exactly {@code byteSize} bytes (global scope: it is valid until
-     * given back with {@link #free(MemorySegment)}).
+     * Allocates a native segment of exactly {@code byteSize} bytes. It is valid until given back with
+     * {@link #free(MemorySegment)}; its scope is the allocator's lifetime, so after {@link #close()} any
+     * access through it throws {@link IllegalStateException} instead of touching unmapped memory.
      *
      * @param byteSize      bytes, &ge; 0.
      * @param byteAlignment a power of two.
@@ -321,7 +385,18 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     @Override
     public MemorySegment allocate(final long byteSize, final long byteAlignment)
     {
-        return AddressSpace.segment(mallocAligned(byteSize, byteAlignment), byteSize);
+        ensureOpen();
+        checkAlignment(byteAlignment);
+        final int call = inFlight.enter();
+        try
+        {
+            // Registered, so close() has not closed the lifetime yet: reinterpret cannot fail.
+            return MemorySegment.ofAddress(allocate(byteSize, byteAlignment, false)).reinterpret(byteSize, lifetime, null);
+        }
+        finally
+        {
+            inFlight.exit(call);
+        }
     }
 
     /**
@@ -352,7 +427,15 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     public void trim()
     {
         ensureOpen();
-        maintenance.runRound(true);
+        final int call = inFlight.enter();
+        try
+        {
+            maintenance.runRound(true);
+        }
+        finally
+        {
+            inFlight.exit(call);
+        }
     }
 
     /**
@@ -366,8 +449,16 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     public AllocatorStats stats()
     {
         ensureOpen();
-        return StatsSnapshot.take(arenas, heaps, large, maintenance, limit,
-            reallocs.sum(), pooledReallocMoves.sum(), purgeDelayNanos);
+        final int call = inFlight.enter();
+        try
+        {
+            return StatsSnapshot.take(arenas, heaps, large, maintenance, limit,
+                reallocs.sum(), pooledReallocMoves.sum(), purgeDelayNanos);
+        }
+        finally
+        {
+            inFlight.exit(call);
+        }
     }
 
     /**
@@ -399,8 +490,13 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     /**
      * Stops the statistics publisher (deleting its file) and the maintenance thread, returns every arena to
      * the OS and every large block to the system allocator. Idempotent; any other call afterwards throws
-     * {@link IllegalStateException}. Addresses handed out become invalid. Must not race with other calls on
-     * this allocator.
+     * {@link IllegalStateException}. Addresses handed out become invalid; segments from
+     * {@link #allocate(long, long)} become inaccessible (their scope is closed).
+     *
+     * <p>Safe against calls racing it in other threads: each either completes before any memory is
+     * returned, or fails with {@link IllegalStateException}; none touches memory after it went back to the
+     * OS. Close waits for calls in flight to finish (and, for the segments' scope, for downcalls that use
+     * one of them to return).
      */
     @Override
     public void close()
@@ -415,11 +511,35 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
         if (publisher != null)
         {
-            publisher.close(); // first: its thread takes snapshots, which need the arenas
+            publisher.close(); // first: its thread takes snapshots
         }
-        maintenance.stop();
+        maintenance.stop();     // no round runs after this (trim() rounds are calls in flight)
+        inFlight.close();       // slow-path calls: finished, and later ones refused
+        closeLifetime();        // segments: accesses in flight finish, later ones throw
+        heaps.close();          // owners' fast paths: none inside a call, none can start one
         arenas.releaseAll();
         large.releaseAll();
+    }
+
+    /** Closes the segments' scope; a downcall holding one of them makes the JDK refuse: wait for it. */
+    private void closeLifetime()
+    {
+        while (true)
+        {
+            try
+            {
+                lifetime.close();
+                return;
+            }
+            catch (final IllegalStateException e)
+            {
+                if (!lifetime.scope().isAlive())
+                {
+                    return;
+                }
+                LockSupport.parkNanos(1_000_000);
+            }
+        }
     }
 
     /**
@@ -500,7 +620,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
                 heap.exit(locked);
             }
         }
-        final Heap shared = heaps.lockShared();
+        final Heap shared = heaps.lockShared(); // throws if closed
         try
         {
             final long block = shared.allocate(c, size);
@@ -541,9 +661,47 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
         final long moved = allocateUncounted(newSize);
         AddressSpace.copy(address, moved, Math.min(blockSize, newSize));
+        try
+        {
+            freeBlock(address);
+        }
+        catch (final RuntimeException e)
+        {
+            // Another thread freed the block meanwhile: this realloc fails and must change nothing.
+            discard(moved);
+            throw e;
+        }
         pooledReallocMoves.increment();
-        free(address);
         return moved;
+    }
+
+    /** {@link #free(long)} without the open check: for calls registered in {@link #inFlight}. */
+    private void freeBlock(final long address)
+    {
+        final NativeArena arena = arenas.arenaOf(address);
+        if (arena == null)
+        {
+            large.free(address, true);
+        }
+        else
+        {
+            freePooled(arena, address);
+        }
+    }
+
+    /** Gives back a block that {@link #allocateUncounted} took for a call that then failed: no user free. */
+    private void discard(final long block)
+    {
+        final NativeArena arena = arenas.arenaOf(block);
+        if (arena == null)
+        {
+            large.free(block, false);
+        }
+        else
+        {
+            freePooled(arena, block);
+            pooledReallocMoves.increment(); // the free it counted is not a user free
+        }
     }
 
     private static void resizeInPlace(final Pool pool, final int i, final long newSize)
@@ -583,7 +741,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     {
         if (closed)
         {
-            throw new IllegalStateException("allocator is closed");
+            throw InFlightCalls.closedException();
         }
     }
 

@@ -21,12 +21,16 @@ import java.util.concurrent.locks.ReentrantLock;
  *                          ^ lastWithFree[1]  ^ lastWithFree[3] ...
  *  orphans[c]:  pools of class c whose heap's thread died, adopted by the next heap that needs one
  *  dirtyPools:  empty pools whose memory may still be resident, decommitted after a delay
+ *  unmapping:   wholly free arenas out of the map whose munmap waits for the calls in flight
  * </pre>
  *
  * Giving memory back: an empty pool is decommitted ({@code madvise(MADV_DONTNEED)}) from the
  * maintenance round after the one in which it emptied; a wholly free arena is unmapped likewise, except that one is
  * kept (decommitted) as hysteresis against mmap/munmap thrashing. With a purge delay of zero both happen
- * at once, in the freeing call.
+ * at once, in the freeing call. An arena is unmapped only when no slow-path call is in flight
+ * ({@link InFlightCalls}): one that read the arena map just before the arena left it may still copy a
+ * block of it (a realloc racing a free of the same block). Otherwise the arena waits, out of the map
+ * and still counted against the limit, for the next round.
  */
 final class ArenaSet
 {
@@ -43,10 +47,15 @@ final class ArenaSet
     @SuppressWarnings("unchecked")
     private final List<Pool>[] orphans = new List[SizeClass.COUNT];
     private final ArrayDeque<Pool> dirtyPools = new ArrayDeque<>();
+    private final List<NativeArena> unmapping = new ArrayList<>();
+    private final InFlightCalls inFlight;
     private NativeArena usableHead;
     private int whollyFree;
 
-    /** Counts for ownerless pools (orphans collected under this set's lock). */
+    /**
+     * Counts for ownerless pools (orphans collected under this set's lock) and for remote bits found in a
+     * pool as it is retired (double frees that raced past every other check).
+     */
     final Counters orphanCounters = new Counters();
     /** Current maintenance round; advanced by maintenance under the lock. */
     long round;
@@ -56,8 +65,10 @@ final class ArenaSet
     long highWater;
     long poolsDecommitted;
 
-    ArenaSet(final long arenaSize, final int poolSize, final ReservationLimit limit, final boolean immediate)
+    ArenaSet(final long arenaSize, final int poolSize, final ReservationLimit limit, final boolean immediate,
+        final InFlightCalls inFlight)
     {
+        this.inFlight = inFlight;
         this.arenaSize = arenaSize;
         this.poolSize = poolSize;
         this.poolShift = Integer.numberOfTrailingZeros(poolSize);
@@ -78,10 +89,19 @@ final class ArenaSet
         return map.get(address);
     }
 
-    /** Live arenas, in creation order. Lock held. */
+    /**
+     * Arenas held: the mapped ones in creation order, then those out of the map whose unmapping waits for
+     * calls in flight (wholly free, still counted against the limit). Lock held.
+     */
     List<NativeArena> arenas()
     {
-        return all;
+        if (unmapping.isEmpty())
+        {
+            return all;
+        }
+        final List<NativeArena> held = new ArrayList<>(all);
+        held.addAll(unmapping);
+        return held;
     }
 
     /** Orphaned pools of class {@code c}. Lock held. */
@@ -345,7 +365,7 @@ final class ArenaSet
      */
     int purge(final boolean force)
     {
-        int work = 0;
+        int work = unmapQuiet();
         for (final List<Pool> list : orphans)
         {
             for (int k = list.size() - 1; k >= 0; k--)
@@ -419,12 +439,14 @@ final class ArenaSet
         }
     }
 
-    /** Unmaps every arena; the set is unusable afterwards. */
+    /** Unmaps every arena; the set is unusable afterwards. No call may be in flight. */
     void releaseAll()
     {
         lock.lock();
         try
         {
+            all.addAll(unmapping);
+            unmapping.clear();
             for (final NativeArena arena : all)
             {
                 map.remove(arena);
@@ -460,12 +482,40 @@ final class ArenaSet
         map.remove(arena);
         all.remove(arena);
         arena.mapped = false;
-        if (Libc.munmap(arena.base, arenaSize) != 0)
+        unmapping.add(arena);
+        unmapQuiet();
+    }
+
+    /**
+     * Unmaps the arenas taken out of the map, if no call that might still read one is in flight; else
+     * they wait for a later round. Lock held.
+     *
+     * @return arenas unmapped.
+     */
+    private int unmapQuiet()
+    {
+        if (unmapping.isEmpty() || !inFlight.isQuiet())
         {
-            throw new IllegalStateException("munmap of arena 0x" + Long.toHexString(arena.base) + " failed");
+            return 0;
         }
-        limit.release(arenaSize);
-        reclaimed++;
+        final int n = unmapping.size();
+        for (int k = n - 1; k >= 0; k--)
+        {
+            final NativeArena arena = unmapping.remove(k);
+            if (Libc.munmap(arena.base, arenaSize) != 0)
+            {
+                throw new IllegalStateException("munmap of arena 0x" + Long.toHexString(arena.base) + " failed");
+            }
+            limit.release(arenaSize);
+            reclaimed++;
+        }
+        return n;
+    }
+
+    /** Arenas out of the map whose unmapping waits for calls in flight. Lock held. */
+    int arenasAwaitingUnmap()
+    {
+        return unmapping.size();
     }
 
     /**
@@ -521,21 +571,31 @@ final class ArenaSet
 
     private NativeArena newArena()
     {
-        reserve(arenaSize, ReservationLimit.NEW_ARENA);
-        final long base;
-        try
+        final NativeArena arena;
+        if (!unmapping.isEmpty())
         {
-            base = mapAligned();
+            // Still mapped and counted against the limit: take it back instead of mapping another.
+            arena = unmapping.removeLast();
+            arena.mapped = true;
         }
-        catch (final RuntimeException | Error e)
+        else
         {
-            limit.release(arenaSize);
-            throw e;
+            reserve(arenaSize, ReservationLimit.NEW_ARENA);
+            final long base;
+            try
+            {
+                base = mapAligned();
+            }
+            catch (final RuntimeException | Error e)
+            {
+                limit.release(arenaSize);
+                throw e;
+            }
+            arena = new NativeArena(base, poolsPerArena, poolShift);
+            allocatedTotal++;
         }
-        final NativeArena arena = new NativeArena(base, poolsPerArena, poolShift);
         map.put(arena);
         all.add(arena);
-        allocatedTotal++;
         highWater = Math.max(highWater, all.size());
         whollyFree++;
         linkFront(arena);

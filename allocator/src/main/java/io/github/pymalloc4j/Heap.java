@@ -59,6 +59,8 @@ final class Heap
     @SuppressWarnings("unused") // accessed through IN_CALL
     private int inCall;
     private volatile boolean maintenanceRequested;
+    /** Set once, under {@link #lock}, by {@link #close()}: every later call fails. */
+    private volatile boolean closed;
     @SuppressWarnings("unused") // accessed through NOTIFIED
     private volatile Pool notified;
 
@@ -85,12 +87,14 @@ final class Heap
     /**
      * Owner: marks the start of a call. Returns true if the heap lock was taken (maintenance wanted
      * the heap, or no asymmetric barrier exists); pass it to {@link #exit}.
+     *
+     * @throws IllegalStateException if the allocator was closed (nothing is held then).
      */
     boolean enter()
     {
         if (!asymmetric)
         {
-            lock.lock();
+            lockOpen();
             return true;
         }
         IN_CALL.setOpaque(this, 1);
@@ -101,10 +105,45 @@ final class Heap
         if (maintenanceRequested)
         {
             IN_CALL.setRelease(this, 0);
-            lock.lock();
+            lockOpen();
             return true;
         }
         return false;
+    }
+
+    /**
+     * Takes {@link #lock} for a call: the owner's slow entry, or a caller of a shared heap.
+     *
+     * @throws IllegalStateException if the allocator was closed (the lock is not held then).
+     */
+    void lockOpen()
+    {
+        lock.lock();
+        if (closed)
+        {
+            lock.unlock();
+            throw InFlightCalls.closedException();
+        }
+    }
+
+    /**
+     * Closing the allocator: no call may start on this heap any more. Under the lock, so no caller of a
+     * locked heap is inside; an owner entering without the lock sees the permanent maintenance request
+     * and comes to the lock, where it finds the heap closed. The caller then waits for
+     * {@link #ownerInCall()} to turn false (after a process barrier).
+     */
+    void close()
+    {
+        lock.lock();
+        try
+        {
+            closed = true;
+            maintenanceRequested = true;
+        }
+        finally
+        {
+            lock.unlock();
+        }
     }
 
     /** Owner: marks the end of a call started by {@link #enter}. */
@@ -136,6 +175,12 @@ final class Heap
     void endMaintenance()
     {
         maintenanceRequested = false;
+    }
+
+    /** Whether {@link #close()} was called. */
+    boolean isClosed()
+    {
+        return closed;
     }
 
     boolean usesHandshake()

@@ -37,6 +37,8 @@ final class HeapSet
     private final boolean asymmetric;
     private final boolean retainEmptyPools;
     private final AtomicInteger ids = new AtomicInteger();
+    /** Set once by {@link #close()}, under this set's monitor. */
+    private boolean closed;
 
     HeapSet(final ArenaSet arenas, final int sharedHeaps, final boolean retainEmptyPools)
     {
@@ -59,7 +61,11 @@ final class HeapSet
         return heap != null && heap.ownerThread == thread ? heap : own.get();
     }
 
-    /** Creates the calling platform thread's heap; null for a virtual thread. */
+    /**
+     * Creates the calling platform thread's heap; null for a virtual thread.
+     *
+     * @throws IllegalStateException if the heaps are closed.
+     */
     Heap createForCurrentThread()
     {
         final Thread thread = Thread.currentThread();
@@ -68,13 +74,24 @@ final class HeapSet
             return null;
         }
         final Heap heap = new Heap(ids.getAndIncrement(), thread, arenas, asymmetric, retainEmptyPools);
-        live.add(heap);
+        synchronized (this)
+        {
+            if (closed)
+            {
+                throw InFlightCalls.closedException();
+            }
+            live.add(heap);
+        }
         own.set(heap);
         byThread[(int)thread.threadId() & (SLOTS - 1)] = heap;
         return heap;
     }
 
-    /** A shared heap, locked: the thread's stripe if free, else the next free one, else wait for the stripe. */
+    /**
+     * A shared heap, locked: the thread's stripe if free, else the next free one, else wait for the stripe.
+     *
+     * @throws IllegalStateException if the heaps are closed (no lock is held then).
+     */
     Heap lockShared()
     {
         final int n = shared.length;
@@ -84,12 +101,52 @@ final class HeapSet
             final Heap heap = shared[(start + k) % n];
             if (heap.lock.tryLock())
             {
+                if (heap.isClosed())
+                {
+                    heap.lock.unlock();
+                    throw InFlightCalls.closedException();
+                }
                 return heap;
             }
         }
         final Heap heap = shared[start];
-        heap.lock.lock();
+        heap.lockOpen();
         return heap;
+    }
+
+    /**
+     * Closing the allocator: refuses new heaps, closes every heap, and returns once no thread is inside
+     * a call on any of them. Maintenance must be stopped first (it would clear the requests).
+     */
+    void close()
+    {
+        synchronized (this)
+        {
+            closed = true;
+        }
+        for (final Heap heap : live)
+        {
+            heap.close();
+        }
+        if (asymmetric)
+        {
+            ProcessBarrier.fence(); // every owner now sees the request, or is seen inside its call
+        }
+        for (final Heap heap : live)
+        {
+            int spins = 0;
+            while (heap.ownerInCall())
+            {
+                if (++spins < 100)
+                {
+                    Thread.onSpinWait();
+                }
+                else
+                {
+                    java.util.concurrent.locks.LockSupport.parkNanos(50_000);
+                }
+            }
+        }
     }
 
     /** Live heaps (own and shared); a snapshot-safe list. */

@@ -65,6 +65,8 @@ final class Maintenance implements Runnable
         {
             Thread.currentThread().interrupt();
         }
+        roundLock.lock(); // a round still running (the join timed out) ends before this returns
+        roundLock.unlock();
     }
 
     @Override
@@ -102,6 +104,10 @@ final class Maintenance implements Runnable
         roundLock.lock();
         try
         {
+            if (stopped && Thread.currentThread() == thread)
+            {
+                return 0;
+            }
             arenas.lock.lock();
             try
             {

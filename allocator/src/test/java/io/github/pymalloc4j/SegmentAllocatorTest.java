@@ -5,6 +5,10 @@ import static io.github.pymalloc4j.TestSupport.assertThrowsWithMessage;
 import static io.github.pymalloc4j.TestSupport.totalBlocksInUse;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -98,15 +102,23 @@ class SegmentAllocatorTest {
     }
 
     @Test
-    void segmentsHaveGlobalScopeAndWorkFromOtherThreads() throws Exception {
+    void segmentsHaveTheAllocatorsSharedLifetimeAndWorkFromOtherThreads() throws Exception {
+        MemorySegment kept;
         try (Allocator a = Allocator.create()) {
             MemorySegment s = a.allocate(64, 16);
             CompletableFuture.runAsync(() -> s.set(ValueLayout.JAVA_LONG, 8, 42L)).get(10, TimeUnit.SECONDS);
             assertEquals(42L, s.get(ValueLayout.JAVA_LONG, 8));
-            assertSame(MemorySegment.NULL.scope().getClass(), s.scope().getClass(), "global scope");
+            assertNotSame(MemorySegment.NULL.scope().getClass(), s.scope().getClass(), "not global scope");
+            assertTrue(s.scope().isAlive());
+            assertSame(s.scope(), a.allocate(16, 8).scope(), "one lifetime for every segment");
             CompletableFuture.runAsync(() -> a.free(s)).get(10, TimeUnit.SECONDS);
-            assertEquals(0, totalBlocksInUse(a.stats()));
+            assertEquals(1, totalBlocksInUse(a.stats()));
+            kept = a.allocate(32, 8);
         }
+        assertFalse(kept.scope().isAlive(), "closing the allocator ends its segments' lifetime");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> kept.get(ValueLayout.JAVA_LONG, 0));
+        assertNotNull(e.getMessage());
+        assertThrows(IllegalStateException.class, () -> kept.set(ValueLayout.JAVA_LONG, 0, 1L));
     }
 
     @Test
