@@ -22,16 +22,18 @@ import java.util.concurrent.locks.LockSupport;
  * OR. Virtual threads share a few striped heaps. A daemon thread returns empty memory
  * to the OS after the purge delay, also when the owning threads are idle or dead; {@link #trim()} does it
  * at once. Addresses are plain {@code long}s; {@link #allocate(long, long)} wraps one in a native
- * {@link MemorySegment} of global scope, so this class plugs into FFM as a {@link SegmentAllocator}.
+ * {@link MemorySegment} whose scope is the allocator's lifetime, so this class plugs into FFM as a
+ * {@link SegmentAllocator} and a segment used after {@link #close()} throws instead of crashing.
  *
  * <p>Bad input never corrupts the allocator: a negative or absurd size, an overflowing {@code calloc},
  * an alignment that is not a power of two, a double free (from any thread), a foreign or interior
  * pointer all throw {@link IllegalArgumentException} and leave it exactly as it was (two frees of one
- * block racing in two threads may instead be caught late and counted in
- * {@link AllocatorStats#doubleFreesDetected()}; and, as in C, a double free that comes after the
- * block was handed out again frees the new holder's block); any call after
+ * block racing in two threads throw in one caller or, where neither can tell, are counted in
+ * {@link AllocatorStats#doubleFreesDetected()}, and never free another block; as in C, a double free
+ * that comes after the block was handed out again frees the new holder's block); any call after
  * {@link #close()} throws {@link IllegalStateException}; exceeding the reserved-bytes maximum throws
- * {@link OutOfMemoryError} naming the limit. {@link #close()} must not race with other calls. Needs
+ * {@link OutOfMemoryError} naming the limit. {@link #close()} may race with calls in other threads:
+ * they complete before anything is unmapped or throw {@link IllegalStateException}. Needs
  * {@code --enable-native-access=ALL-UNNAMED} (or the module's name) on the command line.
  *
  * <p>Optionally ({@link Builder#publishStats(String)}, or {@code -Dpymalloc4j.publish=name}) the allocator
