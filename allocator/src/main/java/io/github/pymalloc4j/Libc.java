@@ -29,11 +29,14 @@ final class Libc
     private static final MethodHandle REALLOC;
     private static final MethodHandle FREE;
     private static final MethodHandle ALIGNED_ALLOC;
+    private static final MethodHandle MALLOC_USABLE_SIZE;
     private static final MethodHandle MMAP;
     private static final MethodHandle MUNMAP;
     private static final MethodHandle MADVISE;
     /** {@code long syscall(long number, int, int)}: variadic after the number. */
     private static final MethodHandle SYSCALL_INT_INT;
+    /** The size of a page, {@code getpagesize()}. */
+    static final long PAGE_SIZE;
 
     static
     {
@@ -44,6 +47,7 @@ final class Libc
         REALLOC = handle(linker, libc, "realloc", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
         FREE = handle(linker, libc, "free", FunctionDescriptor.ofVoid(JAVA_LONG));
         ALIGNED_ALLOC = handle(linker, libc, "aligned_alloc", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
+        MALLOC_USABLE_SIZE = handle(linker, libc, "malloc_usable_size", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         MMAP = handle(linker, libc, "mmap",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
         MUNMAP = handle(linker, libc, "munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
@@ -51,6 +55,14 @@ final class Libc
         SYSCALL_INT_INT = linker.downcallHandle(
             libc.find("syscall").orElseThrow(() -> new UnsatisfiedLinkError("libc symbol not found: syscall")),
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(1));
+        try
+        {
+            PAGE_SIZE = (int)handle(linker, libc, "getpagesize", FunctionDescriptor.of(JAVA_INT)).invokeExact();
+        }
+        catch (final Throwable t)
+        {
+            throw new ExceptionInInitializerError(t);
+        }
     }
 
     private Libc()
@@ -106,6 +118,23 @@ final class Libc
         try
         {
             FREE.invokeExact(address);
+        }
+        catch (final Throwable t)
+        {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * {@code malloc_usable_size}: the bytes the C library holds usable at a live block it returned, at
+     * least the size asked for (its chunk header and, for an aligned block, the space skipped before it
+     * are not included).
+     */
+    static long mallocUsableSize(final long address)
+    {
+        try
+        {
+            return (long)MALLOC_USABLE_SIZE.invokeExact(address);
         }
         catch (final Throwable t)
         {
