@@ -10,6 +10,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * never returned is refused without touching the C heap. Agrona's open-addressing
  * {@link Long2LongHashMap} keeps this allocation-free after warm-up.
  *
+ * <p><b>What the limit counts.</b> Each block is also recorded with what the C library holds for it: its
+ * {@code malloc_usable_size} (asked once C returned it) and whether it came from {@code aligned_alloc}
+ * with an alignment above 16. The reservation limit counts its <em>charge</em>: the usable size, plus
+ * the {@value #CHUNK_OVERHEAD}-byte chunk header, plus for an aligned block the alignment and a minimum
+ * chunk (what {@code aligned_alloc} may keep before the aligned address), for as long as C holds the
+ * block; a free releases exactly that. The real figure is known only after the C call, so an upper
+ * bound ({@link #bound}) is reserved before it and the difference released after: the counter never
+ * exceeds the maximum, not even while a call runs. A block resizes in place, keeping its charge, only
+ * when the new size fits its usable size and uses more than three quarters of it; otherwise it goes
+ * through C {@code realloc} (or into a pool) and is charged anew, so a block shrunk step by step gives
+ * its memory back to C. The statistics keep counting requested sizes.
+ *
  * <p>The records are split into {@value #STRIPES} stripes by a hash of the address, each with its own
  * lock, so threads working on different large blocks rarely meet. No lock is held across a call into the
  * C library or into {@link ArenaSet#reserve} (which may unmap arenas): an address is recorded only after
@@ -26,18 +38,30 @@ final class LargeBlocks
     private static final long MISSING = -1;
     /** Number of stripes, a power of two. */
     static final int STRIPES = 16;
+    /** Bytes the C library keeps beside a block's usable size (glibc: the chunk header, at most 16). */
+    static final long CHUNK_OVERHEAD = 16;
+    /** glibc's smallest chunk: {@code aligned_alloc} asks for the alignment plus this much more. */
+    private static final long MIN_CHUNK = 32;
+    /** A record's low bits: the usable size; above: log2 of the alignment of an aligned block, else 0. */
+    private static final int SHIFT_BITS = 58;
+    private static final long USABLE_MASK = (1L << SHIFT_BITS) - 1;
 
     /** One lock and the records of the addresses that hash to it. */
     private static final class Stripe
     {
         final ReentrantLock lock = new ReentrantLock();
+        /** Live blocks: address -> requested size. */
         final Long2LongHashMap sizes = new Long2LongHashMap(16, 0.6f, MISSING);
+        /** Blocks held from C: address -> record. */
+        final Long2LongHashMap held = new Long2LongHashMap(16, 0.6f, MISSING);
+        /** Requested bytes of the live blocks. */
         long bytes;
         /** Counted allocations (malloc-like calls) and frees (free calls), and every system allocation. */
         long mallocs;
         long frees;
         long systemAllocations;
 
+        /** Called with the lock held. */
         long liveSize(final long address)
         {
             final long size = sizes.get(address);
@@ -52,15 +76,17 @@ final class LargeBlocks
         /**
          * Records a live block.
          *
+         * @param record    what C holds for it, see {@link #record(long, int)}.
          * @param counted   a user allocation (counted in {@link #mallocs}).
          * @param newSystem a block the system allocator just handed out (counted in {@link #systemAllocations}).
          */
-        void record(final long address, final long size, final boolean counted, final boolean newSystem)
+        void record(final long address, final long size, final long record, final boolean counted, final boolean newSystem)
         {
             lock.lock();
             try
             {
                 sizes.put(address, size);
+                held.put(address, record);
                 bytes += size;
                 if (newSystem)
                 {
@@ -75,6 +101,23 @@ final class LargeBlocks
             {
                 lock.unlock();
             }
+        }
+
+        /**
+         * Resizes a live block in place if {@code newSize} fits it well enough, with the lock held.
+         *
+         * @return whether it did.
+         */
+        boolean resizedInPlace(final long address, final long oldSize, final long record, final long newSize)
+        {
+            final long usable = record & USABLE_MASK;
+            if (newSize <= usable && 4 * newSize > 3 * usable)
+            {
+                sizes.put(address, newSize);
+                bytes += newSize - oldSize;
+                return true;
+            }
+            return false;
         }
     }
 
@@ -98,6 +141,44 @@ final class LargeBlocks
         return stripes[(int)(((address >>> 4) * 0x9E3779B97F4A7C15L) >>> (64 - 4))];
     }
 
+    // ---------------------------------------------------------------- what C holds
+
+    /** A record of what C holds for a block: its usable size, and log2 of its alignment if above 16, else 0. */
+    private static long record(final long usable, final int alignmentShift)
+    {
+        return usable | (long)alignmentShift << SHIFT_BITS;
+    }
+
+    private static int alignmentShift(final long record)
+    {
+        return (int)(record >>> SHIFT_BITS);
+    }
+
+    /** What {@code aligned_alloc} may keep before a block of alignment {@code 1 << shift} (0: none). */
+    private static long alignmentSlack(final int shift)
+    {
+        return shift == 0 ? 0 : (1L << shift) + MIN_CHUNK;
+    }
+
+    /** The bytes the limit counts for a block with this record. */
+    static long charge(final long record)
+    {
+        return (record & USABLE_MASK) + CHUNK_OVERHEAD + alignmentSlack(alignmentShift(record));
+    }
+
+    /**
+     * The most {@link #charge} can be for a C request of {@code cSize} bytes with glibc: it rounds a
+     * request plus its 8-byte header up to 16 (at least 32), a block it maps on its own up to pages, and
+     * {@code aligned_alloc} asks for the alignment plus a minimum chunk more, of which the usable size may
+     * include what lies after the aligned block.
+     */
+    private static long bound(final long cSize, final int shift)
+    {
+        return cSize + 2 * alignmentSlack(shift) + 128 + Libc.PAGE_SIZE;
+    }
+
+    // ---------------------------------------------------------------- calls
+
     /**
      * Allocates from the system allocator.
      *
@@ -105,30 +186,60 @@ final class LargeBlocks
      * @param alignment 0 or up to 16 for malloc's alignment, else a power of two.
      * @param zeroed    whether the memory must be zeroed.
      * @param counted   whether this is a user allocation (not the inside of a realloc).
-     * @throws OutOfMemoryError if the limit or the system allocator refuses.
+     * @throws OutOfMemoryError if the limit or the system allocator refuses; nothing stays reserved then.
      */
     long allocate(final long size, final long alignment, final boolean zeroed, final boolean counted)
     {
-        arenas.reserve(size, ReservationLimit.LARGE_BLOCK);
+        final int shift = alignment > 16 ? Long.numberOfTrailingZeros(alignment) : 0;
+        final long cSize = shift == 0 ? Math.max(size, 1) : (Math.max(size, 1) + alignment - 1) & -alignment;
+        final long reserved = bound(cSize, shift);
+        arenas.reserve(reserved, ReservationLimit.LARGE_BLOCK);
         final long address;
-        if (alignment > 16)
+        try
         {
-            address = Libc.alignedAlloc(alignment, Math.max(size, 1));
-            if (address != 0 && zeroed)
+            if (shift != 0)
             {
-                AddressSpace.zero(address, size);
+                address = Libc.alignedAlloc(alignment, cSize);
+            }
+            else
+            {
+                address = zeroed ? Libc.calloc(1, cSize) : Libc.malloc(cSize);
+            }
+        }
+        catch (final RuntimeException | Error e)
+        {
+            limit.release(reserved);
+            throw e;
+        }
+        if (address == 0)
+        {
+            limit.release(reserved);
+            throw new OutOfMemoryError("pymalloc4j: the system allocator refused " + size + " bytes");
+        }
+        final long record = record(Libc.mallocUsableSize(address), shift);
+        final long charge = charge(record);
+        if (charge > reserved) // not with glibc
+        {
+            try
+            {
+                arenas.reserve(charge - reserved, ReservationLimit.LARGE_BLOCK);
+            }
+            catch (final OutOfMemoryError e)
+            {
+                Libc.free(address);
+                limit.release(reserved);
+                throw e;
             }
         }
         else
         {
-            address = zeroed ? Libc.calloc(1, Math.max(size, 1)) : Libc.malloc(Math.max(size, 1));
+            limit.release(reserved - charge);
         }
-        if (address == 0)
+        if (shift != 0 && zeroed)
         {
-            limit.release(size);
-            throw new OutOfMemoryError("pymalloc4j: the system allocator refused " + size + " bytes");
+            AddressSpace.zero(address, size);
         }
-        stripe(address).record(address, size, counted, true);
+        stripe(address).record(address, size, record, counted, true);
         return address;
     }
 
@@ -160,12 +271,13 @@ final class LargeBlocks
     void free(final long address, final boolean counted)
     {
         final Stripe s = stripe(address);
-        final long size;
+        final long record;
         s.lock.lock();
         try
         {
-            size = s.liveSize(address);
+            final long size = s.liveSize(address);
             s.sizes.remove(address);
+            record = s.held.remove(address);
             s.bytes -= size;
             if (counted)
             {
@@ -177,40 +289,45 @@ final class LargeBlocks
             s.lock.unlock();
         }
         Libc.free(address);
-        limit.release(size);
+        limit.release(charge(record));
     }
 
     /**
-     * Resizes a live large block: in place when it shrinks by less than 25 %, else with the system
-     * {@code realloc}.
+     * Resizes a live large block: in place when the new size fits its usable size and uses more than
+     * three quarters of it, else with the system {@code realloc}, charged anew.
      *
-     * @throws IllegalArgumentException if {@code address} is not a live large block.
+     * @throws IllegalArgumentException if {@code address} is not a live large block (also when another
+     *                                  thread is freeing or resizing it); nothing changes then.
      * @throws OutOfMemoryError         if the limit or the system allocator refuses; the block is unchanged then.
      */
     long resize(final long address, final long newSize)
     {
         final Stripe s = stripe(address);
         final long oldSize;
+        final long record;
         s.lock.lock();
         try
         {
             oldSize = s.liveSize(address);
-            if (newSize <= oldSize && 4 * newSize > 3 * oldSize)
+            record = s.held.get(address);
+            if (s.resizedInPlace(address, oldSize, record, newSize))
             {
-                s.sizes.put(address, newSize);
-                s.bytes += newSize - oldSize;
-                limit.release(oldSize - newSize);
                 return address;
             }
-            // Unrecorded while this call works on it: a concurrent free of the old address is refused.
+            // Unrecorded while this call works on it: a concurrent free or realloc of the old address is refused.
+            // Not held either: once C realloc moved the block, C may hand the old address to another caller.
             s.sizes.remove(address);
+            s.held.remove(address);
             s.bytes -= oldSize;
         }
         finally
         {
             s.lock.unlock();
         }
-        final long growth = newSize - oldSize;
+        final int shift = alignmentShift(record);
+        final long oldCharge = charge(record);
+        final long cSize = Math.max(newSize, 1);
+        final long growth = Math.max(bound(cSize, shift) - oldCharge, 0);
         final long moved;
         try
         {
@@ -220,30 +337,39 @@ final class LargeBlocks
             }
             try
             {
-                moved = Libc.realloc(address, Math.max(newSize, 1));
+                moved = Libc.realloc(address, cSize);
             }
             catch (final RuntimeException | Error e)
             {
-                limit.release(Math.max(growth, 0));
+                limit.release(growth);
                 throw e;
             }
             if (moved == 0)
             {
-                limit.release(Math.max(growth, 0));
+                limit.release(growth);
                 throw new OutOfMemoryError("pymalloc4j: the system allocator refused to resize a large block to " +
                     newSize + " bytes");
             }
         }
         catch (final RuntimeException | Error e)
         {
-            s.record(address, oldSize, false, false); // nothing happened: the old block is untouched and live
+            s.record(address, oldSize, record, false, false); // nothing happened: the old block is untouched and live
             throw e;
         }
-        if (growth < 0)
+        // A block moved by C realloc keeps the alignment slack in its charge: glibc keeps the space before
+        // an aligned block it remaps.
+        final long newRecord = record(Libc.mallocUsableSize(moved), shift);
+        final long held = oldCharge + growth;
+        final long charge = charge(newRecord);
+        if (charge > held)
         {
-            limit.release(-growth);
+            limit.add(charge - held); // not with glibc; C realloc cannot be undone
         }
-        stripe(moved).record(moved, newSize, false, moved != address);
+        else
+        {
+            limit.release(held - charge);
+        }
+        stripe(moved).record(moved, newSize, newRecord, false, moved != address);
         return moved;
     }
 
@@ -278,7 +404,7 @@ final class LargeBlocks
             s.lock.lock();
             try
             {
-                sum += 64 + 48 + 16 + 16L * s.sizes.capacity();
+                sum += 64 + 2 * (48 + 16) + 16L * (s.sizes.capacity() + s.held.capacity());
             }
             finally
             {
@@ -296,13 +422,15 @@ final class LargeBlocks
             s.lock.lock();
             try
             {
-                final Long2LongHashMap.KeyIterator it = s.sizes.keySet().iterator();
+                final Long2LongHashMap.EntryIterator it = s.held.entrySet().iterator();
                 while (it.hasNext())
                 {
-                    Libc.free(it.nextValue());
+                    it.next();
+                    Libc.free(it.getLongKey());
+                    limit.release(charge(it.getLongValue()));
                 }
-                limit.release(s.bytes);
                 s.sizes.clear();
+                s.held.clear();
                 s.bytes = 0;
             }
             finally

@@ -3,9 +3,9 @@ package io.github.pymalloc4j;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Bytes the allocator holds from the operating system (arenas and large blocks) against the configured
- * maximum. Thread-safe (a CAS loop): arenas and large blocks are reserved under different locks, and
- * both are slow paths.
+ * Bytes the allocator holds from the operating system (arenas, and large blocks at what the C library
+ * holds for them, see {@link LargeBlocks}) against the configured maximum. Thread-safe (a CAS loop):
+ * arenas and large blocks are reserved under different locks, and both are slow paths.
  */
 final class ReservationLimit
 {
@@ -46,6 +46,15 @@ final class ReservationLimit
                 return;
             }
         }
+    }
+
+    /**
+     * Accounts for {@code bytes} already obtained, even beyond the maximum: for what a C call that cannot
+     * be undone took beyond the bound reserved for it (which glibc never does).
+     */
+    void add(final long bytes)
+    {
+        reserved.addAndGet(bytes);
     }
 
     void release(final long bytes)

@@ -24,6 +24,11 @@ import org.junit.jupiter.api.function.Executable;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class MemoryLimitTest {
 
+    /** A block glibc holds in at most 3 MiB: with its header, rounded to 16 bytes or (mapped on its own) to pages. */
+    private static final long BIG = 3 * MiB - 2 * KiB;
+    /** A block whose C allocation, bounded before the call, fits in 3 MiB: beside a 1 MiB arena under 4 MiB. */
+    private static final long FITS_BESIDE_AN_ARENA = 3 * MiB - 8 * KiB;
+
     /** Expects an OOM naming the limit, and the allocator unchanged (same fingerprint, identity, patterns). */
     private static void expectOom(Allocator a, long limit, String what, Executable call, List<long[]> live) {
         var before = fingerprint(a.stats());
@@ -126,13 +131,16 @@ class MemoryLimitTest {
             expectOom(a, limit, "mallocAligned(5 MiB, 4096)", () -> a.mallocAligned(5 * MiB, 4096), live);
             expectOom(a, limit, "allocate(5 MiB, 8)", () -> a.allocate(5 * MiB, 8), live);
 
-            long p = a.malloc(3 * MiB);
-            fill(p, 3 * MiB, 1);
-            live.add(new long[] {p, 3 * MiB, 1});
-            long small = a.malloc(100); // one 1 MiB arena: reserved == 4 MiB == limit, not exceeding it
+            long p = a.malloc(BIG);
+            fill(p, BIG, 1);
+            live.add(new long[] {p, BIG, 1});
+            long small = a.malloc(100); // one 1 MiB arena: the limit counts at most 3 MiB + 1 MiB == limit
             fill(small, 100, 2);
             live.add(new long[] {small, 100, 2});
-            assertEquals(limit, a.stats().reservedBytes());
+            long counted = a.limitReservedBytes();
+            assertTrue(counted <= limit && counted > limit - 4 * KiB, () -> "the C allocation of the block and the arena "
+                    + "leave less than a page below the limit: counted " + counted);
+            assertEquals(BIG + MiB, a.stats().reservedBytes(), "the statistics count the requested size");
             expectOom(a, limit, "malloc(513) at the limit", () -> a.malloc(513), live);
             expectOom(a, limit, "realloc(3 MiB -> 3.5 MiB)", () -> a.realloc(p, 3 * MiB + MiB / 2), live);
             expectOom(a, limit, "realloc(small -> 1 MiB)", () -> a.realloc(small, MiB), live);
@@ -156,11 +164,20 @@ class MemoryLimitTest {
     void exactlyTheLimitIsAllowed() {
         long limit = 4 * MiB;
         try (Allocator a = Allocator.builder().maxReservedBytes(limit).build()) {
-            long p = a.malloc(limit); // reserved == limit: not exceeding
+            // the C allocation of limit bytes takes more than limit bytes (its header, rounded up)
+            expectOom(a, limit, "malloc(limit)", () -> a.malloc(limit), List.of());
+            List<Long> blocks = new ArrayList<>();
+            for (int i = 0; i < 4 * 2048; i++) { // four 1 MiB arenas of 512-byte blocks: reserved == limit
+                blocks.add(a.malloc(512));
+            }
+            assertEquals(limit, a.limitReservedBytes());
             assertEquals(limit, a.stats().reservedBytes());
-            expectOom(a, limit, "malloc(1) needs an arena", () -> a.malloc(1), List.of());
-            a.free(p);
-            long q = a.malloc(1);
+            expectOom(a, limit, "malloc(16) needs an arena", () -> a.malloc(16), List.of());
+            expectOom(a, limit, "malloc(600) needs a large block", () -> a.malloc(600), List.of());
+            for (long p : blocks) {
+                a.free(p);
+            }
+            long q = a.malloc(16);
             a.free(q);
         }
     }
@@ -185,10 +202,11 @@ class MemoryLimitTest {
         long limit = 4 * MiB;
         try (Allocator a = Allocator.builder().maxReservedBytes(limit).build()) {
             for (int i = 0; i < 50; i++) {
-                long p = a.malloc(3 * MiB); // repeated alloc/free never accumulates
+                long p = a.malloc(3 * MiB); // repeated alloc/free never accumulates, at the real size either
                 a.free(p);
             }
             assertEquals(0, a.stats().reservedBytes());
+            assertEquals(0, a.limitReservedBytes());
             List<Long> smalls = new ArrayList<>();
             for (int i = 0; i < 3 * 2048 - 100; i++) { // fill ~3 arenas
                 smalls.add(a.malloc(512));
@@ -199,11 +217,11 @@ class MemoryLimitTest {
             }
             // without trim the wholly free arenas wait for the purge delay, but a request that hits the
             // limit reclaims them first: the large block fits
-            long p = a.malloc(3 * MiB);
+            long p = a.malloc(FITS_BESIDE_AN_ARENA);
             a.free(p);
             a.trim(); // arenas given back: at most one free arena is kept
             assertTrue(a.stats().reservedBytes() <= MiB);
-            p = a.malloc(3 * MiB);
+            p = a.malloc(FITS_BESIDE_AN_ARENA);
             a.free(p);
         }
     }

@@ -108,21 +108,30 @@ class ReallocTest {
     }
 
     @Test
-    void largeBlockShrinkingToAtMost512BytesByLessThan25PercentStaysInPlace() {
+    void largeBlockStaysInPlaceOnlyWhileItUsesMoreThanThreeQuartersOfWhatCHolds() {
         // contract: in place whenever the new size fits the block and 4*newSize > 3*blockSize; for a large block
-        // the block size is its requested size
+        // the block size is what the C library holds (malloc_usable_size), not the requested size
         try (Allocator a = Allocator.create()) {
             long p = a.malloc(648);
+            long held = LargeBlockRealSizeLimitTest.cUsable(p);
             fill(p, 648, 31);
-            long q = a.realloc(p, 512); // 2048 > 1944
-            assertEquals(p, q, "realloc(large 648, 512) fits and shrinks by < 25 %: in place");
+            long q = a.realloc(p, 512);
+            assertEquals(staysInPlace(held, 512), q == p, () -> "realloc(large 648 holding " + held + ", 512)");
             assertPattern(q, 512, 31);
             a.free(q);
 
-            long r = a.mallocAligned(127, 1024); // large (alignUp(127, 1024) > 512), usable 127
-            assertEquals(1, a.stats().largeAllocations());
-            long t = a.realloc(r, 122); // 488 > 381
-            assertEquals(r, t, "realloc(large 127, 122) fits and shrinks by < 25 %: in place");
+            long r = a.mallocAligned(127, 1024); // large (alignUp(127, 1024) > 512), usable 127 requested
+            long rHeld = LargeBlockRealSizeLimitTest.cUsable(r);
+            assertTrue(rHeld >= 1024, "aligned_alloc was asked for 1024 bytes");
+            fill(r, 127, 32);
+            assertEquals(r, a.realloc(r, 1000), "1000 of 1024+ bytes: in place, though more than the 127 requested");
+            assertEquals(1000, a.usableSize(r));
+            assertEquals(1000, a.stats().largeBytes(), "the statistics count the requested size");
+            long t = a.realloc(r, 122); // a quarter of the 1024 aligned bytes would not be used: into a pool
+            assertNotEquals(r, t, "realloc(aligned large block, 122) moves into a pool");
+            assertEquals(128, a.usableSize(t));
+            assertPattern(t, 122, 32);
+            assertEquals(0, a.stats().largeAllocations());
             a.free(t);
         }
     }
