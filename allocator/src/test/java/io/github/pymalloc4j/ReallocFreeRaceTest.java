@@ -193,6 +193,18 @@ class ReallocFreeRaceTest {
                         }
                     }
                     if (reallocOutcome == null) {
+                        // what realloc returns is the caller's live block, whatever the race did
+                        long[] usable = new long[1];
+                        Throwable u = attempt(() -> usable[0] = a.usableSize(moved));
+                        if (u != null || usable[0] < newSize[k]) {
+                            f.fail(ctx + ": realloc returned 0x" + Long.toHexString(moved) + ", which is not a live block"
+                                    + " of " + newSize[k] + " bytes: " + (u != null ? u : "usable size " + usable[0])
+                                    + (moved == p ? " (it has the old address: p's pool was given back and carved again"
+                                    + " for the new block, and realloc's free of the old address freed the new block)" : "")
+                                    + "; the free " + (freeOutcome == null ? "returned too" : "threw " + freeOutcome));
+                            stop.set(true);
+                            return;
+                        }
                         if (freeOutcome == null) {
                             f.bothReturned++;
                         } else {
