@@ -9,7 +9,6 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -469,6 +468,20 @@ public final class StatsFile implements AutoCloseable
         return "StatsFile[" + displayName + "]";
     }
 
+    /**
+     * Text read from a statistics file, or a path or message naming one, made safe to print on a terminal:
+     * control characters (ESC, BEL, CR, LF...), DEL, C1 controls, bidirectional and other format characters,
+     * separators, unpaired surrogates and unassigned or private-use code points become visible escapes
+     * (<code>\x1b</code>, <code>&#92;u009b</code>, <code>&#92;u202e</code>); a backslash is doubled, so escapes are unambiguous.
+     *
+     * @param text the text, or null.
+     * @return the text with nothing that can move the cursor, retitle or clear a terminal, or reorder a line.
+     */
+    public static String printable(final String text)
+    {
+        return TerminalText.printable(text);
+    }
+
     /** {@code a - b}, or the nearest long if that overflows. */
     static long saturatedDifference(final long a, final long b)
     {
@@ -520,7 +533,7 @@ public final class StatsFile implements AutoCloseable
             {
                 length++;
             }
-            this.name = new String(utf8, 0, length, StandardCharsets.UTF_8);
+            this.name = TerminalText.printable(utf8, 0, length);
             final List<AllocatorStats.SizeClassStats> classes = new ArrayList<>(CLASS_COUNT);
             for (int c = 0; c < CLASS_COUNT; c++)
             {
@@ -565,7 +578,13 @@ public final class StatsFile implements AutoCloseable
             return data.get(U64_COPY, PID_OFFSET);
         }
 
-        /** @return the allocator's publishing name (with a {@code -2}, {@code -3}... suffix if reused in its process). */
+        /**
+         * The publishing name (with a {@code -2}, {@code -3}... suffix if reused in its process), safe to print: a
+         * writer only ever writes {@code [A-Za-z0-9._-]}, so anything else is escaped as {@link #printable(String)}
+         * does (bytes that are not UTF-8 as <code>\xNN</code>).
+         *
+         * @return the name, printable.
+         */
         public String name()
         {
             return name;

@@ -14,7 +14,7 @@ import java.util.Locale;
  * visible escape: a byte that is not UTF-8 by {@code \xNN}; C0 controls and DEL (ESC, BEL, CR, LF...) by
  * {@code \xNN}; C1 controls (U+0080..U+009F, CSI among them), format characters (the bidirectional overrides),
  * line and paragraph separators, unpaired surrogates, private-use and unassigned code points and U+FFFD by
- * {@code \\uNNNN} (or {@code \\u{NNNNN}}); a backslash by two, so that an escape is never ambiguous.
+ * <code>&#92;uNNNN</code> (or <code>&#92;u{NNNNN}</code>); a backslash by two, so that an escape is never ambiguous.
  */
 final class TerminalText
 {

@@ -222,6 +222,31 @@ class StatsFileHostileInputTest {
         }
     }
 
+    @Test
+    void theNameIsEscapedForTerminals() throws Exception {
+        byte[] name = {'o', 'k', 0x1b, ']', '0', ';', 'p', 'w', 'n', 0x07, (byte) 0x9b, '2', 'J', (byte) 0xc2,
+            (byte) 0x9b, (byte) 0xff, (byte) 0xfe, 0x7f, '\\', '\n', '\r', (byte) 0xe2, (byte) 0x80, (byte) 0xae, 'z'};
+        byte[] bytes = published.clone();
+        java.util.Arrays.fill(bytes, StatsFileLayout.NAME_OFFSET, StatsFileLayout.NAME_OFFSET + StatsFileLayout.NAME_LENGTH,
+                (byte) 0);
+        System.arraycopy(name, 0, bytes, StatsFileLayout.NAME_OFFSET, name.length);
+        Path p = dir.resolve("named.pm4j");
+        Files.write(p, bytes);
+        try (StatsFile f = StatsFile.open(p)) {
+            StatsFile.Snapshot s = f.read();
+            String n = s.name();
+            assertTrue(n.startsWith("ok") && n.endsWith("z"), n);
+            n.chars().forEach(c -> assertTrue(c >= 0x20 && c != 0x7f && !(c >= 0x80 && c <= 0x9f) && c != 0xfffd
+                    && Character.getType(c) != Character.FORMAT, () -> "character " + Integer.toHexString(c) + " in " + n));
+            assertTrue(n.contains("\\x1b"), n);
+            assertTrue(n.contains("\\xff"), n);
+            assertTrue(n.contains("\\\\"), "a backslash is escaped too, so escapes are unambiguous: " + n);
+            for (String text : new String[] {s.toJson(), s.toString()}) {
+                assertFalse(text.chars().anyMatch(c -> c == 0x1b || c == 0x9b || c == 0x07), text);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static ByteBuffer header(byte[] file) {
