@@ -7,11 +7,12 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
@@ -57,117 +58,251 @@ public final class StatsFile implements AutoCloseable
     private static final long MAX_WAIT_NANOS = 1_000_000_000L;
     private static final int SPINS = 16;
     private static final long MAX_BACKOFF_NANOS = 1_000_000L;
+    /** Header fields a writer sets once, before the file appears: [from, to) byte ranges. */
+    private static final int[][] FIXED_HEADER_RANGES = {
+        {MAGIC_OFFSET, HEARTBEAT_OFFSET},
+        {PERIOD_OFFSET, SEQUENCE_OFFSET},
+        {ARENA_SIZE_OFFSET, ARENA_COUNT_OFFSET},
+        {NAME_OFFSET, ARENAS_OFFSET_OFFSET + 8},
+    };
 
     private final Path path;
+    /** The path as it may be printed. */
+    private final String displayName;
+    private final FileChannel channel;
     private final Arena mapping;
     private final MemorySegment file;
-    private final int arenaCapacity;
-    private final int arenaRecordSize;
+    private final long mappedSize;
+    private final Geometry geometry;
+    /** The header as it was when the file was opened; its fixed fields must not change. */
+    private final byte[] openedHeader;
     /** Copies thrown away because the writer was updating; for tests. */
     private final AtomicLong retries = new AtomicLong();
 
-    private StatsFile(final Path path, final Arena mapping, final MemorySegment file)
+    /** The header's sizes, checked when the file is opened: every record the reader touches lies inside the file. */
+    private record Geometry(int poolsPerArena, int arenaCapacity, int arenaRecordSize, long poolSize)
+    {
+    }
+
+    private StatsFile(
+        final Path path, final String displayName, final FileChannel channel, final Arena mapping,
+        final MemorySegment file, final Geometry geometry, final byte[] openedHeader)
     {
         this.path = path;
+        this.displayName = displayName;
+        this.channel = channel;
         this.mapping = mapping;
         this.file = file;
-        this.arenaCapacity = file.get(U32, ARENA_CAPACITY_OFFSET);
-        this.arenaRecordSize = file.get(U32, ARENA_RECORD_SIZE_OFFSET);
+        this.mappedSize = file.byteSize();
+        this.geometry = geometry;
+        this.openedHeader = openedHeader;
     }
 
     /**
-     * Opens and maps a statistics file read-only, checking its header.
+     * Opens and maps a statistics file read-only, checking its header. Only a regular file is opened (a FIFO, a
+     * device, a directory or a symbolic link is refused before anything is opened, so nothing blocks), and only
+     * if its header is consistent and every region it declares lies within the file.
      *
      * @param path the file, as listed by {@link #list()}.
      * @return the open file.
-     * @throws StatsFileException if it cannot be read, is not a pymalloc4j statistics file, has an
-     *                            unsupported layout version, or is truncated or corrupt.
+     * @throws StatsFileException if it cannot be read, is not a regular file, is not a pymalloc4j statistics file,
+     *                            has an unsupported layout version, or is truncated or corrupt.
      */
     public static StatsFile open(final Path path) throws StatsFileException
     {
-        final Arena mapping = Arena.ofShared();
-        boolean done = false;
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ))
+        final String name = TerminalText.printable(String.valueOf(path));
+        final FileTrust.Status status = examine(path, name);
+        if (!status.regularFile())
         {
+            throw new StatsFileException(name + ": not a regular file (it is a " + status.type() + "); refusing to open it");
+        }
+        FileChannel channel = null;
+        Arena mapping = null;
+        boolean done = false;
+        try
+        {
+            channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+            final FileTrust.Status opened = examine(path, name);
+            if (!opened.regularFile() || !opened.sameFile(status))
+            {
+                throw new StatsFileException(name + ": replaced while being opened; refusing to read it");
+            }
             final long size = channel.size();
             if (size == 0)
             {
-                throw new StatsFileException(path + ": empty file, not a pymalloc4j statistics file");
+                throw new StatsFileException(name + ": empty file, not a pymalloc4j statistics file");
             }
+            final byte[] header = new byte[(int)Math.min(size, HEADER_SIZE)];
+            final ByteBuffer buffer = ByteBuffer.wrap(header);
+            while (buffer.hasRemaining() && channel.read(buffer, buffer.position()) >= 0)
+            {
+                // until full or end of file
+            }
+            final long length = buffer.hasRemaining() ? buffer.position() : size; // shrunk meanwhile: as much as read
+            final Geometry geometry = checkHeader(name, MemorySegment.ofArray(header).asSlice(0, Math.min(length, header.length)),
+                length);
+            mapping = Arena.ofShared();
             final MemorySegment file = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, mapping);
-            checkHeader(path, file, size);
-            final StatsFile opened = new StatsFile(path, mapping, file);
+            final byte[] mapped = file.asSlice(0, HEADER_SIZE).toArray(ValueLayout.JAVA_BYTE);
+            final StatsFile result = new StatsFile(path, name, channel, mapping, file, geometry, mapped);
+            result.checkFixedHeader(header);
             done = true;
-            return opened;
+            return result;
         }
         catch (final StatsFileException e)
         {
             throw e;
         }
-        catch (final IOException | InternalError e)
+        catch (final IOException | InternalError | UnsupportedOperationException | SecurityException e)
         {
-            throw new StatsFileException(path + ": cannot read statistics file: " + e, e);
+            throw new StatsFileException(name + ": cannot read statistics file: " + TerminalText.printable(e.toString()), e);
         }
         finally
         {
             if (!done)
             {
-                mapping.close();
+                if (mapping != null)
+                {
+                    mapping.close();
+                }
+                closeQuietly(channel);
             }
         }
     }
 
-    private static void checkHeader(final Path path, final MemorySegment file, final long size) throws StatsFileException
+    private static FileTrust.Status examine(final Path path, final String name) throws StatsFileException
+    {
+        try
+        {
+            return FileTrust.status(path);
+        }
+        catch (final NoSuchFileException e)
+        {
+            throw new StatsFileException(name + ": no such file", e);
+        }
+        catch (final IOException | UnsupportedOperationException | SecurityException e)
+        {
+            throw new StatsFileException(name + ": cannot read statistics file: " + TerminalText.printable(e.toString()), e);
+        }
+    }
+
+    private static void closeQuietly(final FileChannel channel)
+    {
+        if (channel != null)
+        {
+            try
+            {
+                channel.close();
+            }
+            catch (final IOException e)
+            {
+                // nothing was read from it
+            }
+        }
+    }
+
+    /**
+     * Checks a header (the first {@code min(size, 256)} bytes of a file of {@code size} bytes): magic, version,
+     * the layout's fixed offsets and sizes, and sizes that fit the layout's bounds, so that the file holds every
+     * record the header declares and nothing larger than any writer makes.
+     */
+    private static Geometry checkHeader(final String name, final MemorySegment header, final long size)
+        throws StatsFileException
     {
         final int magicBytes = (int)Math.min(size, MAGIC.length);
-        final byte[] magic = file.asSlice(0, magicBytes).toArray(ValueLayout.JAVA_BYTE);
+        final byte[] magic = header.asSlice(0, magicBytes).toArray(ValueLayout.JAVA_BYTE);
         if (!Arrays.equals(magic, 0, magicBytes, MAGIC, 0, magicBytes))
         {
-            throw new StatsFileException(path + ": not a pymalloc4j statistics file (bad magic)");
+            throw new StatsFileException(name + ": not a pymalloc4j statistics file (bad magic)");
         }
         if (size < VERSION_OFFSET + 4)
         {
-            throw new StatsFileException(path + ": truncated statistics file: " + size + " bytes, the header needs " +
+            throw new StatsFileException(name + ": truncated statistics file: " + size + " bytes, the header needs " +
                 HEADER_SIZE);
         }
-        final int version = file.get(U32, VERSION_OFFSET);
+        final int version = header.get(U32_COPY, VERSION_OFFSET);
         if (version != VERSION)
         {
-            throw new StatsFileException(path + ": unsupported statistics file layout version " +
+            throw new StatsFileException(name + ": unsupported statistics file layout version " +
                 Integer.toUnsignedString(version) + " (this reader supports version " + VERSION + ")");
         }
         if (size < HEADER_SIZE)
         {
-            throw new StatsFileException(path + ": truncated statistics file: " + size + " bytes, the header needs " +
+            throw new StatsFileException(name + ": truncated statistics file: " + size + " bytes, the header needs " +
                 HEADER_SIZE);
         }
-        final long declared = file.get(U64, FILE_SIZE_OFFSET);
+        final long declared = header.get(U64_COPY, FILE_SIZE_OFFSET);
         if (declared > size)
         {
-            throw new StatsFileException(path + ": truncated statistics file: " + size + " bytes, the header declares " +
+            throw new StatsFileException(name + ": truncated statistics file: " + size + " bytes, the header declares " +
                 declared);
         }
-        final int poolsPerArena = file.get(U32, POOLS_PER_ARENA_OFFSET);
-        final int capacity = file.get(U32, ARENA_CAPACITY_OFFSET);
-        final long arenaSize = file.get(U64, ARENA_SIZE_OFFSET);
-        final long poolSize = file.get(U64, POOL_SIZE_OFFSET);
-        final boolean consistent = file.get(U32, HEADER_SIZE_OFFSET) == HEADER_SIZE &&
+        final int poolsPerArena = header.get(U32_COPY, POOLS_PER_ARENA_OFFSET);
+        final int capacity = header.get(U32_COPY, ARENA_CAPACITY_OFFSET);
+        final long arenaSize = header.get(U64_COPY, ARENA_SIZE_OFFSET);
+        final long poolSize = header.get(U64_COPY, POOL_SIZE_OFFSET);
+        final boolean sizesInRange = poolsPerArena >= 1 && poolsPerArena <= MAX_POOLS_PER_ARENA &&
+            poolSize >= MIN_POOL_SIZE && poolSize <= MAX_POOL_SIZE && Long.bitCount(poolSize) == 1;
+        final boolean consistent = sizesInRange &&
+            header.get(U32_COPY, HEADER_SIZE_OFFSET) == HEADER_SIZE &&
             declared == size &&
-            file.get(U32, TOTALS_OFFSET_OFFSET) == TOTALS_OFFSET &&
-            file.get(U32, TOTALS_SIZE_OFFSET) == TOTALS_SIZE &&
-            file.get(U32, CLASSES_OFFSET_OFFSET) == CLASSES_OFFSET &&
-            file.get(U32, CLASS_COUNT_OFFSET) == CLASS_COUNT &&
-            file.get(U32, CLASS_RECORD_SIZE_OFFSET) == CLASS_RECORD_SIZE &&
-            file.get(U64, ARENAS_OFFSET_OFFSET) == ARENAS_OFFSET &&
-            poolsPerArena >= 1 && poolsPerArena <= MAX_POOLS_PER_ARENA &&
-            poolSize > 0 && arenaSize == poolSize * poolsPerArena &&
-            capacity >= 1 && capacity <= MAX_ARENA_RECORDS &&
-            file.get(U32, ARENA_RECORD_SIZE_OFFSET) == arenaRecordSize(poolsPerArena) &&
+            header.get(U32_COPY, TOTALS_OFFSET_OFFSET) == TOTALS_OFFSET &&
+            header.get(U32_COPY, TOTALS_SIZE_OFFSET) == TOTALS_SIZE &&
+            header.get(U32_COPY, CLASSES_OFFSET_OFFSET) == CLASSES_OFFSET &&
+            header.get(U32_COPY, CLASS_COUNT_OFFSET) == CLASS_COUNT &&
+            header.get(U32_COPY, CLASS_RECORD_SIZE_OFFSET) == CLASS_RECORD_SIZE &&
+            header.get(U64_COPY, ARENAS_OFFSET_OFFSET) == ARENAS_OFFSET &&
+            arenaSize == poolSize * poolsPerArena && // no overflow: both factors are bounded above
+            capacity >= 1 && capacity <= arenaCapacity(poolsPerArena) &&
+            header.get(U32_COPY, ARENA_RECORD_SIZE_OFFSET) == arenaRecordSize(poolsPerArena) &&
             declared == fileSize(poolsPerArena, capacity);
         if (!consistent)
         {
-            throw new StatsFileException(path + ": corrupt statistics file: inconsistent header (size " + size +
-                ", declared " + declared + ", " + poolsPerArena + " pools per arena, " + capacity + " arena records)");
+            throw new StatsFileException(name + ": corrupt statistics file: inconsistent header (size " + size +
+                ", declared " + declared + ", " + Integer.toUnsignedString(poolsPerArena) + " pools of " + poolSize +
+                " bytes per arena, " + Integer.toUnsignedString(capacity) + " arena records)");
+        }
+        return new Geometry(poolsPerArena, capacity, arenaRecordSize(poolsPerArena), poolSize);
+    }
+
+    /**
+     * Compares the fields a writer sets once, at creation, with the header as it was opened: a header changed
+     * since (edited, or another file renamed into place under a reader that reopened nothing) is refused, since
+     * the records would then be read with sizes that no longer describe them.
+     */
+    private void checkFixedHeader(final byte[] now) throws StatsFileException
+    {
+        for (final int[] range : FIXED_HEADER_RANGES)
+        {
+            if (!Arrays.equals(now, range[0], range[1], openedHeader, range[0], range[1]))
+            {
+                int at = range[0];
+                while (now[at] == openedHeader[at])
+                {
+                    at++;
+                }
+                throw new StatsFileException(displayName + ": corrupt statistics file: its header changed after it was " +
+                    "opened (byte " + at + ")");
+            }
+        }
+    }
+
+    /** Throws unless the file is still as long as when it was mapped: a page past its end would read as zeros. */
+    private void checkSize() throws StatsFileException
+    {
+        final long size;
+        try
+        {
+            size = channel.size();
+        }
+        catch (final IOException e)
+        {
+            throw new StatsFileException(displayName + ": cannot read statistics file: " + TerminalText.printable(e.toString()), e);
+        }
+        if (size < mappedSize)
+        {
+            throw new StatsFileException(displayName + ": truncated statistics file: " + size + " bytes now, " + mappedSize +
+                " when it was opened (truncated while mapped)");
         }
     }
 
@@ -179,15 +314,21 @@ public final class StatsFile implements AutoCloseable
 
     /**
      * Copies a consistent snapshot: retries while the writer is updating the file (at most 1000 times or
-     * 1 s).
+     * 1 s). Before and after each copy the file's size is checked against the mapping, and the copy's header
+     * against the header as opened.
      *
      * @return the snapshot.
      * @throws StatsFileException if no consistent copy could be taken ("writer too busy"; or the writer died
-     *                            mid-update), or the records are corrupt.
+     *                            mid-update), the file was truncated or its header changed since it was opened,
+     *                            or the records are corrupt.
      * @throws IllegalStateException if this file is closed.
      */
     public Snapshot read() throws StatsFileException
     {
+        if (!mapping.scope().isAlive())
+        {
+            throw new IllegalStateException(this + " is closed");
+        }
         final long start = System.nanoTime();
         long sequence = 0;
         byte[] copy = null;
@@ -195,12 +336,15 @@ public final class StatsFile implements AutoCloseable
         {
             for (int attempt = 1; ; attempt++)
             {
+                checkSize();
                 sequence = getSequenceAcquire(file);
                 if ((sequence & 1) == 0)
                 {
                     final int count = file.get(U32, ARENA_COUNT_OFFSET);
-                    final int records = count >= 0 && count <= arenaCapacity ? count : arenaCapacity; // torn: bounded
-                    final int length = ARENAS_OFFSET + records * arenaRecordSize;
+                    // out of range (torn, or corrupt): no records; if the copy is consistent, the snapshot refuses it
+                    final int records = count >= 0 && count <= geometry.arenaCapacity() ? count : 0;
+                    // at most the mapped size, checked when the file was opened
+                    final int length = Math.toIntExact(ARENAS_OFFSET + (long)records * geometry.arenaRecordSize());
                     if (copy == null || copy.length != length)
                     {
                         copy = new byte[length];
@@ -209,7 +353,9 @@ public final class StatsFile implements AutoCloseable
                     VarHandle.acquireFence(); // the copy's loads complete before the sequence is read again
                     if (getSequenceOpaque(file) == sequence)
                     {
-                        return new Snapshot(path, copy);
+                        checkSize(); // pages past a truncation read as zeros: the copy would be a fake
+                        checkFixedHeader(copy);
+                        return new Snapshot(this, copy);
                     }
                 }
                 retries.incrementAndGet();
@@ -229,15 +375,15 @@ public final class StatsFile implements AutoCloseable
         }
         catch (final InternalError e) // a fault in the mapping: the file was truncated under us
         {
-            throw new StatsFileException(path + ": statistics file was truncated while mapped", e);
+            throw new StatsFileException(displayName + ": truncated statistics file: it shrank while mapped", e);
         }
-        final long pid = file.get(U64, PID_OFFSET);
-        if ((sequence & 1) != 0 && !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))
+        final long pid = MemorySegment.ofArray(openedHeader).get(U64_COPY, PID_OFFSET);
+        if ((sequence & 1) != 0 && !(pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)))
         {
-            throw new StatsFileException(path + ": stale statistics file: process " + pid +
+            throw new StatsFileException(displayName + ": stale statistics file: process " + pid +
                 " is not running and left an update unfinished");
         }
-        throw new StatsFileException(path + ": writer too busy: no consistent snapshot in " +
+        throw new StatsFileException(displayName + ": writer too busy: no consistent snapshot in " +
             (System.nanoTime() - start) / 1_000_000 + " ms");
     }
 
@@ -247,7 +393,7 @@ public final class StatsFile implements AutoCloseable
         return retries.get();
     }
 
-    /** Unmaps the file. Idempotent. */
+    /** Unmaps and closes the file. Idempotent. */
     @Override
     public void close()
     {
@@ -255,6 +401,7 @@ public final class StatsFile implements AutoCloseable
         {
             mapping.close();
         }
+        closeQuietly(channel);
     }
 
     /**
@@ -318,7 +465,40 @@ public final class StatsFile implements AutoCloseable
     @Override
     public String toString()
     {
-        return "StatsFile[" + path + "]";
+        return "StatsFile[" + displayName + "]";
+    }
+
+    /**
+     * Text read from a statistics file, or a path or message naming one, made safe to print on a terminal:
+     * control characters (ESC, BEL, CR, LF...), DEL, C1 controls, bidirectional and other format characters,
+     * separators, unpaired surrogates and unassigned or private-use code points become visible escapes
+     * (<code>\x1b</code>, <code>&#92;u009b</code>, <code>&#92;u202e</code>); a backslash is doubled, so escapes are unambiguous.
+     *
+     * @param text the text, or null.
+     * @return the text with nothing that can move the cursor, retitle or clear a terminal, or reorder a line.
+     */
+    public static String printable(final String text)
+    {
+        return TerminalText.printable(text);
+    }
+
+    /** {@code a - b}, or the nearest long if that overflows. */
+    static long saturatedDifference(final long a, final long b)
+    {
+        final long d = a - b;
+        return ((a ^ b) & (a ^ d)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : d;
+    }
+
+    private static long saturatedMillis(final Duration d)
+    {
+        try
+        {
+            return d.toMillis();
+        }
+        catch (final ArithmeticException e)
+        {
+            return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
     }
 
     // ---------------------------------------------------------------- snapshot
@@ -335,15 +515,17 @@ public final class StatsFile implements AutoCloseable
         private final List<AllocatorStats.SizeClassStats> sizeClasses;
         private final List<ArenaRecord> arenas;
 
-        private Snapshot(final Path path, final byte[] bytes) throws StatsFileException
+        private Snapshot(final StatsFile source, final byte[] bytes) throws StatsFileException
         {
-            this.path = path;
+            this.path = source.path;
             this.data = MemorySegment.ofArray(bytes);
-            final int capacity = data.get(U32_COPY, ARENA_CAPACITY_OFFSET);
+            final int capacity = source.geometry.arenaCapacity();
             final int count = data.get(U32_COPY, ARENA_COUNT_OFFSET);
-            if (count < 0 || count > capacity || ARENAS_OFFSET + (long)count * arenaRecordSize(poolsPerArena()) > bytes.length)
+            if (count < 0 || count > capacity ||
+                ARENAS_OFFSET + (long)count * source.geometry.arenaRecordSize() > bytes.length)
             {
-                throw new StatsFileException(path + ": corrupt statistics file: " + count + " arena records of " + capacity);
+                throw new StatsFileException(source.displayName + ": corrupt statistics file: " +
+                    Integer.toUnsignedString(count) + " arena records of " + capacity);
             }
             final byte[] utf8 = data.asSlice(NAME_OFFSET, NAME_LENGTH).toArray(ValueLayout.JAVA_BYTE);
             int length = 0;
@@ -351,7 +533,7 @@ public final class StatsFile implements AutoCloseable
             {
                 length++;
             }
-            this.name = new String(utf8, 0, length, StandardCharsets.UTF_8);
+            this.name = TerminalText.printable(utf8, 0, length);
             final List<AllocatorStats.SizeClassStats> classes = new ArrayList<>(CLASS_COUNT);
             for (int c = 0; c < CLASS_COUNT; c++)
             {
@@ -362,7 +544,7 @@ public final class StatsFile implements AutoCloseable
                     data.get(U64_COPY, at + C_BYTES_REQUESTED), data.get(U64_COPY, at + C_PENDING_REMOTE_FREES)));
             }
             this.sizeClasses = List.copyOf(classes);
-            final int recordSize = arenaRecordSize(poolsPerArena());
+            final int recordSize = source.geometry.arenaRecordSize();
             final List<ArenaRecord> records = new ArrayList<>(count);
             for (int i = 0; i < count; i++)
             {
@@ -396,7 +578,13 @@ public final class StatsFile implements AutoCloseable
             return data.get(U64_COPY, PID_OFFSET);
         }
 
-        /** @return the allocator's publishing name (with a {@code -2}, {@code -3}... suffix if reused in its process). */
+        /**
+         * The publishing name (with a {@code -2}, {@code -3}... suffix if reused in its process), safe to print: a
+         * writer only ever writes {@code [A-Za-z0-9._-]}, so anything else is escaped as {@link #printable(String)}
+         * does (bytes that are not UTF-8 as <code>\xNN</code>).
+         *
+         * @return the name, printable.
+         */
         public String name()
         {
             return name;
@@ -405,19 +593,37 @@ public final class StatsFile implements AutoCloseable
         /** @return when publishing started (the allocator was built). */
         public Instant startTime()
         {
-            return Instant.ofEpochMilli(data.get(U64_COPY, START_TIME_OFFSET));
+            return Instant.ofEpochMilli(startTimeEpochMillis());
+        }
+
+        /** @return when publishing started, in milliseconds since the epoch, as the file has it. */
+        public long startTimeEpochMillis()
+        {
+            return data.get(U64_COPY, START_TIME_OFFSET);
         }
 
         /** @return when the writer last refreshed the file. */
         public Instant heartbeat()
         {
-            return Instant.ofEpochMilli(data.get(U64_COPY, HEARTBEAT_OFFSET));
+            return Instant.ofEpochMilli(heartbeatEpochMillis());
+        }
+
+        /** @return when the writer last refreshed the file, in milliseconds since the epoch, as the file has it. */
+        public long heartbeatEpochMillis()
+        {
+            return data.get(U64_COPY, HEARTBEAT_OFFSET);
         }
 
         /** @return the writer's refresh period. */
         public Duration publishPeriod()
         {
-            return Duration.ofMillis(data.get(U64_COPY, PERIOD_OFFSET));
+            return Duration.ofMillis(publishPeriodMillis());
+        }
+
+        /** @return the writer's refresh period in milliseconds, as the file has it. */
+        public long publishPeriodMillis()
+        {
+            return data.get(U64_COPY, PERIOD_OFFSET);
         }
 
         /** @return updates written so far (periodic and {@code publishNow()}). */
@@ -467,18 +673,25 @@ public final class StatsFile implements AutoCloseable
          */
         public boolean processAlive()
         {
-            return ProcessHandle.of(pid()).map(ProcessHandle::isAlive).orElse(false);
+            final long pid = pid();
+            return pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
         }
 
-        /** @return time since the last heartbeat (negative if the clocks disagree). */
+        /** @return time since the last heartbeat (negative if the clocks disagree; saturating, never wrapping). */
         public Duration heartbeatAge()
         {
-            return Duration.ofMillis(System.currentTimeMillis() - heartbeat().toEpochMilli());
+            return Duration.ofMillis(heartbeatAgeMillis());
+        }
+
+        private long heartbeatAgeMillis()
+        {
+            return saturatedDifference(System.currentTimeMillis(), heartbeatEpochMillis());
         }
 
         /**
          * Why this file is stale, if it is: the allocator was closed, the process is gone, or the heartbeat is
-         * older than {@code max(3 x period, maxHeartbeatAge)}.
+         * older than {@code max(3 x period, maxHeartbeatAge)} (computed without overflow: a period too long to
+         * triple tolerates any age).
          *
          * @param maxHeartbeatAge the heartbeat age tolerated beyond three periods; {@link Duration#ZERO} for none.
          * @return a one-line reason, or empty if the file is live.
@@ -493,8 +706,11 @@ public final class StatsFile implements AutoCloseable
             {
                 return Optional.of("process " + pid() + " is not running");
             }
-            final long limit = Math.max(3 * publishPeriod().toMillis(), maxHeartbeatAge.toMillis());
-            final long age = heartbeatAge().toMillis();
+            final long period = publishPeriodMillis();
+            final long threePeriods = period > Long.MAX_VALUE / 3 ? Long.MAX_VALUE : period < Long.MIN_VALUE / 3 ?
+                Long.MIN_VALUE : 3 * period;
+            final long limit = Math.max(threePeriods, saturatedMillis(maxHeartbeatAge));
+            final long age = heartbeatAgeMillis();
             return age > limit ?
                 Optional.of("last heartbeat " + age + " ms ago (limit " + limit + " ms)") : Optional.empty();
         }

@@ -143,6 +143,10 @@ final class StatsFileLayout
     static final int MAX_ARENA_RECORDS = 4096;
     static final long ARENA_RECORDS_BUDGET = 8L << 20;
     static final int MAX_POOLS_PER_ARENA = 1 << 18;
+    /** Smallest pool a reader accepts: one that holds a block of the largest class. */
+    static final long MIN_POOL_SIZE = SizeClass.MAX_SMALL_SIZE;
+    /** Largest pool a reader accepts: the largest arena. */
+    static final long MAX_POOL_SIZE = 1L << 30;
 
     private StatsFileLayout()
     {

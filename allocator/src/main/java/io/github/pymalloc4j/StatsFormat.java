@@ -245,6 +245,12 @@ final class StatsFormat
         b.append(']');
     }
 
+    /**
+     * A JSON string. Besides what JSON requires ({@code "}, the backslash and C0 controls), DEL, C1 controls,
+     * format characters (the bidirectional overrides among them), line and paragraph separators and unpaired
+     * surrogates are escaped as <code>&#92;uNNNN</code>, so that the JSON printed on a terminal cannot drive it and is
+     * valid UTF-8.
+     */
     static String quote(final String text)
     {
         final StringBuilder q = new StringBuilder(text.length() + 2).append('"');
@@ -255,7 +261,7 @@ final class StatsFormat
             {
                 q.append('\\').append(ch);
             }
-            else if (ch < 0x20)
+            else if (ch < 0x20 || mustEscape(text, i, ch))
             {
                 q.append(String.format(Locale.ROOT, "\\u%04x", (int)ch));
             }
@@ -265,6 +271,24 @@ final class StatsFormat
             }
         }
         return q.append('"').toString();
+    }
+
+    private static boolean mustEscape(final String text, final int i, final char ch)
+    {
+        if (ch >= 0x7F && ch <= 0x9F)
+        {
+            return true;
+        }
+        if (Character.isHighSurrogate(ch))
+        {
+            return i + 1 >= text.length() || !Character.isLowSurrogate(text.charAt(i + 1));
+        }
+        if (Character.isLowSurrogate(ch))
+        {
+            return i == 0 || !Character.isHighSurrogate(text.charAt(i - 1));
+        }
+        final int type = Character.getType(ch);
+        return type == Character.FORMAT || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR;
     }
 
     static String number(final double d)

@@ -11,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -19,6 +20,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -118,10 +120,10 @@ public final class ArenaDump {
             err.println("arena-dump: " + m);
             return m.contains("stale statistics file") ? STALE : NOT_FOUND;
         } catch (AccessDeniedException e) {
-            err.println("arena-dump: permission denied: " + e.getFile());
+            err.println("arena-dump: permission denied: " + oneLine(e.getFile()));
             return NOT_FOUND;
         } catch (NoSuchFileException e) {
-            err.println("arena-dump: no such file: " + e.getFile());
+            err.println("arena-dump: no such file: " + oneLine(e.getFile()));
             return NOT_FOUND;
         } catch (IOException e) {
             err.println("arena-dump: " + oneLine(String.valueOf(e.getMessage())));
@@ -135,8 +137,28 @@ public final class ArenaDump {
         }
     }
 
+    /**
+     * A message as one line that cannot drive a terminal: line breaks become a space, and any control or format
+     * character left (messages from the library are printable already; this catches the rest, such as arguments
+     * echoed back) becomes a visible {@code \\uNNNN}.
+     */
     static String oneLine(String s) {
-        return s == null ? "" : s.replaceAll("\\s*[\\r\\n]+\\s*", " ").strip();
+        if (s == null) {
+            return "";
+        }
+        String line = s.replaceAll("\\s*[\\r\\n]+\\s*", " ").strip();
+        StringBuilder b = new StringBuilder(line.length());
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            int type = Character.getType(c);
+            if (c < 0x20 || c >= 0x7f && c <= 0x9f || type == Character.FORMAT || type == Character.SURROGATE
+                    || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR) {
+                b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     // ------------------------------------------------------------------ arguments
@@ -316,7 +338,7 @@ public final class ArenaDump {
             String f = p.getFileName().toString();
             n.add(f.substring(f.indexOf('-') + 1, f.length() - ".pm4j".length()));
         }
-        return String.join(", ", n);
+        return StatsFile.printable(String.join(", ", n));
     }
 
     static StatsFile.Snapshot readOnce(Path path) throws StatsFileException {
@@ -373,19 +395,28 @@ public final class ArenaDump {
         }
         out.printf("%8s  %-20s  %10s  %12s  %12s  %s%n", "PID", "NAME", "UPTIME", "RESERVED", "IN USE", "STATE");
         for (Path p : files) {
+            String row;
             try {
                 StatsFile.Snapshot s = readOnce(p);
                 Optional<String> stale = s.staleReason(Duration.ZERO);
-                out.printf("%8d  %-20s  %10s  %12s  %12s  %s%n", s.pid(), s.name(),
+                row = String.format(Locale.ROOT, "%8d  %-20s  %10s  %12s  %12s  %s", s.pid(), s.name(),
                         DumpReport.duration(Duration.between(s.startTime(), s.heartbeat())),
-                        DumpReport.bytes(s.reservedBytes()), DumpReport.bytes(s.bytesInAllocatedBlocks() + s.largeBytes()),
+                        DumpReport.bytes(s.reservedBytes()),
+                        DumpReport.bytes(DumpReport.plus(s.bytesInAllocatedBlocks(), s.largeBytes())),
                         stale.map(r -> "stale: " + r).orElse("live"));
             } catch (StatsFileException e) {
-                out.printf("%8s  %-20s  %10s  %12s  %12s  unreadable: %s%n", "?", p.getFileName(), "", "", "",
-                        oneLine(e.getMessage()));
+                row = unreadable(p, oneLine(e.getMessage()));
+            } catch (RuntimeException e) { // one file must not cost the others their line
+                row = unreadable(p, "internal error: " + oneLine(e.toString()));
             }
+            out.println(row);
         }
         return OK;
+    }
+
+    private static String unreadable(Path p, String why) {
+        return String.format(Locale.ROOT, "%8s  %-20s  %10s  %12s  %12s  unreadable: %s", "?",
+                StatsFile.printable(String.valueOf(p.getFileName())), "", "", "", why);
     }
 
     private int report(String target) throws Exception {
@@ -393,11 +424,11 @@ public final class ArenaDump {
         StatsFile.Snapshot s = readTarget(t);
         if (svg != null) {
             writeText(svg, DumpReport.svg(s));
-            err.println("arena-dump: wrote " + svg);
+            err.println("arena-dump: wrote " + oneLine(svg.toString()));
         }
         if (html != null) {
             writeText(html, DumpReport.html(s));
-            err.println("arena-dump: wrote " + html);
+            err.println("arena-dump: wrote " + oneLine(html.toString()));
         }
         if (json) {
             out.println(s.toJson());
@@ -460,12 +491,16 @@ public final class ArenaDump {
         Target t = resolve(target);
         StatsFile.Snapshot first = readTarget(t);
         byte[] bytes = null;
-        try (StatsFile f = StatsFile.open(t.path()); FileChannel ch = FileChannel.open(t.path(), StandardOpenOption.READ)) {
+        // the size the header declares: the reader checked it against the file, and it is bounded by the layout
+        long expected = 2816 + (long) first.arenaCapacity() * (32 + 4L * first.poolsPerArena());
+        try (StatsFile f = StatsFile.open(t.path());
+             FileChannel ch = FileChannel.open(t.path(), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             for (int attempt = 0; attempt < 1000 && bytes == null; attempt++) {
                 StatsFile.Snapshot before = attempt == 0 ? first : f.read();
                 long size = ch.size();
-                if (size > Integer.MAX_VALUE) {
-                    throw new Failure(NOT_FOUND, t.path() + ": corrupt statistics file: " + size + " bytes");
+                if (size != expected) {
+                    throw new Failure(NOT_FOUND, StatsFile.printable(t.path().toString()) + ": changed while being saved: "
+                            + size + " bytes, the header declares " + expected);
                 }
                 ByteBuffer buf = ByteBuffer.allocate((int) size);
                 while (buf.hasRemaining() && ch.read(buf, buf.position()) >= 0) {
@@ -504,7 +539,7 @@ public final class ArenaDump {
         }
         StatsFile.Snapshot saved = readOnce(outFile); // check the copy reads back
         out.println("saved pid " + saved.pid() + " (" + saved.name() + "), update #" + saved.publishCount() + " at "
-                + saved.heartbeat() + ", to " + outFile);
+                + saved.heartbeat() + ", to " + StatsFile.printable(outFile.toString()));
         return OK;
     }
 

@@ -22,14 +22,14 @@ final class DumpDiff {
     record ClassDelta(int index, int blockSize, long oldBlocks, long newBlocks, long oldBytes, long newBytes,
                       long oldPools, long newPools, long oldRequested, long newRequested) {
         long bytesDelta() {
-            return newBytes - oldBytes;
+            return DumpReport.minus(newBytes, oldBytes);
         }
     }
 
     /** Growth of one byte category or counter. */
     record Delta(String name, long oldValue, long newValue) {
         long delta() {
-            return newValue - oldValue;
+            return DumpReport.minus(newValue, oldValue);
         }
     }
 
@@ -46,7 +46,8 @@ final class DumpDiff {
             }
         }
         list.sort(Comparator.comparingLong(ClassDelta::bytesDelta).reversed()
-                .thenComparing(Comparator.comparingLong((ClassDelta d) -> d.newPools() - d.oldPools()).reversed())
+                .thenComparing(Comparator.comparingLong((ClassDelta d) -> DumpReport.minus(d.newPools(), d.oldPools()))
+                        .reversed())
                 .thenComparingInt(ClassDelta::index));
         return list;
     }
@@ -84,7 +85,7 @@ final class DumpDiff {
                 d("orphanedBlocksInUse", a, b, StatsFile.Snapshot::orphanedBlocksInUse),
                 d("mallocs", a, b, StatsFile.Snapshot::mallocs),
                 d("frees", a, b, StatsFile.Snapshot::frees),
-                d("mallocs - frees", a, b, s -> s.mallocs() - s.frees()),
+                d("mallocs - frees", a, b, s -> DumpReport.minus(s.mallocs(), s.frees())),
                 d("remoteFrees", a, b, StatsFile.Snapshot::remoteFrees),
                 d("reallocs", a, b, StatsFile.Snapshot::reallocs),
                 d("largeMallocs", a, b, StatsFile.Snapshot::largeMallocs),
@@ -98,8 +99,10 @@ final class DumpDiff {
 
     static String text(StatsFile.Snapshot a, StatsFile.Snapshot b) {
         StringBuilder s = new StringBuilder();
-        f(s, "old: %s (pid %d \"%s\", update #%d at %s)%n", a.path(), a.pid(), a.name(), a.publishCount(), a.heartbeat());
-        f(s, "new: %s (pid %d \"%s\", update #%d at %s)%n", b.path(), b.pid(), b.name(), b.publishCount(), b.heartbeat());
+        f(s, "old: %s (pid %d \"%s\", update #%d at %s)%n", StatsFile.printable(String.valueOf(a.path())), a.pid(),
+                a.name(), a.publishCount(), a.heartbeat());
+        f(s, "new: %s (pid %d \"%s\", update #%d at %s)%n", StatsFile.printable(String.valueOf(b.path())), b.pid(),
+                b.name(), b.publishCount(), b.heartbeat());
         f(s, "interval: %s%n", DumpReport.duration(Duration.between(a.heartbeat(), b.heartbeat())));
         if (a.pid() != b.pid() || !a.name().equals(b.name()) || a.startTime().compareTo(b.startTime()) != 0) {
             f(s, "note: the dumps come from different allocators (pid, name or start time differ)%n");
@@ -113,8 +116,8 @@ final class DumpDiff {
                     "delta blocks", "pools", "delta req.");
             for (ClassDelta c : classes) {
                 f(s, "%5d %5d %14d %14d %+16d %+12d %+8d %+14d%n", c.index(), c.blockSize(), c.oldBlocks(),
-                        c.newBlocks(), c.bytesDelta(), c.newBlocks() - c.oldBlocks(), c.newPools() - c.oldPools(),
-                        c.newRequested() - c.oldRequested());
+                        c.newBlocks(), c.bytesDelta(), DumpReport.minus(c.newBlocks(), c.oldBlocks()),
+                        DumpReport.minus(c.newPools(), c.oldPools()), DumpReport.minus(c.newRequested(), c.oldRequested()));
             }
         }
         f(s, "%nBytes, by growth%n%-24s %16s %16s %16s%n", "category", "old", "new", "delta");

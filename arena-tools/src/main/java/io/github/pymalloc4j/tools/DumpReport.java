@@ -29,8 +29,9 @@ final class DumpReport {
         StringBuilder b = new StringBuilder();
         Duration up = Duration.between(s.startTime(), s.heartbeat());
         f(b, "pymalloc4j arena-dump: process %d \"%s\", up %s, update #%d at %s (every %d ms)%n", s.pid(), s.name(),
-                duration(up), s.publishCount(), s.heartbeat(), s.publishPeriod().toMillis());
-        f(b, "file %s%s%n", s.path(), s.staleReason(Duration.ZERO).map(r -> "  [STALE: " + r + "]").orElse(""));
+                duration(up), s.publishCount(), s.heartbeat(), s.publishPeriodMillis());
+        f(b, "file %s%s%n", StatsFile.printable(String.valueOf(s.path())),
+                s.staleReason(Duration.ZERO).map(r -> "  [STALE: " + r + "]").orElse(""));
 
         // size classes
         f(b, "%nSize classes (pools of %s)%n", bytes(s.poolSize()));
@@ -93,7 +94,7 @@ final class DumpReport {
                 s.largeAllocations(), s.largeBytes(), bytes(s.largeBytes()));
 
         // counters
-        double secs = Math.max(up.toMillis(), 1) / 1000.0;
+        double secs = Math.max(seconds(up), 0.001);
         Duration interval = prev == null ? null : Duration.between(prev.heartbeat(), s.heartbeat());
         boolean deltas = interval != null && !interval.isNegative() && !interval.isZero();
         if (prev != null) {
@@ -103,7 +104,7 @@ final class DumpReport {
         } else {
             f(b, "%nCounters         since start        per second%n");
         }
-        double dsecs = deltas ? interval.toMillis() / 1000.0 : 1;
+        double dsecs = deltas ? seconds(interval) : 1;
         counter(b, "mallocs", s.mallocs(), prev == null ? 0 : prev.mallocs(), secs, deltas, dsecs);
         counter(b, "frees", s.frees(), prev == null ? 0 : prev.frees(), secs, deltas, dsecs);
         counter(b, "remote frees", s.remoteFrees(), prev == null ? 0 : prev.remoteFrees(), secs, deltas, dsecs);
@@ -116,9 +117,9 @@ final class DumpReport {
         counter(b, "double frees", s.doubleFreesDetected(), prev == null ? 0 : prev.doubleFreesDetected(), secs, deltas,
                 dsecs);
         if (deltas) {
-            f(b, "%-16s %12d B%s%n", "in use (delta)", s.bytesInAllocatedBlocks() + s.largeBytes(),
-                    String.format(Locale.ROOT, "   %+d B in %s", s.bytesInAllocatedBlocks() + s.largeBytes()
-                            - prev.bytesInAllocatedBlocks() - prev.largeBytes(), duration(interval)));
+            long inUseNow = plus(s.bytesInAllocatedBlocks(), s.largeBytes());
+            f(b, "%-16s %12d B%s%n", "in use (delta)", inUseNow, String.format(Locale.ROOT, "   %+d B in %s",
+                    minus(inUseNow, plus(prev.bytesInAllocatedBlocks(), prev.largeBytes())), duration(interval)));
         }
         f(b, "%nOrphans: %d pools, %d blocks in use; maintenance %s; lock-free owners %s%n", s.orphanPools(),
                 s.orphanedBlocksInUse(), s.maintenanceFailed() ? "HAS FAILED" : "ok", s.lockFreeOwners());
@@ -133,7 +134,8 @@ final class DumpReport {
                                 double dsecs) {
         f(b, "%-16s %12d %17.1f", label, now, now / secs);
         if (deltas) {
-            f(b, "   %+12d %13.1f", now - before, (now - before) / dsecs);
+            long delta = minus(now, before);
+            f(b, "   %+12d %13.1f", delta, delta / dsecs);
         }
         b.append('\n');
     }
@@ -142,33 +144,49 @@ final class DumpReport {
         b.append(String.format(Locale.ROOT, format, args));
     }
 
-    /** @return bytes for humans: 1.5 MiB. */
+    /** @return bytes for humans: 1.5 MiB, -8.0 EiB (any long, Long.MIN_VALUE included). */
     static String bytes(long n) {
-        if (n < 0) {
-            return "-" + bytes(-n);
-        }
-        if (n < 1024) {
+        if (n > -1024 && n < 1024) {
             return n + " B";
         }
-        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-        double v = n;
+        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+        double v = Math.abs((double) n);
         int u = -1;
         while (v >= 1024 && u < units.length - 1) {
             v /= 1024;
             u++;
         }
-        return String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+        return String.format(Locale.ROOT, "%s%.1f %s", n < 0 ? "-" : "", v, units[u]);
     }
 
-    /** @return a duration as 1d 02:03:04, 02:03:04 or 3.2 s. */
+    /** @return a duration as 1d 02:03:04, 02:03:04 or 3.2 s; a negative one as 0.0 s. Any duration. */
     static String duration(Duration d) {
-        long ms = Math.max(d.toMillis(), 0);
-        if (ms < 60_000) {
-            return String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
+        if (d.isNegative()) {
+            return "0.0 s";
         }
-        long s = ms / 1000;
+        long s = d.getSeconds();
+        if (s < 60) {
+            return String.format(Locale.ROOT, "%.1f s", (s * 1000 + d.getNano() / 1_000_000) / 1000.0);
+        }
         String hms = String.format(Locale.ROOT, "%02d:%02d:%02d", s / 3600 % 24, s / 60 % 60, s % 60);
         return s >= 86_400 ? s / 86_400 + "d " + hms : hms;
+    }
+
+    /** @return a duration in seconds, for rates (never overflows, unlike {@link Duration#toMillis()}). */
+    static double seconds(Duration d) {
+        return d.getSeconds() + d.getNano() / 1e9;
+    }
+
+    /** @return {@code a - b}, saturating at the ends of the long range instead of wrapping around. */
+    static long minus(long a, long b) {
+        long d = a - b;
+        return ((a ^ b) & (a ^ d)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : d;
+    }
+
+    /** @return {@code a + b}, saturating at the ends of the long range instead of wrapping around. */
+    static long plus(long a, long b) {
+        long r = a + b;
+        return ((a ^ r) & (b ^ r)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : r;
     }
 
     static String jsonString(String s) {
@@ -179,8 +197,10 @@ final class DumpReport {
                 case '"' -> b.append("\\\"");
                 case '\\' -> b.append("\\\\");
                 default -> {
-                    if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
+                    int type = Character.getType(c);
+                    if (c < 0x20 || c >= 0x7f && c <= 0x9f || type == Character.FORMAT || type == Character.SURROGATE
+                            || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR) {
+                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
                     } else {
                         b.append(c);
                     }
@@ -240,6 +260,11 @@ final class DumpReport {
     // ------------------------------------------------------------------ occupancy map, SVG and HTML
 
     static final int CELL = 10;
+    /**
+     * Pool cells the picture draws at most: all of the largest default file (4096 arenas of 64 pools); of a file
+     * declaring more (up to 64 arenas of 2^18 pools), the first arenas that fit, so the page stays drawable.
+     */
+    static final int MAX_CELLS = 1 << 18;
 
     /** Colour of a pool cell: grey if empty, white (hatched) if never carved, else blue by fill. */
     static String cellFill(StatsFile.PoolRecord p) {
@@ -263,8 +288,8 @@ final class DumpReport {
 
     /** The map (arenas x pools) and the per-class table as one SVG document. */
     static String svg(StatsFile.Snapshot s) {
-        int pools = s.poolsPerArena();
-        int rows = s.arenas().size();
+        int pools = Math.min(s.poolsPerArena(), MAX_CELLS);
+        int rows = Math.min(s.arenas().size(), Math.max(1, MAX_CELLS / Math.max(pools, 1)));
         int left = 150;
         int top = 50;
         int gridW = pools * CELL;
@@ -277,7 +302,7 @@ final class DumpReport {
             }
         }
         int width = Math.max(left + gridW + 20, 900); // the caption line is ~105 monospace characters of 11 px
-        int height = tableTop + (classRows + 2) * 16 + 20;
+        int height = tableTop + (classRows + 3) * 16 + 20;
         StringBuilder b = new StringBuilder();
         f(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                 + "font-family=\"monospace\" font-size=\"11\">%n", width, height, width, height);
@@ -287,14 +312,22 @@ final class DumpReport {
                 + "stroke-width=\"0.7\"/></pattern></defs>\n");
         f(b, "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>%n", width, height);
         f(b, "<text x=\"10\" y=\"18\" font-size=\"13\">%s</text>%n", xml("process " + s.pid() + " \"" + s.name()
-                + "\" at " + s.heartbeat() + ": " + rows + " arenas x " + pools + " pools of " + bytes(s.poolSize())));
+                + "\" at " + s.heartbeat() + ": " + s.arenas().size() + " arenas x " + s.poolsPerArena() + " pools of "
+                + bytes(s.poolSize()) + (rows < s.arenas().size() || pools < s.poolsPerArena()
+                ? " (the first " + rows + " x " + pools + " drawn)" : "")));
         f(b, "<text x=\"10\" y=\"36\">%s</text>%n", xml("colour = pool fill (light = few blocks in use, dark red = full); "
                 + "grey = empty; hatched = never carved; hover a pool for its class"));
         int row = 0;
         for (StatsFile.ArenaRecord a : s.arenas()) {
+            if (row >= rows) {
+                break;
+            }
             int y = top + row * CELL;
             f(b, "<text x=\"10\" y=\"%d\" font-size=\"9\">0x%016x</text>%n", y + CELL - 1, a.address());
             for (StatsFile.PoolRecord p : a.pools()) {
+                if (p.index() >= pools) {
+                    break;
+                }
                 String tip;
                 if (p.sizeClass() == StatsFile.PoolRecord.NEVER_CARVED) {
                     tip = "pool " + p.index() + ": never carved";
