@@ -218,6 +218,34 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
     }
 
+    /** {@link #freePooled} of a block checked live in the given {@link Pool#life()} of its pool. */
+    private static void freePooledOfLife(final NativeArena arena, final Pool pool, final long[] life, final long address)
+    {
+        final Heap heap = arena.poolAt(address) == pool ? pool.heap : null;
+        if (heap != null && heap.ownerThread == Thread.currentThread())
+        {
+            final boolean locked = heap.enter();
+            try
+            {
+                // The owner is the only one who carves a pool it holds: in this life now, it stays in it.
+                if (pool.heap == heap && pool.sizeClass != Pool.FREE && pool.life() == life)
+                {
+                    heap.freeLocal(pool, address);
+                    return;
+                }
+            }
+            finally
+            {
+                heap.exit(locked);
+            }
+        }
+        final Heap notify = livePool(pool, address).freeRemote(address, life);
+        if (notify != null)
+        {
+            notify.pushNotified(pool);
+        }
+    }
+
     private static void freeOwned(final Pool pool, final Heap heap, final long address)
     {
         final boolean locked = heap.enter();
@@ -648,12 +676,24 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
             {
                 return large.resize(address, newSize);
             }
-            final long moved = allocateSmall(SizeClass.indexOf(newSize), newSize, false);
-            AddressSpace.copy(address, moved, Math.min(oldSize, newSize));
-            large.free(address, false);
+            // Out of the records while it moves: a racing free of it is refused, C cannot reuse the address.
+            final long[] taken = large.take(address);
+            final long moved;
+            try
+            {
+                moved = allocateSmall(SizeClass.indexOf(newSize), newSize, false);
+            }
+            catch (final RuntimeException | Error e)
+            {
+                large.restore(address, taken);
+                throw e;
+            }
+            AddressSpace.copy(address, moved, Math.min(taken[0], newSize));
+            large.freeTaken(address, taken);
             return moved;
         }
         final Pool pool = livePool(arena.poolAt(address), address);
+        final long[] life = pool.life(); // before the check: the block is checked live in this life
         final int i = pool.liveBlockIndex(address);
         final long blockSize = pool.blockSize;
         if (newSize <= blockSize && 4 * Math.max(newSize, 1) > 3 * blockSize)
@@ -665,7 +705,9 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         AddressSpace.copy(address, moved, Math.min(blockSize, newSize));
         try
         {
-            freeBlock(address);
+            // Only in the life it was checked in: if a racing free emptied the pool and it was carved
+            // again (perhaps for moved itself), the address is another block now and must not be freed.
+            freePooledOfLife(arena, pool, life, address);
         }
         catch (final RuntimeException e)
         {

@@ -293,6 +293,45 @@ final class LargeBlocks
     }
 
     /**
+     * Takes a live large block out of the records for a move to a pooled block: while it is out, a
+     * concurrent free or realloc of the address is refused, and C cannot hand the address to anyone
+     * else. Give it back with {@link #restore} or {@link #freeTaken}.
+     *
+     * @return {requested size, record}.
+     * @throws IllegalArgumentException if {@code address} is not a live large block; nothing changes then.
+     */
+    long[] take(final long address)
+    {
+        final Stripe s = stripe(address);
+        s.lock.lock();
+        try
+        {
+            final long size = s.liveSize(address);
+            s.sizes.remove(address);
+            final long record = s.held.remove(address);
+            s.bytes -= size;
+            return new long[] {size, record};
+        }
+        finally
+        {
+            s.lock.unlock();
+        }
+    }
+
+    /** Records a block {@link #take taken} out again, unchanged: the move failed. */
+    void restore(final long address, final long[] taken)
+    {
+        stripe(address).record(address, taken[0], taken[1], false, false);
+    }
+
+    /** Gives a block {@link #take taken} out back to C: the move succeeded. Not a user free. */
+    void freeTaken(final long address, final long[] taken)
+    {
+        Libc.free(address);
+        limit.release(charge(taken[1]));
+    }
+
+    /**
      * Resizes a live large block: in place when the new size fits its usable size and uses more than
      * three quarters of it, else with the system {@code realloc}, charged anew.
      *

@@ -309,6 +309,13 @@ final class Pool
         return i;
     }
 
+    /** Why a block validated earlier cannot be freed now: its pool emptied and was carved again. */
+    IllegalArgumentException freedMeanwhile(final long address)
+    {
+        return new IllegalArgumentException("double free of 0x" + Long.toHexString(address) +
+            ": another thread freed it meanwhile (its pool emptied and was carved again)");
+    }
+
     /** Why block {@code i}, which is not live, cannot be freed: never handed out, or freed already. */
     private IllegalArgumentException notLive(final long address, final int i)
     {
@@ -357,7 +364,32 @@ final class Pool
      */
     Heap freeRemote(final long address)
     {
-        final long[] r = (long[])REMOTE.getAcquire(this);
+        return freeRemote(address, life());
+    }
+
+    /**
+     * This life of the pool: its remote bitmap, which every carve replaces (acquire). A caller that
+     * validated a block and must free it later (realloc's move) keeps it to tell that the pool was
+     * carved again meanwhile, so the address may be someone else's block now.
+     */
+    long[] life()
+    {
+        return (long[])REMOTE.getAcquire(this);
+    }
+
+    /**
+     * {@link #freeRemote(long)} of a block of the given life of this pool.
+     *
+     * @param r the pool's {@link #life()} when the caller validated the block.
+     * @throws IllegalArgumentException also when the pool is no longer in that life: the block was freed
+     *                                  by another thread meanwhile.
+     */
+    Heap freeRemote(final long address, final long[] r)
+    {
+        if ((long[])REMOTE.getAcquire(this) != r)
+        {
+            throw freedMeanwhile(address);
+        }
         final int i = liveBlockIndex(address);
         final int w = i >>> 6;
         final long bit = 1L << i;
