@@ -27,6 +27,8 @@ final class FileTrust
 {
     /** Owner of a path whose file system has none, and our own uid where it cannot be found out. */
     static final long UNKNOWN_UID = -1;
+    /** The superuser, trusted like ourselves. */
+    static final long ROOT_UID = 0;
 
     private static final int S_IFMT = 0170000;
     private static final int S_IFSOCK = 0140000;
@@ -185,20 +187,23 @@ final class FileTrust
         return Optional.empty();
     }
 
-    /** @return "is owned by uid X, not by us (uid Y)" if the owner is known and not us. */
+    /**
+     * @return "is owned by uid X, not by us (uid Y) or root" if the owner is known and is neither us nor root
+     * (root can change anything anyway, so a path root owns is no less ours than one we own).
+     */
     static Optional<String> ownerProblem(final Status s)
     {
-        if (s.uid() == UNKNOWN_UID || OUR_UID == UNKNOWN_UID || s.uid() == OUR_UID)
+        if (!foreign(s.uid()))
         {
             return Optional.empty();
         }
-        return Optional.of("is owned by uid " + s.uid() + ", not by us (uid " + OUR_UID + ")");
+        return Optional.of("is owned by uid " + s.uid() + ", not by us (uid " + OUR_UID + ") or root");
     }
 
-    /** @return whether the owner is known and is another user. */
+    /** @return whether the owner is known and is another user than us or root. */
     static boolean foreign(final long uid)
     {
-        return uid != UNKNOWN_UID && OUR_UID != UNKNOWN_UID && uid != OUR_UID;
+        return uid != UNKNOWN_UID && OUR_UID != UNKNOWN_UID && uid != OUR_UID && uid != ROOT_UID;
     }
 
     static String permissions(final int mode)

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -76,6 +77,8 @@ public final class StatsFile implements AutoCloseable
     private final Geometry geometry;
     /** The header as it was when the file was opened; its fixed fields must not change. */
     private final byte[] openedHeader;
+    /** Why this file is not one we would list, if it is not (another user's, or others can change it). */
+    private final Optional<String> trustProblem;
     /** Copies thrown away because the writer was updating; for tests. */
     private final AtomicLong retries = new AtomicLong();
 
@@ -86,9 +89,10 @@ public final class StatsFile implements AutoCloseable
 
     private StatsFile(
         final Path path, final String displayName, final FileChannel channel, final Arena mapping,
-        final MemorySegment file, final Geometry geometry, final byte[] openedHeader)
+        final MemorySegment file, final Geometry geometry, final byte[] openedHeader, final Optional<String> trustProblem)
     {
         this.path = path;
+        this.trustProblem = trustProblem;
         this.displayName = displayName;
         this.channel = channel;
         this.mapping = mapping;
@@ -144,7 +148,7 @@ public final class StatsFile implements AutoCloseable
             mapping = Arena.ofShared();
             final MemorySegment file = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, mapping);
             final byte[] mapped = file.asSlice(0, HEADER_SIZE).toArray(ValueLayout.JAVA_BYTE);
-            final StatsFile result = new StatsFile(path, name, channel, mapping, file, geometry, mapped);
+            final StatsFile result = new StatsFile(path, name, channel, mapping, file, geometry, mapped, trustProblem(opened));
             result.checkFixedHeader(header);
             done = true;
             return result;
@@ -168,6 +172,41 @@ public final class StatsFile implements AutoCloseable
                 closeQuietly(channel);
             }
         }
+    }
+
+    /** The file's own problem, else its directory's: what {@link #list} would have skipped it for. */
+    private static Optional<String> trustProblem(final FileTrust.Status file)
+    {
+        final Optional<String> own = FileTrust.fileProblem(file);
+        if (own.isPresent())
+        {
+            return Optional.of("the file " + own.get());
+        }
+        final Path parent = file.path().toAbsolutePath().getParent();
+        if (parent == null)
+        {
+            return Optional.empty();
+        }
+        try
+        {
+            return FileTrust.directoryProblem(FileTrust.status(parent)).map(p -> "its directory " + p);
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            return Optional.of("its directory cannot be examined: " + TerminalText.printable(e.toString()));
+        }
+    }
+
+    /**
+     * Why this file would not be listed by {@link #list()}, if it would not: it, or its directory, belongs to
+     * another user (not root), or others can write to it, so its contents may not be what the process it names
+     * published. Such a file can still be opened by path; callers should show the reason with what they read.
+     *
+     * @return the reason, already safe to print, or empty if the file can be trusted.
+     */
+    public Optional<String> trustProblem()
+    {
+        return trustProblem;
     }
 
     private static FileTrust.Status examine(final Path path, final String name) throws StatsFileException
@@ -424,37 +463,114 @@ public final class StatsFile implements AutoCloseable
     }
 
     /**
-     * Statistics files in {@link #defaultDirectory()}, stale ones included.
+     * Statistics files this user's processes publish by default, stale ones included: those in
+     * {@link #defaultDirectory()} and in the private {@code <defaultDirectory>.XXXX} siblings a publisher uses when
+     * the default directory is taken by another user. A directory or file that another user (not root) owns, or
+     * that others can change, is skipped ({@code docs/dump-format.md}, "Trust").
      *
-     * @return their paths, by name; empty if the directory does not exist.
-     * @throws IOException if the directory cannot be listed.
+     * @return their paths, by file name; empty if there are none.
+     * @throws IOException if a directory cannot be listed.
      */
     public static List<Path> list() throws IOException
     {
-        return list(defaultDirectory());
+        return listDefault(defaultDirectory());
+    }
+
+    /** {@link #list()} for another default directory (tests). */
+    static List<Path> listDefault(final Path defaultDirectory) throws IOException
+    {
+        final List<Path> files = new ArrayList<>();
+        if (trusted(defaultDirectory))
+        {
+            files.addAll(list(defaultDirectory));
+        }
+        for (final Path dir : privateDirectories(defaultDirectory))
+        {
+            files.addAll(list(dir));
+        }
+        files.sort(Comparator.comparing((Path p) -> p.getFileName().toString()).thenComparing(Comparator.naturalOrder()));
+        return List.copyOf(files);
     }
 
     /**
-     * Statistics files ({@code *.pm4j}) in a directory, stale ones included.
+     * The trusted private siblings {@code <defaultDirectory>.XXXX} of a default directory, by name.
+     *
+     * @param defaultDirectory the default directory.
+     * @return the directories; empty if there are none.
+     * @throws IOException if the parent cannot be listed.
+     */
+    static List<Path> privateDirectories(final Path defaultDirectory) throws IOException
+    {
+        final Path base = defaultDirectory.toAbsolutePath().getParent();
+        if (base == null || !Files.isDirectory(base))
+        {
+            return List.of();
+        }
+        final String prefix = defaultDirectory.getFileName() + ".";
+        final List<Path> dirs = new ArrayList<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(base, p -> p.getFileName().toString().startsWith(prefix)))
+        {
+            for (final Path p : stream)
+            {
+                if (trusted(p))
+                {
+                    dirs.add(p);
+                }
+            }
+        }
+        dirs.sort(null);
+        return dirs;
+    }
+
+    private static boolean trusted(final Path dir)
+    {
+        try
+        {
+            return FileTrust.directoryProblem(FileTrust.status(dir)).isEmpty();
+        }
+        catch (final IOException | RuntimeException e)
+        {
+            return false;
+        }
+    }
+
+    /**
+     * Statistics files ({@code *.pm4j}) in a directory, stale ones included. Only regular files that we (or root)
+     * own and others cannot write are listed; open another user's file by path to read it
+     * ({@link #trustProblem()} then says why it was not listed).
      *
      * @param directory the directory, e.g. one given to {@link Allocator.Builder#publishDirectory(Path)}.
      * @return their paths, by name; empty if the directory does not exist.
-     * @throws IOException if the directory cannot be listed.
+     * @throws IOException if the directory cannot be listed, or cannot be trusted (another user's, or writable by
+     *                     others without the sticky bit): the reason is in the message.
      */
     public static List<Path> list(final Path directory) throws IOException
     {
-        if (!Files.isDirectory(directory))
+        if (!Files.exists(directory, LinkOption.NOFOLLOW_LINKS))
         {
             return List.of();
+        }
+        final Optional<String> problem = FileTrust.directoryProblem(FileTrust.status(directory));
+        if (problem.isPresent())
+        {
+            throw new IOException("statistics directory " + TerminalText.printable(directory.toString()) + " " +
+                problem.get() + "; refusing to list it (open its files by path to read them anyway)");
         }
         final List<Path> files = new ArrayList<>();
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(directory, "*" + FILE_SUFFIX))
         {
             for (final Path p : stream)
             {
-                if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
+                try
                 {
-                    files.add(p);
+                    if (FileTrust.fileProblem(FileTrust.status(p)).isEmpty())
+                    {
+                        files.add(p);
+                    }
+                }
+                catch (final IOException e)
+                {
+                    // gone meanwhile
                 }
             }
         }

@@ -191,8 +191,7 @@ final class StatsPublisher
     {
         final int poolsPerArena = (int)(arenaSize / poolSize);
         final int capacity = arenaCapacity > 0 ? arenaCapacity : StatsFileLayout.arenaCapacity(poolsPerArena);
-        final boolean defaultDirectory = directory == null;
-        final Path dir = ensureDirectory(defaultDirectory ? StatsFile.defaultDirectory() : directory);
+        final Path dir = publishDirectory(directory, StatsFile.defaultDirectory());
         final long pid = ProcessHandle.current().pid();
 
         String unique = name;
@@ -227,10 +226,6 @@ final class StatsPublisher
                 channel.write(ByteBuffer.wrap(new byte[1]), size - 1); // sparse: only written pages use memory
                 segment = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, mapping);
             }
-            if (defaultDirectory)
-            {
-                checkOwner(dir, temp);
-            }
             final StatsPublisher publisher = new StatsPublisher(
                 source, unique, path, period, poolsPerArena, capacity, mapping, segment);
             publisher.writeHeader(pid, arenaSize, poolSize, size);
@@ -262,14 +257,46 @@ final class StatsPublisher
         }
     }
 
-    /** Creates the directory (owner-only where POSIX) unless it exists; refuses a symbolic link. */
-    private static Path ensureDirectory(final Path dir) throws IOException
+    /**
+     * The directory to publish in. A directory the caller names is created owner-only if missing and refused if
+     * it cannot be trusted ({@link FileTrust#directoryProblem}: a symbolic link, another user's, or writable by
+     * others without the sticky bit). The default directory is shared ground (another local user may have
+     * created {@code /dev/shm/pymalloc4j-<user>} first, or loosened its mode): if it cannot be trusted, a
+     * private sibling {@code pymalloc4j-<user>.XXXX} (mode {@code rwx------}) is used instead, with a warning;
+     * {@link StatsFile#list()} searches those too.
+     *
+     * @param requested        the directory the caller named, or null for the default.
+     * @param defaultDirectory the default ({@link StatsFile#defaultDirectory()}; another place in tests).
+     * @return a directory that only we (or root) can change.
+     * @throws IOException if a named directory cannot be trusted, or no directory can be made.
+     */
+    static Path publishDirectory(final Path requested, final Path defaultDirectory) throws IOException
     {
-        if (Files.isSymbolicLink(dir))
+        if (requested != null)
         {
-            throw new IOException("statistics directory " + dir + " is a symbolic link; refusing to use it");
+            final var problem = FileTrust.directoryProblem(ensureDirectory(requested));
+            if (problem.isPresent())
+            {
+                throw new IOException("statistics directory " + TerminalText.printable(requested.toString()) + " " +
+                    problem.get() + "; refusing to use it");
+            }
+            return requested;
         }
-        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS))
+        final var problem = FileTrust.directoryProblem(ensureDirectory(defaultDirectory));
+        if (problem.isEmpty())
+        {
+            return defaultDirectory;
+        }
+        final Path fallback = privateDirectory(defaultDirectory);
+        LOG.log(System.Logger.Level.WARNING, "pymalloc4j: statistics directory " +
+            TerminalText.printable(defaultDirectory.toString()) + " " + problem.get() + "; publishing in " + fallback + " instead");
+        return fallback;
+    }
+
+    /** Creates the directory (owner-only where POSIX) unless something exists there; examines what is there. */
+    private static FileTrust.Status ensureDirectory(final Path dir) throws IOException
+    {
+        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS))
         {
             final Path parent = dir.toAbsolutePath().getParent();
             if (parent != null)
@@ -282,13 +309,31 @@ final class StatsPublisher
             }
             catch (final FileAlreadyExistsException e)
             {
-                if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS))
-                {
-                    throw e;
-                }
+                // someone else made it meanwhile: examined below like any existing one
             }
         }
-        return dir;
+        return FileTrust.status(dir);
+    }
+
+    /**
+     * A trusted sibling {@code <default>.XXXX} of the default directory that an earlier process of ours made, or
+     * a new one.
+     */
+    static Path privateDirectory(final Path defaultDirectory) throws IOException
+    {
+        final List<Path> ours = StatsFile.privateDirectories(defaultDirectory);
+        if (!ours.isEmpty())
+        {
+            return ours.getFirst();
+        }
+        final Path base = defaultDirectory.toAbsolutePath().getParent();
+        final Path made = Files.createTempDirectory(base, defaultDirectory.getFileName() + ".", ownerOnly(base, "rwx------"));
+        final var problem = FileTrust.directoryProblem(FileTrust.status(made));
+        if (problem.isPresent())
+        {
+            throw new IOException("statistics directory " + made + " " + problem.get() + "; refusing to use it");
+        }
+        return made;
     }
 
     /** The given POSIX permissions as a creation attribute, or none where the file system has no POSIX view. */
@@ -297,25 +342,6 @@ final class StatsPublisher
         return path.getFileSystem().supportedFileAttributeViews().contains("posix") ?
             new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(permissions))} :
             new FileAttribute<?>[0];
-    }
-
-    /** In the shared default location, the directory must belong to whoever owns the file just created. */
-    private static void checkOwner(final Path dir, final Path ours) throws IOException
-    {
-        try
-        {
-            final var dirOwner = Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS);
-            final var fileOwner = Files.getOwner(ours, LinkOption.NOFOLLOW_LINKS);
-            if (!dirOwner.equals(fileOwner))
-            {
-                throw new IOException("statistics directory " + dir + " belongs to " + dirOwner.getName() +
-                    ", not to " + fileOwner.getName() + "; refusing to use it");
-            }
-        }
-        catch (final UnsupportedOperationException e)
-        {
-            // no owners on this file system
-        }
     }
 
     // ---------------------------------------------------------------- writing

@@ -88,6 +88,8 @@ public final class ArenaDump {
     private long count = Long.MAX_VALUE;
     private String name;
     private Path dir;
+    /** Whether --dir named the directory; else the default ones are searched ({@link StatsFile#list()}). */
+    private boolean dirGiven;
     private final List<String> words = new ArrayList<>();
 
     private ArenaDump(PrintStream out, PrintStream err) {
@@ -176,7 +178,10 @@ public final class ArenaDump {
                 case "--svg" -> svg = Path.of(value(args, ++i, a));
                 case "--html" -> html = Path.of(value(args, ++i, a));
                 case "--name" -> name = value(args, ++i, a);
-                case "--dir" -> dir = Path.of(value(args, ++i, a));
+                case "--dir" -> {
+                    dir = Path.of(value(args, ++i, a));
+                    dirGiven = true;
+                }
                 case "--count" -> {
                     String v = value(args, ++i, a);
                     try {
@@ -297,7 +302,7 @@ public final class ArenaDump {
     private Path fileOfPid(long pid) throws Failure, IOException {
         List<Path> all;
         try {
-            all = StatsFile.list(dir);
+            all = listFiles();
         } catch (AccessDeniedException e) {
             throw new Failure(NOT_FOUND, "permission denied: cannot list " + dir);
         }
@@ -332,6 +337,17 @@ public final class ArenaDump {
         return mine.getFirst();
     }
 
+    /** The files of --dir, else those of this user's default directories. */
+    private List<Path> listFiles() throws IOException {
+        return dirGiven ? StatsFile.list(dir) : StatsFile.list();
+    }
+
+    /** Says so on stderr when a file opened by path is not one {@link StatsFile#list()} would trust. */
+    private void warnIfUntrusted(StatsFile f) {
+        f.trustProblem().ifPresent(p -> err.println("arena-dump: warning: " + oneLine(f.path().toString()) + ": " + p
+                + "; its contents may not be what the process it names published"));
+    }
+
     private static String names(List<Path> files) {
         List<String> n = new ArrayList<>();
         for (Path p : files) {
@@ -355,7 +371,11 @@ public final class ArenaDump {
 
     /** Reads a target; a stale file is an error for a pid, a warning for a file. */
     private StatsFile.Snapshot readTarget(Target t) throws Failure, StatsFileException {
-        StatsFile.Snapshot s = readOnce(t.path());
+        StatsFile.Snapshot s;
+        try (StatsFile f = StatsFile.open(t.path())) {
+            warnIfUntrusted(f);
+            s = f.read();
+        }
         if (s.stale(Duration.ZERO)) {
             if (t.byPid()) {
                 throw new Failure(STALE, staleLine(s));
@@ -370,7 +390,7 @@ public final class ArenaDump {
     private int list() throws Failure, IOException {
         List<Path> files;
         try {
-            files = StatsFile.list(dir);
+            files = listFiles();
         } catch (AccessDeniedException e) {
             throw new Failure(NOT_FOUND, "permission denied: cannot list " + dir);
         }
@@ -455,6 +475,7 @@ public final class ArenaDump {
         StatsFile.Snapshot prev = null;
         long millis = Math.round(watchSeconds * 1000);
         try (StatsFile f = StatsFile.open(t.path())) {
+            warnIfUntrusted(f);
             for (long n = 0; n < count; n++) {
                 if (n > 0) {
                     Thread.sleep(millis);

@@ -3,6 +3,7 @@ package io.github.pymalloc4j.tools;
 import io.github.pymalloc4j.Allocator;
 
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -16,7 +17,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -164,6 +167,33 @@ class ArenaDumpHostileFileTest {
             assertAnswered(run("diff", f, good.toString()), "diff back " + value);
             assertAnswered(run("--json", "diff", f, good.toString()), "json diff " + value);
         }
+    }
+
+    @Test
+    void anotherUsersFileIsNotListedNorFoundByPidAndIsMarkedWhenOpenedByPath() throws Exception {
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "chown to another user needs root");
+        Path listed = Files.createDirectory(dir.resolve("listed"));
+        Path planted = write(listed, "424242-spoof.pm4j", published);
+        Files.setAttribute(planted, "unix:uid", 65534, LinkOption.NOFOLLOW_LINKS);
+
+        Result r = run("list", "--dir", listed.toString());
+        assertEquals(2, r.code(), "nothing trusted to list: " + r);
+        Result byPid = run("424242", "--dir", listed.toString());
+        assertEquals(2, byPid.code(), "a planted file is not taken for process 424242: " + byPid);
+
+        Result byPath = run(planted.toString());
+        assertAnswered(byPath, "by path");
+        assertTrue(byPath.err().contains("warning") && byPath.err().contains("owned by uid 65534"), byPath.err());
+    }
+
+    @Test
+    void aDirectoryOthersCanWriteIsRefusedWithItsMode() throws Exception {
+        Path open = Files.createDirectory(dir.resolve("open"));
+        write(open, pid + "-hostile.pm4j", published);
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Result r = run("list", "--dir", open.toString());
+        assertEquals(2, r.code(), r.toString());
+        assertTrue(r.err().contains("rwxrwxrwx") && r.err().contains("refusing to list it"), r.err());
     }
 
     @Test
