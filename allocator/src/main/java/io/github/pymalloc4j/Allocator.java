@@ -390,14 +390,22 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     public long usableSize(final long address)
     {
         ensureOpen();
-        final NativeArena arena = arenas.arenaOf(address);
-        if (arena == null)
+        final int call = inFlight.enter(); // close() must not release the block's arena or record meanwhile
+        try
         {
-            return large.sizeOf(address);
+            final NativeArena arena = arenas.arenaOf(address);
+            if (arena == null)
+            {
+                return large.sizeOf(address);
+            }
+            final Pool pool = livePool(arena.poolAt(address), address);
+            pool.liveBlockIndex(address);
+            return pool.blockSize;
         }
-        final Pool pool = livePool(arena.poolAt(address), address);
-        pool.liveBlockIndex(address);
-        return pool.blockSize;
+        finally
+        {
+            inFlight.exit(call);
+        }
     }
 
     /**
