@@ -363,6 +363,71 @@ class RemoteDoubleFreeTest {
     }
 
     /**
+     * Finding 3's interleaving with a change of class: thread B validates block p (48 B) and reads the pool's
+     * life, thread A frees p, the pool empties, goes back to the arena and is carved again for 16-byte blocks by
+     * another thread, which gets a block at p's very address. B's free must now be refused (it is the late half of
+     * a double free) and must leave the new 16-byte block at p, and every other block of that pool, untouched.
+     */
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void lateRemoteFreeAfterThePoolWasCarvedForAnotherClassIsRefusedAndFreesNothing() throws Exception {
+        ExecutorService owner = thread("recarve-owner"), racerA = thread("recarve-A"), racerB = thread("recarve-B"),
+                other = thread("recarve-other");
+        Allocator a = Allocator.builder().purgeDelay(Duration.ofMinutes(1)).build();
+        try {
+            var field = Allocator.class.getDeclaredField("arenas");
+            field.setAccessible(true);
+            ArenaSet arenas = (ArenaSet) field.get(a);
+            long p = on(owner, () -> a.malloc(48)); // the only block of its pool
+            Pool pool = arenas.arenaOf(p).poolAt(p);
+            long[] life = on(racerB, () -> {          // B: free(p) validates p and reads the pool's life ...
+                pool.liveBlockIndex(p);
+                return pool.life();
+            });
+            on(racerA, () -> {                        // A: free(p) wins
+                a.free(p);
+                return null;
+            });
+            a.trim(); // collected: the pool is empty and goes back to the arena
+            List<Block> small = on(other, () -> {     // carved again for 16-byte blocks, until one is at p
+                List<Block> l = new ArrayList<>();
+                for (int i = 0; i < 100_000; i++) {
+                    Block b = mallocFilled(a, 16, seedOf(SEED, 9, i));
+                    l.add(b);
+                    if (b.address() == p) {
+                        return l;
+                    }
+                }
+                throw new AssertionError("no 16-byte block was carved at 0x" + Long.toHexString(p));
+            });
+            assertEquals(16, pool.blockSize, "the same pool, another class");
+            var before = fingerprint(a.stats());
+            IllegalArgumentException e = assertThrowsWithMessage(IllegalArgumentException.class,
+                    () -> on(racerB, () -> pool.freeRemote(p, life)), "double free"); // ... B's free lands now
+            assertTrue(e.getMessage().contains("freed it meanwhile"), e.getMessage());
+            assertSameFingerprint(before, fingerprint(a.stats()), CTX);
+            a.trim(); // a late bit, had one landed, would be collected here and free the block at p
+            on(other, () -> {
+                for (Block b : small) {
+                    b.check(() -> CTX + ": the 16-byte blocks are intact");
+                }
+                for (Block b : small) {
+                    a.free(b.address()); // every one still live: a stray free would make one of these throw
+                }
+                return null;
+            });
+            a.trim();
+            var end = a.stats();
+            assertConsistent(end, CTX);
+            assertEquals(0, totalBlocksInUse(end), summary(end));
+            assertEquals(0, end.doubleFreesDetected(), "refused in the caller, so not counted late: " + summary(end));
+            assertNull(a.checkInvariants(), CTX);
+        } finally {
+            closeAfter(a, owner, racerA, racerB, other);
+        }
+    }
+
+    /**
      * (b) The owner frees a block that another thread already freed (pending, not yet collected: no maintenance
      * runs with a one-minute purge delay): "double free", nothing changes.
      */
