@@ -349,7 +349,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     /**
      * Resizes a block, keeping its contents up to the smaller of its usable size and the new size. The
      * block stays in place when the new size fits it and shrinks it by less than 25 % (for a large block:
-     * of its requested size); a large block shrinking further to at most 512 bytes moves into a pool.
+     * of its requested size; for a pooled block: only when the calling thread owns its pool, another
+     * thread's realloc moves it); a large block shrinking further to at most 512 bytes moves into a pool.
      * {@code realloc(0, n)} is {@code malloc(n)}. If the call fails, the old block is untouched and still
      * owned by the caller, and nothing else changed (a realloc that loses a race with a free of the same
      * block gives back the block it had already taken).
@@ -702,11 +703,10 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
         final Pool pool = livePool(arena.poolAt(address), address);
         final long[] life = pool.life(); // before the check: the block is checked live in this life
-        final int i = pool.liveBlockIndex(address);
+        pool.liveBlockIndex(address);
         final long blockSize = pool.blockSize;
-        if (newSize <= blockSize && 4 * Math.max(newSize, 1) > 3 * blockSize)
+        if (newSize <= blockSize && 4 * Math.max(newSize, 1) > 3 * blockSize && resizeOwnedInPlace(pool, life, address, newSize))
         {
-            resizeInPlace(pool, i, newSize);
             return address;
         }
         final long moved = allocateUncounted(newSize);
@@ -756,26 +756,39 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
     }
 
-    private static void resizeInPlace(final Pool pool, final int i, final long newSize)
+    /**
+     * The owner's in-place realloc of a pooled block, inside its heap's handshake, so no collection or
+     * maintenance round changes the pool meanwhile. The block is checked again there: a free by another
+     * thread, or a collection, may have come between the caller's check and the handshake.
+     *
+     * @return false if the caller is not the pool's owner: it must move the block (the race-safe path).
+     * @throws IllegalArgumentException if the block was freed meanwhile; nothing changed.
+     */
+    private static boolean resizeOwnedInPlace(final Pool pool, final long[] life, final long address, final long newSize)
     {
         final Heap heap = pool.heap;
-        if (heap != null && heap.ownerThread == Thread.currentThread())
+        if (heap == null || heap.ownerThread != Thread.currentThread())
         {
-            final boolean locked = heap.enter();
-            try
-            {
-                if (pool.heap == heap)
-                {
-                    pool.resizeOwned(i, newSize);
-                    return;
-                }
-            }
-            finally
-            {
-                heap.exit(locked);
-            }
+            return false;
         }
-        pool.resizeRemote(i, newSize);
+        final boolean locked = heap.enter();
+        try
+        {
+            if (pool.heap != heap)
+            {
+                return false;
+            }
+            if (pool.life() != life)
+            {
+                throw pool.freedMeanwhile(address);
+            }
+            pool.resizeOwned(pool.liveBlockIndex(address), newSize);
+            return true;
+        }
+        finally
+        {
+            heap.exit(locked);
+        }
     }
 
     private static Pool livePool(final Pool pool, final long address)

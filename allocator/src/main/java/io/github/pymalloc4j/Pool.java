@@ -64,7 +64,6 @@ final class Pool
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle NOTIFY_STATE;
-    private static final VarHandle REQUESTED_ADJUST;
     private static final VarHandle REMOTE;
 
     static
@@ -73,7 +72,6 @@ final class Pool
         {
             final MethodHandles.Lookup lookup = MethodHandles.lookup();
             NOTIFY_STATE = lookup.findVarHandle(Pool.class, "notifyState", int.class);
-            REQUESTED_ADJUST = lookup.findVarHandle(Pool.class, "requestedAdjust", long.class);
             REMOTE = lookup.findVarHandle(Pool.class, "remote", long[].class);
         }
         catch (final ReflectiveOperationException e)
@@ -114,9 +112,6 @@ final class Pool
     Heap heap;
     @SuppressWarnings("unused") // accessed through NOTIFY_STATE
     private volatile int notifyState;
-    /** Changes of requested size made by in-place reallocs of threads other than the owner (atomic). */
-    @SuppressWarnings("unused") // accessed through REQUESTED_ADJUST
-    private long requestedAdjust;
     /** Link in a heap's notified stack. */
     Pool nextNotified;
 
@@ -150,7 +145,6 @@ final class Pool
         magic = SizeClass.divisionMagic(classIndex);
         used = 0;
         requestedBytes = 0;
-        REQUESTED_ADJUST.setVolatile(this, 0L);
         freeHead = 0;
         bumpNext = base;
         bumpEnd = base + (long)capacity * blockSize;
@@ -509,8 +503,8 @@ final class Pool
     }
 
     /**
-     * Sum of requested sizes of the blocks that are live and not freed remotely: the owner's running sum,
-     * plus other threads' in-place reallocs, minus the blocks awaiting collection. Racy reads: exact when
+     * Sum of requested sizes of the blocks that are live and not freed remotely: the owner's running sum
+     * minus the blocks awaiting collection. Racy reads: exact when
      * the pool's threads are quiet.
      */
     long requestedBytes()
@@ -519,7 +513,7 @@ final class Pool
         {
             return 0;
         }
-        long sum = requestedBytes + (long)REQUESTED_ADJUST.getVolatile(this);
+        long sum = requestedBytes;
         final int words = (capacity + 63) >>> 6;
         for (int w = 0; w < words; w++)
         {
@@ -596,17 +590,14 @@ final class Pool
         return blockSize - slack[i];
     }
 
-    /** Owner: records a new requested size for live block {@code i} (an in-place realloc). */
+    /**
+     * Owner, inside a call: records a new requested size for live block {@code i} (an in-place realloc).
+     * Only the owner resizes in place (another thread's realloc moves the block), so the running sum and
+     * the slack change together and a collection can never see one without the other.
+     */
     void resizeOwned(final int i, final long size)
     {
         requestedBytes += size - requestedSize(i);
-        slack[i] = (short)(blockSize - size);
-    }
-
-    /** Another thread holding live block {@code i}: records its new requested size (an in-place realloc). */
-    void resizeRemote(final int i, final long size)
-    {
-        REQUESTED_ADJUST.getAndAdd(this, size - requestedSize(i));
         slack[i] = (short)(blockSize - size);
     }
 

@@ -39,7 +39,7 @@ class ReallocFreeRaceTest {
 
     /** What a run of races did; the last fields are filled in by {@link #checkEnd}. */
     static final class Figures {
-        long races, reallocWon, freeWon, bothReturned, bothRefused, pooledMoves, largeMoves;
+        long races, reallocWon, freeWon, bothReturned, bothRefused, pooledMoves, largeMoves, inPlaceThenFreed;
         long verified;
         final List<String> failures = new ArrayList<>();
 
@@ -52,7 +52,7 @@ class ReallocFreeRaceTest {
         @Override
         public String toString() {
             return races + " races (" + pooledMoves + " pooled -> pooled, " + largeMoves + " pooled -> large): realloc won "
-                    + reallocWon + ", free won " + freeWon + ", both returned " + bothReturned + ", both refused "
+                    + reallocWon + ", in place then freed " + inPlaceThenFreed + ", free won " + freeWon + ", both returned " + bothReturned + ", both refused "
                     + bothRefused;
         }
     }
@@ -93,7 +93,12 @@ class ReallocFreeRaceTest {
             aReallocs[k] = plan.nextBoolean();
             thirdOwner[k] = plan.nextInt(3) == 0;
             oldSize[k] = 1 + plan.nextInt(256);
-            newSize[k] = plan.nextBoolean() ? 513 + plan.nextInt(3000) : 400 + plan.nextInt(113); // always moves
+            int bs = SizeClass.blockSize(SizeClass.indexOf(oldSize[k]));
+            newSize[k] = switch (plan.nextInt(3)) {
+                case 0 -> 513 + plan.nextInt(3000); // moves to a large block
+                case 1 -> 400 + plan.nextInt(113); // moves to another pool
+                default -> bs * 3 / 4 + 1 + plan.nextInt(bs - bs * 3 / 4); // fits: in place for an owner
+            };
             spinA[k] = plan.nextInt(64);
             spinB[k] = plan.nextInt(64);
         }
@@ -192,7 +197,16 @@ class ReallocFreeRaceTest {
                             return;
                         }
                     }
-                    if (reallocOutcome == null) {
+                    if (reallocOutcome == null && moved == p && freeOutcome == null) {
+                        // in place (the owner's realloc), then the free freed the block at its unchanged address:
+                        // one realloc and one free, in that order; nothing to hold, nothing to count
+                        f.inPlaceThenFreed++;
+                    } else if (reallocOutcome == null && moved == p) {
+                        // in place frees nothing, so the free met a live block: it must not have been refused
+                        f.fail(ctx + ": realloc stayed in place, yet the free of the live block was refused: " + freeOutcome);
+                        stop.set(true);
+                        return;
+                    } else if (reallocOutcome == null) {
                         // what realloc returns is the caller's live block, whatever the race did
                         long[] usable = new long[1];
                         Throwable u = attempt(() -> usable[0] = a.usableSize(moved));
@@ -210,7 +224,7 @@ class ReallocFreeRaceTest {
                         } else {
                             f.reallocWon++;
                             // the free did nothing: the new block holds p's bytes (up to its old usable size)
-                            long m = TestSupport.patternMismatch(moved, oldSize[k], s);
+                            long m = TestSupport.patternMismatch(moved, Math.min(oldSize[k], newSize[k]), s);
                             if (m >= 0) {
                                 f.fail(ctx + ": realloc's new block 0x" + Long.toHexString(moved)
                                         + " does not hold the old contents, first bad byte at " + m);
@@ -275,6 +289,7 @@ class ReallocFreeRaceTest {
         assertEquals(0, pendingRemoteFrees(s), c);
         assertEquals(s.arenaBytes(), s.reservedBytes(), c);
         assertEquals(s.arenaBytes(), a.limitReservedBytes(), c + ": the limit's counter is back to the arenas alone");
+        assertEquals(0, s.bytesRequested(), c + ": the requested bytes of the blocks in use add up to 0");
         assertEquals(f.bothReturned, s.doubleFreesDetected() - doubleFreesBefore,
                 c + ": every race where both calls returned is one double free detected");
         assertConsistent(s, c);
