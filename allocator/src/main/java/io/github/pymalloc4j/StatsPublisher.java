@@ -21,6 +21,7 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -282,7 +283,11 @@ final class StatsPublisher
             }
             return requested;
         }
-        final var problem = FileTrust.directoryProblem(ensureDirectory(defaultDirectory));
+        var problem = FileTrust.directoryProblem(ensureDirectory(defaultDirectory));
+        if (problem.isEmpty() && !Files.isWritable(defaultDirectory))
+        {
+            problem = Optional.of("is not writable by us"); // root's: trusted, but not ours to fill
+        }
         if (problem.isEmpty())
         {
             return defaultDirectory;
@@ -321,10 +326,12 @@ final class StatsPublisher
      */
     static Path privateDirectory(final Path defaultDirectory) throws IOException
     {
-        final List<Path> ours = StatsFile.privateDirectories(defaultDirectory);
-        if (!ours.isEmpty())
+        for (final Path dir : StatsFile.privateDirectories(defaultDirectory))
         {
-            return ours.getFirst();
+            if (Files.isWritable(dir))
+            {
+                return dir;
+            }
         }
         final Path base = defaultDirectory.toAbsolutePath().getParent();
         final Path made = Files.createTempDirectory(base, defaultDirectory.getFileName() + ".", ownerOnly(base, "rwx------"));
