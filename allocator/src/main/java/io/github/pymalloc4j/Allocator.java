@@ -391,17 +391,23 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     public long usableSize(final long address)
     {
         ensureOpen();
-        final int call = inFlight.enter(); // close() must not release the block's arena or record meanwhile
+        final NativeArena arena = arenas.arenaOf(address);
+        if (arena == null)
+        {
+            return largeSize(address);
+        }
+        final Pool pool = livePool(arena.poolAt(address), address); // Java-heap metadata only: no native read
+        pool.liveBlockIndex(address);
+        return pool.blockSize;
+    }
+
+    /** A large block's size, as a call in flight: close() must not release the records meanwhile. */
+    private long largeSize(final long address)
+    {
+        final int call = inFlight.enter();
         try
         {
-            final NativeArena arena = arenas.arenaOf(address);
-            if (arena == null)
-            {
-                return large.sizeOf(address);
-            }
-            final Pool pool = livePool(arena.poolAt(address), address);
-            pool.liveBlockIndex(address);
-            return pool.blockSize;
+            return large.sizeOf(address);
         }
         finally
         {

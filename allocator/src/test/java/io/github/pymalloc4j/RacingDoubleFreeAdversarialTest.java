@@ -1,5 +1,6 @@
 package io.github.pymalloc4j;
 
+import static io.github.pymalloc4j.StressSupport.isDoubleFree;
 import static io.github.pymalloc4j.StressSupport.summary;
 import static io.github.pymalloc4j.TestSupport.assertConsistent;
 import static io.github.pymalloc4j.TestSupport.totalBlocksInUse;
@@ -12,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -227,9 +227,5 @@ class RacingDoubleFreeAdversarialTest {
                     "every double free that returned is counted once: " + summary + "; " + summary(s));
             assertNull(a.checkInvariants(), summary);
         }
-    }
-
-    private static boolean isDoubleFree(IllegalArgumentException e) {
-        return e.getMessage() != null && e.getMessage().toLowerCase(Locale.ROOT).contains("double free");
     }
 }

@@ -1,6 +1,7 @@
 package io.github.pymalloc4j;
 
 import static io.github.pymalloc4j.StressSupport.closeAfter;
+import static io.github.pymalloc4j.StressSupport.isDoubleFree;
 import static io.github.pymalloc4j.StressSupport.mallocFilled;
 import static io.github.pymalloc4j.StressSupport.pendingRemoteFrees;
 import static io.github.pymalloc4j.StressSupport.seedOf;
@@ -23,7 +24,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CyclicBarrier;
@@ -60,10 +60,6 @@ class RemoteDoubleFreeTest {
             }
             throw (Error) e.getCause();
         }
-    }
-
-    private static boolean isDoubleFree(IllegalArgumentException e) {
-        return e.getMessage() != null && e.getMessage().toLowerCase(Locale.ROOT).contains("double free");
     }
 
     /**

@@ -33,6 +33,11 @@ final class StressSupport {
         }
     }
 
+    /** Whether a refusal says "double free". */
+    static boolean isDoubleFree(IllegalArgumentException e) {
+        return e.getMessage() != null && e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("double free");
+    }
+
     /** Pattern seed of block {@code id} of worker {@code thread} in a test with seed {@code testSeed}. */
     static long seedOf(long testSeed, int thread, long id) {
         return (testSeed << 44) ^ ((long) thread << 32) ^ id;
