@@ -12,7 +12,7 @@ import math
 PACKAGE = "io.github.pymalloc4j.bench."
 
 # The adapters in the order of SlotAllocator.NAMES; an unknown one is shown after them.
-IMPLS = ["pymalloc4j", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined", "netty"]
+IMPLS = ["pymalloc4j", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined", "netty", "floor"]
 BASELINE = "malloc"
 SIZES = ["16", "64", "256", "512", "mix"]
 
@@ -44,6 +44,9 @@ NOT_RUN = {
         "a confined arena cannot be closed by another thread",
     ("CacheScratchBench", "arena-confined"):
         "a confined arena cannot be closed by another thread",
+    ("LarsonBench", "floor"): "the floor is single-threaded, without synchronisation",
+    ("ProducerConsumerBench", "floor"): "the floor is single-threaded, without synchronisation",
+    ("CacheScratchBench", "floor"): "the floor is single-threaded, without synchronisation",
 }
 
 # perfnorm counters shown when present.

@@ -24,7 +24,7 @@ abstract class AddressSlots implements SlotAllocator {
     }
 
     @Override
-    public final boolean crossThreadFree() {
+    public boolean crossThreadFree() {
         return true;
     }
 

@@ -79,6 +79,9 @@ public class LarsonBench {
 
         /** Opens {@code allocator} (the benchmark's or a test's) with the ranges of {@code threads}. */
         void open(SlotAllocator allocator, int threads) {
+            if (threads > 1 && !allocator.threadSafe()) {
+                throw new IllegalArgumentException(allocator.name() + " is for one thread only");
+            }
             slots = allocator;
             slots.open(threads * STRIDE);
         }

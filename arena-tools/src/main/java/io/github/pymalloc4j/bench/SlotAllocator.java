@@ -22,7 +22,7 @@ public interface SlotAllocator {
     /** The names {@link #of(String)} accepts, in the order the reports show them. */
     List<String> NAMES = List.of(
             PymallocLongSlots.NAME, PymallocSegmentSlots.NAME, MallocSlots.NAME, MallocCriticalSlots.NAME,
-            ConfinedArenaSlots.NAME, NettyPooledSlots.NAME);
+            ConfinedArenaSlots.NAME, NettyPooledSlots.NAME, FloorSlots.NAME);
 
     /**
      * A new, unopened adapter. Only the chosen class is loaded.
@@ -39,6 +39,7 @@ public interface SlotAllocator {
             case MallocCriticalSlots.NAME -> new MallocCriticalSlots();
             case ConfinedArenaSlots.NAME -> new ConfinedArenaSlots();
             case NettyPooledSlots.NAME -> new NettyPooledSlots();
+            case FloorSlots.NAME -> new FloorSlots();
             default -> throw new IllegalArgumentException("impl must be one of " + NAMES + ": " + name);
         };
     }
@@ -56,6 +57,15 @@ public interface SlotAllocator {
      * @return false for allocators whose blocks are confined to their allocating thread.
      */
     boolean crossThreadFree();
+
+    /**
+     * Whether several threads may use the adapter at once (on distinct slots).
+     *
+     * @return false for the single-threaded floor, which the multi-threaded workloads refuse.
+     */
+    default boolean threadSafe() {
+        return true;
+    }
 
     /**
      * Creates the allocator under test (if the adapter owns one) and {@code slots} empty slots. Runs once,

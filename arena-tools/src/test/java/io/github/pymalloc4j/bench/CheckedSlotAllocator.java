@@ -38,6 +38,11 @@ final class CheckedSlotAllocator implements SlotAllocator {
     }
 
     @Override
+    public boolean threadSafe() {
+        return inner.threadSafe();
+    }
+
+    @Override
     public void open(int slots) {
         inner.open(slots);
         addresses = new long[slots];

@@ -42,7 +42,7 @@ class EveryAllocatorRunsEveryWorkloadTest {
     @Test
     void namesAreTheBenchmarkParameters() {
         assertEquals(List.of("pymalloc4j", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined",
-                "netty"), NAMES);
+                "netty", "floor"), NAMES);
         for (String name : NAMES) {
             assertEquals(name, SlotAllocator.of(name).name());
         }
@@ -120,6 +120,10 @@ class EveryAllocatorRunsEveryWorkloadTest {
     void larson(String name) throws Exception {
         LarsonBench.Shared shared = new LarsonBench.Shared();
         CheckedSlotAllocator a = checked(name);
+        if (!a.threadSafe()) {
+            assertThrows(IllegalArgumentException.class, () -> shared.open(a, 2));
+            return;
+        }
         shared.open(a, 2);
         List<Callable<Void>> threads = new ArrayList<>();
         for (int t = 0; t < 2; t++) {
