@@ -12,7 +12,7 @@ import math
 PACKAGE = "io.github.pymalloc4j.bench."
 
 # The adapters in the order of SlotAllocator.NAMES; an unknown one is shown after them.
-IMPLS = ["pymalloc4j", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined", "netty", "floor"]
+IMPLS = ["pymalloc4j", "pymalloc4j-heap", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined", "netty", "floor"]
 BASELINE = "malloc"
 SIZES = ["16", "64", "256", "512", "mix"]
 
@@ -45,6 +45,9 @@ NOT_RUN = {
     ("CacheScratchBench", "arena-confined"):
         "a confined arena cannot be closed by another thread",
     ("LarsonBench", "floor"): "the floor is single-threaded, without synchronisation",
+    ("LarsonBench", "pymalloc4j-heap"): "a thread heap serves the thread that took it; larson's threads use the plain API",
+    ("ProducerConsumerBench", "pymalloc4j-heap"): "a thread heap serves the thread that took it",
+    ("CacheScratchBench", "pymalloc4j-heap"): "a thread heap serves the thread that took it",
     ("ProducerConsumerBench", "floor"): "the floor is single-threaded, without synchronisation",
     ("CacheScratchBench", "floor"): "the floor is single-threaded, without synchronisation",
 }

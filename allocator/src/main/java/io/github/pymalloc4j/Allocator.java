@@ -51,6 +51,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
 
     private final ReservationLimit limit;
     private final ArenaSet arenas;
+    /** {@code arenas.map()}: one load less on the free path. */
+    private final ArenaMap map;
     private final HeapSet heaps;
     private final LargeBlocks large;
     private final Maintenance maintenance;
@@ -72,7 +74,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         final boolean immediate = purgeDelayNanos == 0;
         limit = new ReservationLimit(builder.maxReservedBytes);
         inFlight = new InFlightCalls();
-        arenas = new ArenaSet(builder.arenaSize, (int)builder.poolSize, limit, immediate, inFlight);
+        arenas = new ArenaSet(builder.arenaSize, (int)builder.poolSize, builder.rangeBytes(), limit, immediate, inFlight);
+        map = arenas.map();
         heaps = new HeapSet(arenas, builder.sharedHeaps, !immediate);
         large = new LargeBlocks(limit, arenas);
         maintenance = new Maintenance(heaps, arenas, immediate ? Builder.DEFAULT_PURGE_DELAY.toNanos() : purgeDelayNanos);
@@ -131,24 +134,20 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      */
     public long malloc(final long size)
     {
-        if (Long.compareUnsigned(size, SMALL_REQUEST_THRESHOLD) <= 0 && !closed)
+        if (Long.compareUnsigned(size, SMALL_REQUEST_THRESHOLD) <= 0)
         {
             final Heap heap = heaps.current();
             if (heap != null)
             {
-                final boolean locked = heap.enter();
-                try
-                {
-                    final long block = heap.allocate(SizeClass.indexOf(size), size);
-                    heap.counters.mallocs++;
-                    return block;
-                }
-                finally
-                {
-                    heap.exit(locked);
-                }
+                return heap.malloc(SizeClass.indexOf(size), size);
             }
         }
+        return mallocSlow(size);
+    }
+
+    /** Everything but the owner's small malloc: a thread's first call, virtual threads, large blocks, bad sizes. */
+    long mallocSlow(final long size)
+    {
         final int call = inFlight.enter();
         try
         {
@@ -169,6 +168,35 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @throws IllegalStateException    if the allocator is closed.
      */
     public void free(final long address)
+    {
+        final Pool pool = map.poolOfPlain(address);
+        final Heap heap = pool == null ? null : pool.heap;
+        if (heap == null || heap.ownerThread != Thread.currentThread() || !heap.freeOwned(pool, address))
+        {
+            freeSlow(address);
+        }
+    }
+
+    /**
+     * The calling thread's heap of this allocator, for callers that can keep it: its {@code malloc} and
+     * {@code free} skip the lookup of the thread's heap, the fastest way to call. See {@link ThreadHeap}.
+     *
+     * @return the calling thread's heap (for a virtual thread, a handle whose calls take the general path).
+     * @throws IllegalStateException if the allocator is closed.
+     */
+    public ThreadHeap threadHeap()
+    {
+        ensureOpen();
+        Heap heap = heaps.current();
+        if (heap == null)
+        {
+            heap = heaps.createForCurrentThread();
+        }
+        return new ThreadHeap(this, map, heap, Thread.currentThread());
+    }
+
+    /** Everything but the owner's free of a live block: zero, large blocks, remote frees, bad input. */
+    void freeSlow(final long address)
     {
         ensureOpen();
         if (address == 0)
@@ -650,20 +678,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
         if (heap != null)
         {
-            final boolean locked = heap.enter();
-            try
-            {
-                final long block = heap.allocate(c, size);
-                if (counted)
-                {
-                    heap.counters.mallocs++;
-                }
-                return block;
-            }
-            finally
-            {
-                heap.exit(locked);
-            }
+            return counted ? heap.malloc(c, size) : heap.mallocUncounted(c, size);
         }
         final Heap shared = heaps.lockShared(); // throws if closed
         try
@@ -851,6 +866,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         private long arenaSize = 1L << 20;
         private long poolSize = 16L << 10;
         private long maxReservedBytes = Long.MAX_VALUE;
+        private long addressRange;
         private Duration purgeDelay = DEFAULT_PURGE_DELAY;
         private int sharedHeaps = Math.max(2, 2 * Runtime.getRuntime().availableProcessors());
         private String publishName;
@@ -897,6 +913,36 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         {
             maxReservedBytes = bytes;
             return this;
+        }
+
+        /**
+         * Address space reserved for arenas, once, when the allocator is built: every arena is committed
+         * inside it, so that telling whether an address is a pooled block is one compare. A reservation
+         * holds no memory. Rounded down to a multiple of the arena size. Default: 32 GiB, or less when
+         * {@link #maxReservedBytes(long)} allows fewer arenas. When it is full, arenas are refused with
+         * {@link OutOfMemoryError}.
+         *
+         * @param bytes from one arena to 1 TiB.
+         * @return this builder.
+         */
+        public Builder addressRange(final long bytes)
+        {
+            addressRange = bytes;
+            return this;
+        }
+
+        /** The range to reserve: the one set, else the default capped by the limit. */
+        long rangeBytes()
+        {
+            if (addressRange != 0)
+            {
+                return addressRange;
+            }
+            if (maxReservedBytes >= ArenaMap.DEFAULT_RANGE_BYTES)
+            {
+                return ArenaMap.DEFAULT_RANGE_BYTES;
+            }
+            return Math.max(arenaSize, (maxReservedBytes + arenaSize - 1) / arenaSize * arenaSize);
         }
 
         /**
@@ -1004,6 +1050,11 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
             if (maxReservedBytes <= 0)
             {
                 throw new IllegalArgumentException("maximum reserved bytes must be positive: " + maxReservedBytes);
+            }
+            if (addressRange != 0 && (addressRange < arenaSize || addressRange > (1L << 40)))
+            {
+                throw new IllegalArgumentException("address range must be from one arena (" + arenaSize +
+                    " bytes) to 1 TiB: " + addressRange);
             }
             if (purgeDelay == null || purgeDelay.isNegative() || purgeDelay.compareTo(Duration.ofMinutes(1)) > 0)
             {

@@ -65,15 +65,15 @@ final class ArenaSet
     long highWater;
     long poolsDecommitted;
 
-    ArenaSet(final long arenaSize, final int poolSize, final ReservationLimit limit, final boolean immediate,
-        final InFlightCalls inFlight)
+    ArenaSet(final long arenaSize, final int poolSize, final long rangeBytes, final ReservationLimit limit,
+        final boolean immediate, final InFlightCalls inFlight)
     {
         this.inFlight = inFlight;
         this.arenaSize = arenaSize;
         this.poolSize = poolSize;
         this.poolShift = Integer.numberOfTrailingZeros(poolSize);
         this.poolsPerArena = (int)(arenaSize / poolSize);
-        this.map = new ArenaMap(Long.numberOfTrailingZeros(arenaSize));
+        this.map = new ArenaMap(arenaSize, poolSize, rangeBytes);
         this.limit = limit;
         this.immediate = immediate;
         this.lastWithFree = new NativeArena[poolsPerArena + 1];
@@ -87,6 +87,12 @@ final class ArenaSet
     NativeArena arenaOf(final long address)
     {
         return map.get(address);
+    }
+
+    /** The address range and its tables. */
+    ArenaMap map()
+    {
+        return map;
     }
 
     /**
@@ -208,6 +214,7 @@ final class ArenaSet
             lastWithFree[n] = null;
         }
         final Pool pool = arena.takePool();
+        map.publish(pool);
         if (n - 1 == 0)
         {
             unlinkUsable(arena);
@@ -451,10 +458,10 @@ final class ArenaSet
             {
                 map.remove(arena);
                 arena.mapped = false;
-                Libc.munmap(arena.base, arenaSize);
                 limit.release(arenaSize);
                 reclaimed++;
             }
+            map.release();
             all.clear();
             usableHead = null;
             java.util.Arrays.fill(lastWithFree, null);
@@ -502,9 +509,9 @@ final class ArenaSet
         for (int k = n - 1; k >= 0; k--)
         {
             final NativeArena arena = unmapping.remove(k);
-            if (Libc.munmap(arena.base, arenaSize) != 0)
+            if (map.decommitSlot(arena.base) != 0)
             {
-                throw new IllegalStateException("munmap of arena 0x" + Long.toHexString(arena.base) + " failed");
+                throw new IllegalStateException("unmapping arena 0x" + Long.toHexString(arena.base) + " failed");
             }
             limit.release(arenaSize);
             reclaimed++;
@@ -584,7 +591,7 @@ final class ArenaSet
             final long base;
             try
             {
-                base = mapAligned();
+                base = map.commitSlot(); // only with no arena awaiting unmapping: its slot stays taken
             }
             catch (final RuntimeException | Error e)
             {
@@ -601,33 +608,6 @@ final class ArenaSet
         linkFront(arena);
         lastWithFree[poolsPerArena] = arena;
         return arena;
-    }
-
-    /** Maps {@code 2 * arenaSize} and trims it to an {@code arenaSize}-aligned {@code arenaSize}. */
-    private long mapAligned()
-    {
-        final long raw = Libc.mmapAnonymous(2 * arenaSize);
-        if (raw == Libc.MAP_FAILED || raw == 0)
-        {
-            throw new OutOfMemoryError("pymalloc4j: mmap of " + 2 * arenaSize + " bytes for a new arena failed");
-        }
-        final long base = (raw + arenaSize - 1) & -arenaSize;
-        if (base > raw)
-        {
-            Libc.munmap(raw, base - raw);
-        }
-        final long tail = raw + 2 * arenaSize - (base + arenaSize);
-        if (tail > 0)
-        {
-            Libc.munmap(base + arenaSize, tail);
-        }
-        if (!map.covers(base) || !map.covers(base + arenaSize - 1))
-        {
-            Libc.munmap(base, arenaSize);
-            throw new OutOfMemoryError("pymalloc4j: mmap returned 0x" + Long.toHexString(base) +
-                ", outside the " + ArenaMap.ADDRESS_BITS + "-bit address range the arena map covers");
-        }
-        return base;
     }
 
     private static void removeAt(final List<Pool> list, final int k)

@@ -191,6 +191,41 @@ final class Heap
     // ------------------------------------------------------------------ allocation (owner)
 
     /**
+     * Owner, outside any call: a block of class {@code c}, inside the handshake, counted as a malloc.
+     *
+     * @throws IllegalStateException if the allocator was closed.
+     * @throws OutOfMemoryError      if a new arena was needed and refused; nothing changed then.
+     */
+    long malloc(final int c, final long size)
+    {
+        final boolean locked = enter();
+        try
+        {
+            final long block = allocate(c, size);
+            counters.mallocs++;
+            return block;
+        }
+        finally
+        {
+            exit(locked);
+        }
+    }
+
+    /** {@link #malloc} for a block that is not a user's malloc (realloc's move): not counted. */
+    long mallocUncounted(final int c, final long size)
+    {
+        final boolean locked = enter();
+        try
+        {
+            return allocate(c, size);
+        }
+        finally
+        {
+            exit(locked);
+        }
+    }
+
+    /**
      * Allocates a block of class {@code c}. Owner only, inside {@link #enter}/{@link #exit} or with
      * the lock of a shared heap held.
      *
@@ -277,6 +312,32 @@ final class Heap
     }
 
     // ------------------------------------------------------------------ free (owner)
+
+    /**
+     * Owner, outside any call: frees a block of a pool it read as its own, inside the handshake.
+     *
+     * @return false if the pool is no longer this heap's (the caller takes the slow path, which also
+     *         reports a bad free); nothing changed then.
+     * @throws IllegalArgumentException if the block is not live; nothing changed.
+     * @throws IllegalStateException    if the allocator was closed.
+     */
+    boolean freeOwned(final Pool pool, final long address)
+    {
+        final boolean locked = enter();
+        try
+        {
+            if (pool.heap != this || pool.sizeClass == Pool.FREE)
+            {
+                return false;
+            }
+            freeLocal(pool, address);
+            return true;
+        }
+        finally
+        {
+            exit(locked);
+        }
+    }
 
     /**
      * Owner's free of a block in one of its own pools. Validates first: nothing changes on bad input.

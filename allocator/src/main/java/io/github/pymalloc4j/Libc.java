@@ -15,9 +15,11 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 final class Libc
 {
+    static final int PROT_NONE = 0x0;
     static final int PROT_READ = 0x1;
     static final int PROT_WRITE = 0x2;
     static final int MAP_PRIVATE = 0x02;
+    static final int MAP_FIXED = 0x10;
     static final int MAP_ANONYMOUS = 0x20;
     static final int MAP_NORESERVE = 0x4000;
     /** {@code (void *)-1}. */
@@ -168,6 +170,43 @@ final class Libc
         {
             return (long)MMAP.invokeExact(
                 0L, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
+        }
+        catch (final Throwable t)
+        {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Reserves address space: an anonymous private mapping with no access, which holds no memory.
+     *
+     * @return the address, or {@link #MAP_FAILED}.
+     */
+    static long mmapReserve(final long length)
+    {
+        try
+        {
+            return (long)MMAP.invokeExact(0L, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
+        }
+        catch (final Throwable t)
+        {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Replaces {@code [address, address + length)}, which must lie in a mapping of ours, by fresh
+     * zero-filled anonymous memory with protection {@code prot} ({@code MAP_FIXED}); the pages it held go
+     * back to the OS.
+     *
+     * @return {@code address}, or {@link #MAP_FAILED}.
+     */
+    static long mmapFixed(final long address, final long length, final int prot)
+    {
+        try
+        {
+            return (long)MMAP.invokeExact(
+                address, length, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0L);
         }
         catch (final Throwable t)
         {

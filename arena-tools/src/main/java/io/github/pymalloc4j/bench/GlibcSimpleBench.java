@@ -42,7 +42,7 @@ public class GlibcSimpleBench {
     public String size;
 
     /** The allocator under test, see {@link SlotAllocator#NAMES}. */
-    @Param({"pymalloc4j", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined", "netty", "floor"})
+    @Param({"pymalloc4j", "pymalloc4j-heap", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined", "netty", "floor"})
     public String impl;
 
     private SlotAllocator slots;

@@ -21,7 +21,7 @@ public interface SlotAllocator {
 
     /** The names {@link #of(String)} accepts, in the order the reports show them. */
     List<String> NAMES = List.of(
-            PymallocLongSlots.NAME, PymallocSegmentSlots.NAME, MallocSlots.NAME, MallocCriticalSlots.NAME,
+            PymallocLongSlots.NAME, PymallocThreadHeapSlots.NAME, PymallocSegmentSlots.NAME, MallocSlots.NAME, MallocCriticalSlots.NAME,
             ConfinedArenaSlots.NAME, NettyPooledSlots.NAME, FloorSlots.NAME);
 
     /**
@@ -34,6 +34,7 @@ public interface SlotAllocator {
     static SlotAllocator of(String name) {
         return switch (name) {
             case PymallocLongSlots.NAME -> new PymallocLongSlots();
+            case PymallocThreadHeapSlots.NAME -> new PymallocThreadHeapSlots();
             case PymallocSegmentSlots.NAME -> new PymallocSegmentSlots();
             case MallocSlots.NAME -> new MallocSlots();
             case MallocCriticalSlots.NAME -> new MallocCriticalSlots();

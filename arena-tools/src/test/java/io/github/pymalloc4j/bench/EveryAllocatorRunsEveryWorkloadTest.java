@@ -41,7 +41,7 @@ class EveryAllocatorRunsEveryWorkloadTest {
 
     @Test
     void namesAreTheBenchmarkParameters() {
-        assertEquals(List.of("pymalloc4j", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined",
+        assertEquals(List.of("pymalloc4j", "pymalloc4j-heap", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined",
                 "netty", "floor"), NAMES);
         for (String name : NAMES) {
             assertEquals(name, SlotAllocator.of(name).name());
