@@ -346,13 +346,23 @@ final class Heap
     {
         pool.freeOwned(address);
         counters.localFrees++;
+        // One test on the pool's own fields: it was full (detached), or it emptied and is not the last
+        // pool of its class (the head with no next, which stays, so a malloc/free pair makes no call).
+        if (!pool.listed || pool.used == 0 && (pool.next != null || pool.prev != null || !retainEmptyPools))
+        {
+            afterFreeMoves(pool);
+        }
+    }
+
+    /** {@link #freeLocal} of a block whose pool must move: back into the list, or back to its arena. */
+    private void afterFreeMoves(final Pool pool)
+    {
         if (!pool.listed)
         {
             pool.disarmNotify();
             linkFront(pool);
         }
-        // The last pool of a class stays (tested here so that a malloc/free pair makes no call).
-        if (pool.used == 0 && (pool.next != null || usedPools[pool.sizeClass] != pool || !retainEmptyPools))
+        if (pool.used == 0 && (pool.next != null || pool.prev != null || !retainEmptyPools))
         {
             onEmpty(pool, false);
         }

@@ -13,17 +13,20 @@ import java.lang.invoke.VarHandle;
  *   |  b0  |  b1  |  b2  |  b3  |  b4  |  b5  |  b6  | ... | b(n-1) | tail |
  *   '---- handed out at least once ----' '-- never touched --'  '- quantization -'
  *   freeHead -> b3 -> b1 -> 0    owner's LIFO list, threaded through free blocks (owner only)
- *   live bitmap:   bit i set  &lt;=&gt;  block i was handed out and not yet collected   (owner writes)
- *   remote bitmap: bit i set  &lt;=&gt;  block i was freed by another thread, not yet collected (any thread ORs)
+ *   bits[2w]:     live word w:   bit i set  &lt;=&gt;  block 64w+i was handed out and not yet collected (owner writes)
+ *   bits[2w + 1]: remote word w: bit i set  &lt;=&gt;  block 64w+i was freed by another thread, not yet
+ *                 collected (any thread ORs)
+ *   (a live word and its remote word share a cache line: a free reads one 16-byte pair)
  *   slack[i]: blockSize - requested size of block i (written by whoever holds block i)
  * </pre>
  *
  * Invariants:
  * <ul>
- *   <li>{@code used} = number of set bits in {@code live}; a remote bit on a block that is not live is a
+ *   <li>{@code used} = number of set live bits; a remote bit on a block that is not live is a
  *       double free that raced past the checks: it is counted, never freed (see below);</li>
- *   <li>each {@link #init} gives the pool a new remote bitmap: the array identifies the pool's life, so
- *       an OR that lands in an earlier life's array can never free a block of a later one;</li>
+ *   <li>each {@link #init} gives the pool a new {@code bits} array: the array identifies the pool's life,
+ *       so an OR that lands in an earlier life's array can never free a block of a later one, and a freer
+ *       that read this life's array sees only this life's live bits;</li>
  *   <li>every block below {@code bumpNext} whose live bit is clear is on the owner's free list, once;</li>
  *   <li>{@code used + freeListLength + (bumpEnd - bumpNext) / blockSize == capacity}.</li>
  * </ul>
@@ -64,7 +67,7 @@ final class Pool
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle NOTIFY_STATE;
-    private static final VarHandle REMOTE;
+    private static final VarHandle BITS;
 
     static
     {
@@ -72,7 +75,7 @@ final class Pool
         {
             final MethodHandles.Lookup lookup = MethodHandles.lookup();
             NOTIFY_STATE = lookup.findVarHandle(Pool.class, "notifyState", int.class);
-            REMOTE = lookup.findVarHandle(Pool.class, "remote", long[].class);
+            BITS = lookup.findVarHandle(Pool.class, "bits", long[].class);
         }
         catch (final ReflectiveOperationException e)
         {
@@ -90,9 +93,11 @@ final class Pool
     int blockSize;
     int capacity;
     private long magic;
-    private long[] live;
-    /** This life's remote bitmap: written by {@link #init} with a release store, read by freers with acquire. */
-    private long[] remote;
+    /**
+     * This life's live and remote words, interleaved ({@code [2w]} live, {@code [2w + 1]} remote): written
+     * by {@link #init} with a release store, read by freers with acquire, by the owner plainly.
+     */
+    private long[] bits;
     private short[] slack;
 
     // Owner-only state.
@@ -149,14 +154,6 @@ final class Pool
         bumpNext = base;
         bumpEnd = base + (long)capacity * blockSize;
         final int words = (capacity + 63) >>> 6;
-        if (live == null || live.length < words)
-        {
-            live = new long[words];
-        }
-        else
-        {
-            java.util.Arrays.fill(live, 0, words, 0L);
-        }
         if (slack == null || slack.length < capacity)
         {
             slack = new short[capacity];
@@ -165,7 +162,7 @@ final class Pool
         seenEmptyRound = -1;
         setOwner(owner);
         NOTIFY_STATE.setVolatile(this, NONE);
-        REMOTE.setRelease(this, new long[words]); // last: a freer that acquires it sees this life's fields
+        BITS.setRelease(this, new long[2 * words]); // last: a freer that acquires it sees this life's fields
     }
 
     /**
@@ -177,8 +174,8 @@ final class Pool
     {
         if (sizeClass != FREE)
         {
-            final long[] r = remote;
-            for (int w = 0; w < r.length; w++)
+            final long[] r = bits;
+            for (int w = 1; w < r.length; w += 2)
             {
                 if ((long)LONGS.getOpaque(r, w) != 0)
                 {
@@ -215,23 +212,19 @@ final class Pool
     long allocate(final long size)
     {
         long block = freeHead;
-        final long[] bits = live;
+        final long[] b = bits;
         final int i;
-        final long word;
         if (block != 0)
         {
             final long offset = block - base;
             i = (int)((offset * magic) >>> 32);
-            if (Long.compareUnsigned(offset, bumpNext - base) >= 0 || (long)i * blockSize != offset)
+            final int w = (i >>> 6) << 1;
+            if (Long.compareUnsigned(offset, bumpNext - base) >= 0 || (long)i * blockSize != offset ||
+                (b[w] & (1L << i)) != 0)
             {
                 throw corrupted(block);
             }
-            word = bits[i >>> 6];
-            if ((word & (1L << i)) != 0)
-            {
-                throw corrupted(block);
-            }
-            if (((long)LONGS.getOpaque(remote, i >>> 6) & (1L << i)) != 0)
+            if (((long)LONGS.getOpaque(b, w + 1) & (1L << i)) != 0)
             {
                 clearStrayRemoteBit(i);
             }
@@ -239,16 +232,12 @@ final class Pool
         }
         else
         {
+            // Never handed out in this life: no freer can have passed the live check on it.
             block = bumpNext;
             bumpNext = block + blockSize;
             i = (int)(((block - base) * magic) >>> 32);
-            word = bits[i >>> 6];
-            if (((long)LONGS.getOpaque(remote, i >>> 6) & (1L << i)) != 0)
-            {
-                clearStrayRemoteBit(i);
-            }
         }
-        bits[i >>> 6] = word | (1L << i);
+        b[(i >>> 6) << 1] |= 1L << i;
         slack[i] = (short)(blockSize - size);
         requestedBytes += size;
         used++;
@@ -267,11 +256,12 @@ final class Pool
     {
         final int i = blockIndex(address);
         final long bit = 1L << i;
-        if (((long)LONGS.getOpaque(live, i >>> 6) & bit) == 0)
+        final long[] b = (long[])BITS.getAcquire(this);
+        if (((long)LONGS.getOpaque(b, (i >>> 6) << 1) & bit) == 0)
         {
             throw notLive(address, i);
         }
-        if (((long)LONGS.getOpaque(remote, i >>> 6) & bit) != 0)
+        if (((long)LONGS.getOpaque(b, ((i >>> 6) << 1) + 1) & bit) != 0)
         {
             throw doubleFree(address);
         }
@@ -335,13 +325,14 @@ final class Pool
         final long offset = address - base;
         final int i = (int)((offset * magic) >>> 32);
         final long bit = 1L << i;
-        final long[] bits = live;
-        if ((long)i * blockSize != offset || i >= capacity || (bits[i >>> 6] & bit) == 0 ||
-            ((long)LONGS.getOpaque(remote, i >>> 6) & bit) != 0)
+        final long[] b = bits;
+        final int w = (i >>> 6) << 1;
+        if ((long)i * blockSize != offset || i >= capacity || (b[w] & bit) == 0 ||
+            ((long)LONGS.getOpaque(b, w + 1) & bit) != 0)
         {
             liveBlockIndex(address); // throws with the precise reason
         }
-        bits[i >>> 6] &= ~bit;
+        b[w] &= ~bit;
         requestedBytes -= blockSize - slack[i];
         used--;
         AddressSpace.putLongPlain(address, freeHead);
@@ -368,7 +359,7 @@ final class Pool
      */
     long[] life()
     {
-        return (long[])REMOTE.getAcquire(this);
+        return (long[])BITS.getAcquire(this);
     }
 
     /**
@@ -380,12 +371,12 @@ final class Pool
      */
     Heap freeRemote(final long address, final long[] r)
     {
-        if ((long[])REMOTE.getAcquire(this) != r)
+        if ((long[])BITS.getAcquire(this) != r)
         {
             throw freedMeanwhile(address);
         }
         final int i = liveBlockIndex(address);
-        final int w = i >>> 6;
+        final int w = ((i >>> 6) << 1) + 1;
         final long bit = 1L << i;
         if (w >= r.length)
         {
@@ -396,7 +387,7 @@ final class Pool
         {
             throw doubleFree(address);
         }
-        if ((long[])REMOTE.getVolatile(this) != r || ((long)LONGS.getVolatile(live, w) & bit) == 0)
+        if ((long[])BITS.getVolatile(this) != r || ((long)LONGS.getVolatile(r, w - 1) & bit) == 0)
         {
             // The block stopped being live between the check and the OR (another free won), or the pool
             // started a new life. Take the bit back; if the owner consumed it first, it counted it.
@@ -425,25 +416,26 @@ final class Pool
     int collectRemote(final Counters collector)
     {
         int collected = 0;
+        final long[] b = bits;
         final int words = (capacity + 63) >>> 6;
         for (int w = 0; w < words; w++)
         {
-            if ((long)LONGS.getOpaque(remote, w) == 0)
+            if ((long)LONGS.getOpaque(b, 2 * w + 1) == 0)
             {
                 continue;
             }
-            long bits = (long)LONGS.getAndSet(remote, w, 0L);
-            final long stray = bits & ~live[w];
+            long freed = (long)LONGS.getAndSet(b, 2 * w + 1, 0L);
+            final long stray = freed & ~b[2 * w];
             if (stray != 0)
             {
                 collector.doubleFreesDetected += Long.bitCount(stray);
             }
-            bits &= live[w];
-            live[w] &= ~bits;
-            while (bits != 0)
+            freed &= b[2 * w];
+            b[2 * w] &= ~freed;
+            while (freed != 0)
             {
-                final int i = (w << 6) + Long.numberOfTrailingZeros(bits);
-                bits &= bits - 1;
+                final int i = (w << 6) + Long.numberOfTrailingZeros(freed);
+                freed &= freed - 1;
                 final long block = base + (long)i * blockSize;
                 requestedBytes -= blockSize - slack[i];
                 AddressSpace.putLongPlain(block, freeHead);
@@ -466,7 +458,7 @@ final class Pool
     private void clearStrayRemoteBit(final int i)
     {
         final long bit = 1L << i;
-        if (((long)LONGS.getAndBitwiseAnd(remote, i >>> 6, ~bit) & bit) != 0) // unless its freer took it back
+        if (((long)LONGS.getAndBitwiseAnd(bits, ((i >>> 6) << 1) + 1, ~bit) & bit) != 0) // unless its freer took it back
         {
             heap.counters.doubleFreesDetected++;
         }
@@ -478,7 +470,7 @@ final class Pool
         final int words = (capacity + 63) >>> 6;
         for (int w = 0; w < words; w++)
         {
-            if ((long)LONGS.getOpaque(remote, w) != 0)
+            if ((long)LONGS.getOpaque(bits, 2 * w + 1) != 0)
             {
                 return true;
             }
@@ -497,7 +489,7 @@ final class Pool
         final int words = (capacity + 63) >>> 6;
         for (int w = 0; w < words; w++)
         {
-            n += Long.bitCount((long)LONGS.getOpaque(remote, w));
+            n += Long.bitCount((long)LONGS.getOpaque(bits, 2 * w + 1));
         }
         return n;
     }
@@ -517,11 +509,11 @@ final class Pool
         final int words = (capacity + 63) >>> 6;
         for (int w = 0; w < words; w++)
         {
-            long bits = (long)LONGS.getOpaque(remote, w);
-            while (bits != 0)
+            long freed = (long)LONGS.getOpaque(bits, 2 * w + 1);
+            while (freed != 0)
             {
-                final int i = (w << 6) + Long.numberOfTrailingZeros(bits);
-                bits &= bits - 1;
+                final int i = (w << 6) + Long.numberOfTrailingZeros(freed);
+                freed &= freed - 1;
                 sum -= blockSize - slack[i];
             }
         }
@@ -543,7 +535,7 @@ final class Pool
         final int words = (capacity + 63) >>> 6;
         for (int w = 0; w < words; w++)
         {
-            if ((long)LONGS.getVolatile(remote, w) != 0)
+            if ((long)LONGS.getVolatile(bits, 2 * w + 1) != 0)
             {
                 return false;
             }
@@ -604,12 +596,12 @@ final class Pool
     /** Bytes of on-heap metadata this pool holds (estimate, compressed oops). */
     long heapBytes()
     {
-        return 112 + (live == null ? 0 : 32 + 16L * live.length) + (slack == null ? 0 : 16 + 2L * slack.length);
+        return 112 + (bits == null ? 0 : 16 + 8L * bits.length) + (slack == null ? 0 : 16 + 2L * slack.length);
     }
 
     private boolean isLive(final int i)
     {
-        return (live[i >>> 6] & (1L << i)) != 0;
+        return (bits[(i >>> 6) << 1] & (1L << i)) != 0;
     }
 
     private static IllegalArgumentException doubleFree(final long address)
