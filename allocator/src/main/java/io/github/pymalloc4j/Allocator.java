@@ -53,6 +53,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     private final ArenaSet arenas;
     /** {@code arenas.map()}: one load less on the free path. */
     private final ArenaMap map;
+    /** {@code heaps.byThread()}: one load less on the malloc path. */
+    private final Heap[] byThread;
     private final HeapSet heaps;
     private final LargeBlocks large;
     private final Maintenance maintenance;
@@ -77,6 +79,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         arenas = new ArenaSet(builder.arenaSize, (int)builder.poolSize, builder.rangeBytes(), limit, immediate, inFlight);
         map = arenas.map();
         heaps = new HeapSet(arenas, builder.sharedHeaps, !immediate);
+        byThread = heaps.byThread();
         large = new LargeBlocks(limit, arenas);
         maintenance = new Maintenance(heaps, arenas, immediate ? Builder.DEFAULT_PURGE_DELAY.toNanos() : purgeDelayNanos);
         publisher = startPublisher(builder); // before the maintenance thread: nothing to stop if it fails
@@ -136,8 +139,10 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     {
         if (Long.compareUnsigned(size, SMALL_REQUEST_THRESHOLD) <= 0)
         {
-            final Heap heap = heaps.current();
-            if (heap != null)
+            final Thread thread = Thread.currentThread();
+            final Heap[] table = byThread;
+            final Heap heap = table[(int)thread.threadId() & (table.length - 1)];
+            if (heap != null && heap.ownerThread == thread)
             {
                 return heap.malloc(SizeClass.indexOf(size), size);
             }
@@ -145,9 +150,20 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         return mallocSlow(size);
     }
 
-    /** Everything but the owner's small malloc: a thread's first call, virtual threads, large blocks, bad sizes. */
+    /**
+     * Everything but the owner's small malloc found in the thread table: a thread's first call, a thread
+     * whose slot another holds, virtual threads, large blocks, bad sizes.
+     */
     long mallocSlow(final long size)
     {
+        if (Long.compareUnsigned(size, SMALL_REQUEST_THRESHOLD) <= 0)
+        {
+            final Heap heap = heaps.current();
+            if (heap != null)
+            {
+                return heap.malloc(SizeClass.indexOf(size), size);
+            }
+        }
         final int call = inFlight.enter();
         try
         {

@@ -53,6 +53,15 @@ final class HeapSet
         }
     }
 
+    /**
+     * The table {@link #current} looks in first: {@code table[threadId & (length - 1)]}, checked against
+     * the heap's owner. A fast path that holds it skips a load; a miss must fall back to {@link #current}.
+     */
+    Heap[] byThread()
+    {
+        return byThread;
+    }
+
     /** The calling platform thread's heap, or null (first call, or a virtual thread). */
     Heap current()
     {
