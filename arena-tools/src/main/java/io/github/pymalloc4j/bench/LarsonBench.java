@@ -64,7 +64,7 @@ public class LarsonBench {
         public String impl;
 
         SlotAllocator slots;
-        /** Threads whose range is allocated; the last thread to free its range closes the allocator. */
+        /** Threads that have not freed their range yet; the last one to free it closes the allocator. */
         final AtomicInteger rangesHeld = new AtomicInteger();
 
         /**
@@ -84,6 +84,7 @@ public class LarsonBench {
             }
             slots = allocator;
             slots.open(threads * STRIDE);
+            rangesHeld.set(threads); // not counted up by the threads: one may end before another starts
         }
 
         /**
@@ -127,7 +128,6 @@ public class LarsonBench {
             for (int i = 0; i < SIZES; i++) {
                 sizes[i] = MIN_SIZE + rnd.nextInt(MAX_SIZE - MIN_SIZE + 1);
             }
-            shared.rangesHeld.incrementAndGet();
             for (int i = 0; i < SLOTS; i++) {
                 shared.slots.allocate(base + i, sizes[i & (SIZES - 1)]);
             }

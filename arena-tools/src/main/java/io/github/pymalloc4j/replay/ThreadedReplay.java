@@ -23,8 +23,15 @@ import java.util.concurrent.locks.LockSupport;
  *       change of thread in the trace. The measurement replay always uses it, so that samples are taken at exact
  *       event counts.</li>
  * </ul>
- * A waiting worker spins briefly ({@link Thread#onSpinWait()}), then yields, then parks for short periods: the
- * machines have fewer cores than the traces have threads.
+ * <p>Threads live as long as the program's did: a worker is started when its trace thread first appears (by the
+ * worker that performs the event just before, in trace order) and ends after its last event. So a trace of a
+ * thousand short-lived threads never has more workers than the program had threads at once.
+ *
+ * <p>Waiting is bounded, since the machines have far fewer cores than the traces have threads: a waiting worker
+ * spins briefly ({@link Thread#onSpinWait()}), yields a few times, then parks, with a timeout that doubles up to
+ * {@value #PARK_MAX_NANOS} ns. In the strict order the worker that performs event i unparks the worker of event
+ * i + 1 if it is parked, so parked workers do not poll; in the free order a parked worker polls at the doubling
+ * period.
  */
 final class ThreadedReplay {
 
@@ -42,8 +49,10 @@ final class ThreadedReplay {
     private static final VarHandle HANDLE = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle NEXT;
     private static final int SPINS = 128;
-    private static final int YIELDS = 4096;
-    private static final long PARK_NANOS = 20_000;
+    private static final int YIELDS = 64;
+    private static final long PARK_MIN_NANOS = 20_000;
+    static final long PARK_MAX_NANOS = 20_000_000;
+    private static final VarHandle PARKED = MethodHandles.arrayElementVarHandle(int[].class);
 
     static {
         try {
@@ -55,12 +64,21 @@ final class ThreadedReplay {
 
     private final Trace trace;
     private final int[][] eventsOfThread;
+    /** Per thread: positions in its own event list after which it starts other workers, ascending. */
+    private final int[][] launchAfter;
+    /** Per thread: the workers it starts, matching {@link #launchAfter}. */
+    private final int[][] launches;
 
     // one run's state
     /** STRICT: index of the next event to perform. */
     private volatile long next;
-    private volatile boolean go;
     private volatile boolean aborted;
+    private Thread[] workers;
+    /** STRICT: 1 while a worker is parked waiting for its turn. */
+    private int[] parked;
+    /** Workers alive now, and the most alive at once. */
+    private final java.util.concurrent.atomic.AtomicInteger alive = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger mostAlive = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
      * @param trace the trace; its events are split by thread once, here.
@@ -77,10 +95,37 @@ final class ThreadedReplay {
             eventsOfThread[t] = new int[counts[t]];
         }
         int[] fill = new int[counts.length];
+        int[] launchCount = new int[counts.length];
+        int[] launcherOf = new int[counts.length];
         for (int i = 0; i < threads.length; i++) {
             int t = threads[i];
+            if (fill[t] == 0 && i > 0) {
+                launchCount[threads[i - 1]]++;
+            }
             eventsOfThread[t][fill[t]++] = i;
         }
+        launchAfter = new int[counts.length][];
+        launches = new int[counts.length][];
+        for (int t = 0; t < counts.length; t++) {
+            launchAfter[t] = new int[launchCount[t]];
+            launches[t] = new int[launchCount[t]];
+        }
+        java.util.Arrays.fill(fill, 0);
+        java.util.Arrays.fill(launcherOf, 0);
+        for (int i = 0; i < threads.length; i++) {
+            int t = threads[i];
+            if (fill[t] == 0 && i > 0) {
+                int s = threads[i - 1];
+                launchAfter[s][launcherOf[s]] = fill[s] - 1;
+                launches[s][launcherOf[s]++] = t;
+            }
+            fill[t]++;
+        }
+    }
+
+    /** The most workers that were alive at once in the last run. */
+    int mostAlive() {
+        return mostAlive.get();
     }
 
     /**
@@ -89,9 +134,9 @@ final class ThreadedReplay {
      * @param executor performs the events; its handles must be all 0.
      * @param order    the order between threads.
      * @param recorder samples at its points (needs {@link ReplayMode#THREADS_STRICT}); null for none.
-     * @param atStart  run by each worker when it starts, before the replay starts; null for nothing.
-     * @param atEnd    run by the calling thread after the last event, while the workers are still alive
-     *                 (idle); null for nothing.
+     * @param atStart  run by each worker when it starts, before its first event; null for nothing.
+     * @param atEnd    run by the calling thread after the last event, once every worker has ended; null for
+     *                 nothing.
      * @return the timing and the waiting counts.
      * @throws ContentMismatchException if a worker found wrong contents.
      * @throws ReplayFailure            if a worker's target call threw.
@@ -102,67 +147,67 @@ final class ThreadedReplay {
         }
         int threads = eventsOfThread.length;
         next = 0;
-        go = false;
         aborted = false;
+        alive.set(0);
+        mostAlive.set(0);
+        parked = new int[threads];
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        CountDownLatch ready = new CountDownLatch(threads);
-        CountDownLatch done = new CountDownLatch(threads);
-        CountDownLatch exit = new CountDownLatch(1);
+        int withEvents = 0;
+        for (int[] events : eventsOfThread) {
+            withEvents += events.length > 0 ? 1 : 0;
+        }
+        CountDownLatch done = new CountDownLatch(withEvents);
         long[] finished = new long[threads];
         long[][] counts = new long[threads][3];
-        Thread[] workers = new Thread[threads];
+        workers = new Thread[threads];
         for (int t = 0; t < threads; t++) {
             int th = t;
+            if (eventsOfThread[t].length == 0) {
+                continue; // a thread id the trace (or its window) never uses
+            }
             workers[t] = Thread.ofPlatform().name("replay-" + executor.target().name() + "-t" + t).unstarted(() -> {
                 Waiting w = new Waiting();
+                mostAlive.accumulateAndGet(alive.incrementAndGet(), Math::max);
                 try {
-                    try {
-                        if (atStart != null) {
-                            atStart.run();
-                        }
-                    } finally {
-                        ready.countDown();
-                    }
-                    for (int round = 0; !go; round++) {
-                        w.backoff(round);
+                    if (atStart != null) {
+                        atStart.run();
                     }
                     if (order == ReplayMode.THREADS_STRICT) {
-                        strict(executor, eventsOfThread[th], recorder, w);
+                        strict(executor, th, recorder, w);
                     } else {
-                        dependencies(executor, eventsOfThread[th], w);
+                        dependencies(executor, th, w);
                     }
                 } catch (Aborted e) {
                     // another worker failed
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
                     aborted = true;
+                    startRest(th); // every worker must start to count down, and then finds the run aborted
                 }
                 finished[th] = System.nanoTime();
                 counts[th][0] = w.waits;
                 counts[th][1] = w.yields;
                 counts[th][2] = w.parks;
+                alive.decrementAndGet();
                 done.countDown();
-                awaitQuietly(exit);
             });
-            workers[t].start();
         }
-        awaitQuietly(ready);
         long start = System.nanoTime();
-        go = true;
+        if (trace.eventCount() > 0) {
+            workers[trace.thread(0)].start();
+        }
         awaitQuietly(done);
+        for (Thread w : workers) {
+            if (w != null) {
+                joinQuietly(w);
+            }
+        }
         long end = start;
         for (long f : finished) {
             end = Math.max(end, f);
         }
-        try {
-            if (atEnd != null && failure.get() == null) {
-                atEnd.run();
-            }
-        } finally {
-            exit.countDown();
-            for (Thread w : workers) {
-                joinQuietly(w);
-            }
+        if (atEnd != null && failure.get() == null) {
+            atEnd.run();
         }
         Throwable f = failure.get();
         if (f instanceof RuntimeException r) {
@@ -182,7 +227,33 @@ final class ThreadedReplay {
         return new Run(end - start, waits, yields, parks);
     }
 
-    private void dependencies(EventExecutor executor, int[] mine, Waiting w) {
+    /** Starts the workers that thread {@code th} starts after its own event number {@code k}; returns the next index. */
+    private int launch(int th, int k, int from) {
+        int[] after = launchAfter[th];
+        int l = from;
+        while (l < after.length && after[l] == k) {
+            workers[launches[th][l++]].start();
+        }
+        return l;
+    }
+
+    /** After a failure: starts every worker this one would still have started, so that all of them end. */
+    private void startRest(int th) {
+        for (int u : launches[th]) {
+            if (workers[u].getState() == Thread.State.NEW) {
+                try {
+                    workers[u].start();
+                } catch (IllegalThreadStateException raced) {
+                    // started meanwhile
+                }
+            }
+        }
+    }
+
+    private void dependencies(EventExecutor executor, int th, Waiting w) {
+        int[] mine = eventsOfThread[th];
+        int nextLaunch = 0;
+        int[] after = launchAfter[th];
         byte[] ops = trace.ops();
         int[] ids = trace.ids();
         int[] oldIds = trace.oldIds();
@@ -199,6 +270,9 @@ final class ThreadedReplay {
                     }
                 }
                 executor.execute(i);
+                if (nextLaunch < after.length && after[nextLaunch] == k) {
+                    nextLaunch = launch(th, k, nextLaunch);
+                }
             }
         } catch (ContentMismatchException | Aborted e) {
             throw e;
@@ -214,7 +288,11 @@ final class ThreadedReplay {
         }
     }
 
-    private void strict(EventExecutor executor, int[] mine, FootprintRecorder recorder, Waiting w) {
+    private void strict(EventExecutor executor, int th, FootprintRecorder recorder, Waiting w) {
+        int[] mine = eventsOfThread[th];
+        int nextLaunch = 0;
+        int[] after = launchAfter[th];
+        int[] threadOf = trace.threads();
         int k = 0;
         try {
             for (; k < mine.length; k++) {
@@ -222,14 +300,20 @@ final class ThreadedReplay {
                 if ((long) NEXT.getAcquire(this) != i) {
                     w.waits++;
                     for (int round = 0; (long) NEXT.getAcquire(this) != i; round++) {
-                        w.backoff(round);
+                        w.backoffForTurn(th, i, round);
                     }
                 }
                 executor.execute(i);
                 if (recorder != null && i + 1 == recorder.nextPoint()) {
                     recorder.sample(i + 1);
                 }
-                NEXT.setRelease(this, (long) i + 1);
+                if (nextLaunch < after.length && after[nextLaunch] == k) {
+                    nextLaunch = launch(th, k, nextLaunch); // before the hand-over: the next event may be its
+                }
+                NEXT.setVolatile(this, (long) i + 1);
+                if (i + 1 < threadOf.length && threadOf[i + 1] != th && (int) PARKED.getVolatile(parked, threadOf[i + 1]) != 0) {
+                    LockSupport.unpark(workers[threadOf[i + 1]]);
+                }
             }
         } catch (ContentMismatchException | Aborted e) {
             throw e;
@@ -257,8 +341,30 @@ final class ThreadedReplay {
                 Thread.yield();
             } else {
                 parks++;
-                LockSupport.parkNanos(PARK_NANOS);
+                LockSupport.parkNanos(parkNanos(round));
             }
+        }
+
+        /** STRICT: waits for event {@code i}; parked, the worker of event i - 1 unparks it. */
+        void backoffForTurn(int th, long i, int round) {
+            if (round < SPINS + YIELDS) {
+                backoff(round);
+                return;
+            }
+            if (aborted) {
+                throw new Aborted();
+            }
+            PARKED.setVolatile(parked, th, 1);
+            if ((long) NEXT.getVolatile(ThreadedReplay.this) != i) {
+                parks++;
+                LockSupport.parkNanos(parkNanos(round)); // the timeout only covers a missed unpark
+            }
+            PARKED.setVolatile(parked, th, 0);
+        }
+
+        private long parkNanos(int round) {
+            int doublings = Math.min(20, round - SPINS - YIELDS);
+            return Math.min(PARK_MAX_NANOS, PARK_MIN_NANOS << doublings);
         }
     }
 
