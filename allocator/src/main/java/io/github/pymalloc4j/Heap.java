@@ -326,7 +326,9 @@ final class Heap
         final boolean locked = enter();
         try
         {
-            if (pool.heap != this || pool.sizeClass == Pool.FREE)
+            // Never FREE then: only the owner, or maintenance while the owner is out of calls, retires a pool
+            // and clears its heap.
+            if (pool.heap != this)
             {
                 return false;
             }

@@ -3,9 +3,10 @@
  *
  * <h2>Layout</h2>
  * <pre>
- *  OS (mmap)                                             system allocator (malloc/free)
- *    |                                                       ^
- *    v  arenaSize bytes, aligned to arenaSize                |  requests &gt; 512 B, or alignment a
+ *  one reserved range (mmap PROT_NONE, MAP_NORESERVE): | slot 0 | slot 1 | ... | (never committed) |
+ *    |  an arena is committed into the lowest free slot (MAP_FIXED read-write), given back PROT_NONE
+ *    v  arenaSize bytes, aligned to arenaSize                   system allocator (malloc/free)
+ *                                                            ^  requests &gt; 512 B, or alignment a
  *  +-------------------------- arena ---------------------+  |  block cannot give: LargeBlocks
  *  | pool 0 | pool 1 | pool 2 |  ...  | pool k | untouched |  |  records address -&gt; size
  *  +--------+--------+--------+-------+--------+-----------+
@@ -18,16 +19,18 @@
  *   freeHead -&gt; b3 -&gt; b1 -&gt; 0       (link stored in the first 8 bytes of a free block)
  *
  *  On the Java heap, never in block memory:
- *   ArenaMap   address &gt;&gt;&gt; arenaShift -&gt; NativeArena   (two-level radix tree)
+ *   ArenaMap   the range: (a - base) &gt;&gt;&gt; arenaShift -&gt; NativeArena, (a - base) &gt;&gt;&gt; poolShift -&gt; Pool
+ *              (flat tables: "is it ours" is a subtract and a compare, the pool one load)
  *   NativeArena pools[], free-pool stack, free-pool count, links in the usable-arena list
- *   Pool       class, capacity, used, freeHead, bump pointer, allocated bitmap, slack bytes
+ *   Pool       class, capacity, used, freeHead, bump pointer, slack per block, and one array per life
+ *              holding live word w at [2w] and remote word w at [2w + 1]
  *   Heap       usedPools[class] -&gt; list of pools with both live and free blocks
  * </pre>
  *
  * <h2>Invariants</h2>
  * <ol>
- *   <li>The arena of an address is {@code ArenaMap.get(address)}; its pool is
- *       {@code pools[(address - arena.base) >>> poolShift]}; its block index is
+ *   <li>Every arena lies in the allocator's reserved range; the pool of an address is
+ *       {@code pools[(address - base) >>> poolShift]} of {@code ArenaMap}; its block index is
  *       {@code (address - pool.base) / blockSize} (a multiply by a magic number). No header precedes a
  *       block, so a block of class c is exactly {@code 16 * (c + 1)} bytes.</li>
  *   <li>A pool is in exactly one state: <em>listed</em> (used &lt; capacity, on its heap's
