@@ -28,10 +28,11 @@ import java.util.concurrent.locks.LockSupport;
  * thousand short-lived threads never has more workers than the program had threads at once.
  *
  * <p>Waiting is bounded, since the machines have far fewer cores than the traces have threads: a waiting worker
- * spins briefly ({@link Thread#onSpinWait()}), yields a few times, then parks, with a timeout that doubles up to
- * {@value #PARK_MAX_NANOS} ns. In the strict order the worker that performs event i unparks the worker of event
- * i + 1 if it is parked, so parked workers do not poll; in the free order a parked worker polls at the doubling
- * period.
+ * spins briefly ({@link Thread#onSpinWait()}), yields a few times, then parks. In the strict order the worker that
+ * performs event i unparks the worker of event i + 1 if it is parked, so a parked worker sleeps until its turn
+ * (its timeout, doubling up to {@value #PARK_MAX_NANOS} ns, only covers a lost wake-up); in the free order a
+ * parked worker polls, every 20 us at first and less often the longer it waits (at most every
+ * {@value #POLL_MAX_NANOS} ns), so a long wait costs at most a few percent more.
  */
 final class ThreadedReplay {
 
@@ -51,6 +52,9 @@ final class ThreadedReplay {
     private static final int SPINS = 128;
     private static final int YIELDS = 64;
     private static final long PARK_MIN_NANOS = 20_000;
+    /** Longest park in the free order, where nobody unparks a waiter: it polls. */
+    static final long POLL_MAX_NANOS = 1_000_000;
+    /** Longest park in the strict order, where the previous event's worker unparks the waiter. */
     static final long PARK_MAX_NANOS = 20_000_000;
     private static final VarHandle PARKED = MethodHandles.arrayElementVarHandle(int[].class);
 
@@ -341,7 +345,7 @@ final class ThreadedReplay {
                 Thread.yield();
             } else {
                 parks++;
-                LockSupport.parkNanos(parkNanos(round));
+                LockSupport.parkNanos(Math.min(POLL_MAX_NANOS, PARK_MIN_NANOS << Math.min(20, (round - SPINS - YIELDS) / 8)));
             }
         }
 
