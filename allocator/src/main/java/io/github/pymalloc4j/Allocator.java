@@ -76,7 +76,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         final boolean immediate = purgeDelayNanos == 0;
         limit = new ReservationLimit(builder.maxReservedBytes);
         inFlight = new InFlightCalls();
-        arenas = new ArenaSet(builder.arenaSize, (int)builder.poolSize, builder.rangeBytes(), limit, immediate, inFlight);
+        arenas = new ArenaSet(builder.arenaSize, (int)builder.poolSize, builder.rangeBytes(), builder.addressRange == 0,
+            limit, immediate, inFlight);
         map = arenas.map();
         heaps = new HeapSet(arenas, builder.sharedHeaps, !immediate);
         byThread = heaps.byThread();
@@ -935,8 +936,9 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
          * Address space reserved for arenas, once, when the allocator is built: every arena is committed
          * inside it, so that telling whether an address is a pooled block is one compare. A reservation
          * holds no memory. Rounded down to a multiple of the arena size. Default: 32 GiB, or less when
-         * {@link #maxReservedBytes(long)} allows fewer arenas. When it is full, arenas are refused with
-         * {@link OutOfMemoryError}.
+         * {@link #maxReservedBytes(long)} allows fewer arenas, or when the process may not reserve that
+         * much ({@code ulimit -v}: then the largest it can, halving down to 16 arenas). When it is full,
+         * arenas are refused with {@link OutOfMemoryError}.
          *
          * @param bytes from one arena to 1 TiB.
          * @return this builder.

@@ -62,26 +62,37 @@ final class ArenaMap
     /**
      * Reserves the range.
      *
+     * @param rangeBytes bytes wanted.
+     * @param shrinkable whether a smaller range will do when the OS refuses this one (the default range:
+     *                   a process limited in address space, {@code ulimit -v}, gets what it can, at least
+     *                   16 arenas); false for a range the user chose.
      * @throws OutOfMemoryError if the OS refuses the reservation.
      */
-    ArenaMap(final long arenaSize, final int poolSize, final long rangeBytes)
+    ArenaMap(final long arenaSize, final int poolSize, final long rangeBytes, final boolean shrinkable)
     {
         this.arenaShift = Long.numberOfTrailingZeros(arenaSize);
         this.poolShift = Integer.numberOfTrailingZeros(poolSize);
         this.poolsPerArena = (int)(arenaSize / poolSize);
-        final long slotCount = Math.max(1, rangeBytes / arenaSize);
+        long slotCount = Math.max(1, rangeBytes / arenaSize);
         if (slotCount > Integer.MAX_VALUE / poolsPerArena)
         {
             throw new IllegalArgumentException("address range of " + rangeBytes + " bytes holds too many pools");
         }
+        long raw = Libc.mmapReserve((slotCount + 1) * arenaSize);
+        while ((raw == Libc.MAP_FAILED || raw == 0) && shrinkable && slotCount > 16)
+        {
+            slotCount = Math.max(16, slotCount / 2);
+            raw = Libc.mmapReserve((slotCount + 1) * arenaSize);
+        }
+        if (raw == Libc.MAP_FAILED || raw == 0)
+        {
+            throw new OutOfMemoryError("pymalloc4j: cannot reserve " + (slotCount + 1) * arenaSize +
+                " bytes of address space for arenas (Allocator.Builder.addressRange sets the size)");
+        }
         this.slots = (int)slotCount;
         this.rangeBytes = slotCount * arenaSize;
         this.rawBytes = this.rangeBytes + arenaSize;
-        this.rawBase = Libc.mmapReserve(rawBytes);
-        if (rawBase == Libc.MAP_FAILED || rawBase == 0)
-        {
-            throw new OutOfMemoryError("pymalloc4j: cannot reserve " + rawBytes + " bytes of address space for arenas");
-        }
+        this.rawBase = raw;
         this.base = (rawBase + arenaSize - 1) & -arenaSize;
         this.pools = new Pool[poolsPerArena];
     }

@@ -65,15 +65,15 @@ final class ArenaSet
     long highWater;
     long poolsDecommitted;
 
-    ArenaSet(final long arenaSize, final int poolSize, final long rangeBytes, final ReservationLimit limit,
-        final boolean immediate, final InFlightCalls inFlight)
+    ArenaSet(final long arenaSize, final int poolSize, final long rangeBytes, final boolean rangeShrinkable,
+        final ReservationLimit limit, final boolean immediate, final InFlightCalls inFlight)
     {
         this.inFlight = inFlight;
         this.arenaSize = arenaSize;
         this.poolSize = poolSize;
         this.poolShift = Integer.numberOfTrailingZeros(poolSize);
         this.poolsPerArena = (int)(arenaSize / poolSize);
-        this.map = new ArenaMap(arenaSize, poolSize, rangeBytes);
+        this.map = new ArenaMap(arenaSize, poolSize, rangeBytes, rangeShrinkable);
         this.limit = limit;
         this.immediate = immediate;
         this.lastWithFree = new NativeArena[poolsPerArena + 1];

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -69,6 +70,44 @@ class AddressRangeTest {
             assertSameFingerprint(before, fingerprint(a.stats()), "foreign frees");
             a.free(p);
         }
+    }
+
+    /** The child: the default allocator in a process that may reserve only a few GiB of address space. */
+    public static final class SmallAddressSpace {
+        public static void main(String[] args) {
+            try (Allocator a = Allocator.create()) {
+                long[] blocks = new long[20_000];
+                for (int i = 0; i < blocks.length; i++) {
+                    blocks[i] = a.malloc(256);
+                }
+                for (long b : blocks) {
+                    a.free(b);
+                }
+                System.out.println("ok " + a.stats().arenasHighWater());
+            }
+            try {
+                Allocator.builder().addressRange(1L << 40).build().close();
+                System.out.println("an explicit range was shrunk");
+            } catch (OutOfMemoryError e) {
+                System.out.println("explicit: " + e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void aProcessLimitedInAddressSpaceGetsASmallerRange() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(java.nio.file.Path.of("/bin/bash")));
+        String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // 12 GiB: room for the child JVM's own reservations, not for 32 GiB of arenas.
+        String cmd = "ulimit -v 12582912 && exec '" + javaBin + "' -Xmx64m -XX:ReservedCodeCacheSize=32m"
+                + " -XX:CompressedClassSpaceSize=64m -Xshare:off --enable-native-access=ALL-UNNAMED"
+                + " -cp '" + System.getProperty("java.class.path") + "' '" + SmallAddressSpace.class.getName() + "'";
+        Process p = new ProcessBuilder("/bin/bash", "-c", cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("ok "), out);
+        assertTrue(out.contains("explicit: pymalloc4j: cannot reserve"), out);
     }
 
     @Test
