@@ -155,7 +155,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * Everything but the owner's small malloc found in the thread table: a thread's first call, a thread
      * whose slot another holds, virtual threads, large blocks, bad sizes.
      */
-    long mallocSlow(final long size)
+    private long mallocSlow(final long size)
     {
         if (Long.compareUnsigned(size, SMALL_REQUEST_THRESHOLD) <= 0)
         {

@@ -21,12 +21,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *                          ^ lastWithFree[1]  ^ lastWithFree[3] ...
  *  orphans[c]:  pools of class c whose heap's thread died, adopted by the next heap that needs one
  *  dirtyPools:  empty pools whose memory may still be resident, decommitted after a delay
- *  unmapping:   wholly free arenas out of the map whose munmap waits for the calls in flight
+ *  unmapping:   wholly free arenas out of the map whose unmapping (PROT_NONE) waits for the calls in flight
  * </pre>
  *
  * Giving memory back: an empty pool is decommitted ({@code madvise(MADV_DONTNEED)}) from the
  * maintenance round after the one in which it emptied; a wholly free arena is unmapped likewise, except that one is
- * kept (decommitted) as hysteresis against mmap/munmap thrashing. With a purge delay of zero both happen
+ * kept (decommitted) as hysteresis against map/unmap thrashing. With a purge delay of zero both happen
  * at once, in the freeing call. An arena is unmapped only when no slow-path call is in flight
  * ({@link InFlightCalls}): one that read the arena map just before the arena left it may still copy a
  * block of it (a realloc racing a free of the same block). Otherwise the arena waits, out of the map

@@ -16,7 +16,7 @@ import java.util.concurrent.locks.LockSupport;
  *            ... reads and writes arenas, copies blocks, calls malloc/free/realloc ...
  *            counts[stripe] -= 1 (atomic)
  *  close:    closed = true (volatile);   wait until every counts[stripe] == 0
- *  unmapper: arena out of the arena map;  fence;  every counts[stripe] == 0 ?  munmap : defer
+ *  unmapper: arena out of the arena map;  fence;  every counts[stripe] == 0 ?  unmap : defer
  * </pre>
  *
  * Each side writes, fences, then reads what the other side writes (a Dekker pair): either the caller
