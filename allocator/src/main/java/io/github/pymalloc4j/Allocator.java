@@ -676,7 +676,42 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
             }
             return block;
         }
-        return large.allocate(size, alignment, zeroed, true);
+        try
+        {
+            return large.allocate(size, alignment, zeroed, true);
+        }
+        catch (final OutOfMemoryError e)
+        {
+            if (!releaseOwnKeptEmpty())
+            {
+                throw e;
+            }
+            return large.allocate(size, alignment, zeroed, true);
+        }
+    }
+
+    /**
+     * After the limit refused a large block: gives the calling thread's kept empty pools back to their
+     * arenas, so that wholly free arenas can be unmapped (other heaps' go back within two purge rounds).
+     *
+     * @return whether any pool was given back.
+     */
+    private boolean releaseOwnKeptEmpty()
+    {
+        final Heap heap = heaps.current();
+        if (heap == null)
+        {
+            return false;
+        }
+        final boolean locked = heap.enter();
+        try
+        {
+            return heap.releaseKeptEmpty() > 0;
+        }
+        finally
+        {
+            heap.exit(locked);
+        }
     }
 
     private long allocateUncounted(final long size)

@@ -12,8 +12,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *  usedPools[c] -&gt; pool &lt;-&gt; pool &lt;-&gt; pool     pools of class c with room (listed)
  *  full pools:   detached, armed with NOTIFY; the first remote free pushes them on
  *  notified   -&gt; pool -&gt; pool                    (a lock-free stack; the owner drains it)
- *  empty pools:  back to the arena, except the last one of a class, kept until maintenance
- *                sees it empty twice (anti-thrash for malloc/free pairs)
+ *  empty pools:  kept listed (the last one of a class always, up to MAX_KEPT_EMPTY others) until
+ *                maintenance sees them empty twice, so a malloc/free pair or a batch that empties and
+ *                refills pools carves nothing; beyond that, back to the arena at once
  * </pre>
  *
  * <h2>Who may touch what</h2>
@@ -51,7 +52,12 @@ final class Heap
     final Thread ownerThread;
     /** Held by maintenance while it works on this heap, and by callers of a shared heap. */
     final ReentrantLock lock = new ReentrantLock();
+    /** Empty pools a heap keeps listed besides the last of each class: 64 pools (1 MiB at 16 KiB). */
+    static final int MAX_KEPT_EMPTY = 64;
+
     private final Pool[] usedPools = new Pool[SizeClass.COUNT];
+    /** Listed pools with {@link Pool#keptEmpty} set. Owner state. */
+    private int keptEmpty;
     private final ArenaSet arenas;
     private final boolean asymmetric;
     private final boolean retainEmptyPools;
@@ -236,6 +242,10 @@ final class Heap
         final Pool pool = usedPools[c];
         if (pool != null)
         {
+            if (pool.keptEmpty)
+            {
+                unkeep(pool);
+            }
             final long block = pool.allocate(size);
             if (pool.isFull())
             {
@@ -246,13 +256,57 @@ final class Heap
         return allocateSlow(c, size);
     }
 
+    /** A kept empty pool is in use again, or leaves the list. */
+    private void unkeep(final Pool pool)
+    {
+        pool.keptEmpty = false;
+        keptEmpty--;
+    }
+
+    /**
+     * Owner, inside a call: gives every kept empty pool back to its arena (a request the limit refused
+     * may succeed then).
+     *
+     * @return pools given back.
+     */
+    int releaseKeptEmpty()
+    {
+        int released = 0;
+        for (int c = 0; c < usedPools.length && keptEmpty > 0; c++)
+        {
+            Pool pool = usedPools[c];
+            while (pool != null)
+            {
+                final Pool next = pool.next;
+                if (pool.keptEmpty && pool.used == 0)
+                {
+                    onEmpty(pool, true);
+                    released++;
+                }
+                pool = next;
+            }
+        }
+        return released;
+    }
+
     private long allocateSlow(final int c, final long size)
     {
         drainNotified();
         Pool pool = usedPools[c];
         if (pool == null)
         {
-            pool = arenas.takePool(c, this);
+            try
+            {
+                pool = arenas.takePool(c, this);
+            }
+            catch (final OutOfMemoryError e)
+            {
+                if (releaseKeptEmpty() == 0)
+                {
+                    throw e;
+                }
+                pool = arenas.takePool(c, this);
+            }
             linkFront(pool);
             if (pool.isFull())
             {
@@ -260,6 +314,10 @@ final class Heap
                 onFull(pool);
                 return allocateSlow(c, size);
             }
+        }
+        if (pool.keptEmpty)
+        {
+            unkeep(pool);
         }
         final long block = pool.allocate(size);
         if (pool.isFull())
@@ -366,7 +424,15 @@ final class Heap
         }
         if (pool.used == 0 && (pool.next != null || pool.prev != null || !retainEmptyPools))
         {
-            onEmpty(pool, false);
+            if (retainEmptyPools && keptEmpty < MAX_KEPT_EMPTY && !pool.keptEmpty)
+            {
+                pool.keptEmpty = true; // stays listed: the next carve of this class is saved
+                keptEmpty++;
+            }
+            else
+            {
+                onEmpty(pool, false);
+            }
         }
     }
 
@@ -511,6 +577,7 @@ final class Heap
     void clearLists()
     {
         java.util.Arrays.fill(usedPools, null);
+        keptEmpty = 0;
     }
 
     boolean hasNotified()
@@ -535,6 +602,10 @@ final class Heap
 
     private void unlink(final Pool pool)
     {
+        if (pool.keptEmpty)
+        {
+            unkeep(pool);
+        }
         if (pool.prev != null)
         {
             pool.prev.next = pool.next;

@@ -109,6 +109,8 @@ final class Pool
     private long bumpEnd;
     /** In its heap's {@code usedPools} list. */
     boolean listed;
+    /** Listed with no live block, kept by its heap beyond the last of its class (see {@link Heap}). */
+    boolean keptEmpty;
     Pool prev;
     Pool next;
 
@@ -185,6 +187,7 @@ final class Pool
         }
         sizeClass = FREE;
         listed = false;
+        keptEmpty = false;
         prev = null;
         next = null;
         setOwner(null);

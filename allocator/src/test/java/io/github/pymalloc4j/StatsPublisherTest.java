@@ -243,10 +243,12 @@ class StatsPublisherTest {
         // A purge delay of a minute: no maintenance round changes anything between the two snapshots.
         try (Allocator a = publishing("fields").purgeDelay(Duration.ofMinutes(1)).maxReservedBytes(64L << 20)
                 .publishPeriod(Duration.ofHours(1)).build()) {
-            // fill two pools of class 31 and start a third; the first is emptied last (below): not the last
-            // of its class, it goes back to its arena, where it is published as class -1
+            // fill MAX_KEPT_EMPTY + 2 pools of class 31 and start one more; emptied (below), the heap keeps
+            // MAX_KEPT_EMPTY of them and gives the others back to their arena, where they are published as
+            // class -1
             List<Long> class31 = new ArrayList<>();
-            for (int i = 0; i < 65; i++) {
+            int emptied = 32 * (Heap.MAX_KEPT_EMPTY + 2);
+            for (int i = 0; i < emptied + 1; i++) {
                 class31.add(a.malloc(512));
             }
             List<Long> blocks = new ArrayList<>();
@@ -265,7 +267,7 @@ class StatsPublisherTest {
             remote.start();
             remote.join();
 
-            for (int i = 0; i < 32; i++) {
+            for (int i = 0; i < emptied; i++) {
                 a.free(class31.get(i));
             }
             a.publishNow();
