@@ -37,9 +37,9 @@
  *       {@code usedPools[class]}), <em>detached</em> (full, on no list, armed for notification or on
  *       the notified stack), <em>orphaned</em> (its heap's thread died), or <em>free</em> (class FREE, on
  *       its arena's free-pool stack). A listed pool is never full. A pool whose last block is freed goes
- *       back to its arena, except the last pool of its class, which stays listed (empty) until
- *       maintenance has seen it empty in two rounds, and a NOTIFIED pool, which stays until its heap
- *       drained the notification. A full pool that gets a block back goes to the <em>front</em> of its
+ *       back to its arena, except the last pool of its class and up to {@code Heap.MAX_KEPT_EMPTY}
+ *       others, which stay listed (empty) until maintenance has seen them empty in two rounds, and a
+ *       NOTIFIED pool, which stays until its heap drained the notification. A full pool that gets a block back goes to the <em>front</em> of its
  *       class list.</li>
  *   <li>A block is live iff its bit in the pool's bitmap is set; every free block below the bump
  *       pointer is on the free list exactly once. Hence a double free, an interior pointer and a
