@@ -280,8 +280,8 @@ final class Heap
                 final Pool next = pool.next;
                 if (pool.keptEmpty && pool.used == 0)
                 {
-                    onEmpty(pool, true);
-                    released++;
+                    onEmpty(pool, true); // a NOTIFIED pool stays until its notification is drained
+                    released += pool.listed ? 0 : 1;
                 }
                 pool = next;
             }
