@@ -29,8 +29,8 @@ import java.lang.invoke.VarHandle;
  *   <li>{@link #poolOfPlain} reads an entry with a plain load. That is exact for every valid free: the
  *       block was handed out after its entry was written, and whoever frees it got the address through a
  *       happens-before chain from that malloc. A bad address may see a stale entry; callers that cannot
- *       prove ownership from what they read (the owner check, see {@link Pool#ownerThread}) read again
- *       with {@link #poolOf} (acquire).</li>
+ *       prove ownership from what they read (the owner check: the pool's heap has the caller as its final
+ *       owner) take the slow path, which reads the arena ({@link #get}) and its pool with acquire loads.</li>
  * </ol>
  */
 final class ArenaMap
@@ -111,14 +111,6 @@ final class ArenaMap
         return k < table.length ? table[(int)k] : null;
     }
 
-    /** {@link #poolOfPlain} with an acquire load. */
-    Pool poolOf(final long address)
-    {
-        final Pool[] table = pools;
-        final long k = (address - base) >>> poolShift;
-        return k < table.length ? (Pool)POOLS.getAcquire(table, (int)k) : null;
-    }
-
     /**
      * The arena containing {@code address}, or null (acquire).
      *
@@ -129,12 +121,6 @@ final class ArenaMap
         final NativeArena[] table = arenas;
         final long k = (address - base) >>> arenaShift;
         return k < table.length ? (NativeArena)ARENAS.getAcquire(table, (int)k) : null;
-    }
-
-    /** Whether {@code address} lies in the reserved range (in an arena or not). */
-    boolean inRange(final long address)
-    {
-        return Long.compareUnsigned(address - base, rangeBytes) < 0;
     }
 
     // ------------------------------------------------------------------ slots (arena lock held)
