@@ -542,6 +542,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         final int call = inFlight.enter();
         try
         {
+            arenas.finishDeferredUnmaps(); // what the next round would do: the snapshot shows what is held
             return StatsSnapshot.take(arenas, heaps, large, maintenance, limit,
                 reallocs.sum(), pooledReallocMoves.sum(), purgeDelayNanos);
         }

@@ -519,6 +519,26 @@ final class ArenaSet
         return n;
     }
 
+    /**
+     * Unmaps the arenas whose unmapping only waited for calls in flight, if none is in flight now (the
+     * caller's own call does not count). So a snapshot taken once the threads are quiet holds no arena
+     * that merely waited for them.
+     *
+     * @return arenas unmapped.
+     */
+    int finishDeferredUnmaps()
+    {
+        lock.lock();
+        try
+        {
+            return unmapQuiet();
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
     /** Arenas out of the map whose unmapping waits for calls in flight. Lock held. */
     int arenasAwaitingUnmap()
     {
