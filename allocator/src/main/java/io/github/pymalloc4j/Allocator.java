@@ -145,7 +145,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
             final Heap heap = table[(int)thread.threadId() & (table.length - 1)];
             if (heap != null && heap.ownerThread == thread)
             {
-                return heap.malloc(SizeClass.indexOf(size), size);
+                return heap.malloc(SizeClass.indexOf(size), size, true);
             }
         }
         return mallocSlow(size);
@@ -162,7 +162,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
             final Heap heap = heaps.current();
             if (heap != null)
             {
-                return heap.malloc(SizeClass.indexOf(size), size);
+                return heap.malloc(SizeClass.indexOf(size), size, true);
             }
         }
         final int call = inFlight.enter();
@@ -293,20 +293,10 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
 
     private static void freeOwned(final Pool pool, final Heap heap, final long address)
     {
-        final boolean locked = heap.enter();
-        try
+        if (!heap.freeOwned(pool, address))
         {
-            if (pool.heap == heap && pool.sizeClass != Pool.FREE)
-            {
-                heap.freeLocal(pool, address);
-                return;
-            }
+            freeRemote(pool, address); // the pool left this heap meanwhile (it was empty): report the bad free
         }
-        finally
-        {
-            heap.exit(locked);
-        }
-        freeRemote(pool, address); // the pool left this heap meanwhile (it was empty): report the bad free
     }
 
     private static void freeRemote(final Pool pool, final long address)
@@ -731,7 +721,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
         if (heap != null)
         {
-            return counted ? heap.malloc(c, size) : heap.mallocUncounted(c, size);
+            return heap.malloc(c, size, counted);
         }
         final Heap shared = heaps.lockShared(); // throws if closed
         try

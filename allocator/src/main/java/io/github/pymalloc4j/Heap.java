@@ -197,33 +197,23 @@ final class Heap
     // ------------------------------------------------------------------ allocation (owner)
 
     /**
-     * Owner, outside any call: a block of class {@code c}, inside the handshake, counted as a malloc.
+     * Owner, outside any call: a block of class {@code c}, inside the handshake.
      *
+     * @param counted whether it is a user's malloc (false for realloc's move).
      * @throws IllegalStateException if the allocator was closed.
      * @throws OutOfMemoryError      if a new arena was needed and refused; nothing changed then.
      */
-    long malloc(final int c, final long size)
+    long malloc(final int c, final long size, final boolean counted)
     {
         final boolean locked = enter();
         try
         {
             final long block = allocate(c, size);
-            counters.mallocs++;
+            if (counted)
+            {
+                counters.mallocs++;
+            }
             return block;
-        }
-        finally
-        {
-            exit(locked);
-        }
-    }
-
-    /** {@link #malloc} for a block that is not a user's malloc (realloc's move): not counted. */
-    long mallocUncounted(final int c, final long size)
-    {
-        final boolean locked = enter();
-        try
-        {
-            return allocate(c, size);
         }
         finally
         {

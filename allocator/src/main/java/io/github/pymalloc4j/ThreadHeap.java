@@ -41,7 +41,7 @@ public final class ThreadHeap
     {
         if (Long.compareUnsigned(size, Allocator.SMALL_REQUEST_THRESHOLD) <= 0 && owner == Thread.currentThread())
         {
-            return heap.malloc(SizeClass.indexOf(size), size);
+            return heap.malloc(SizeClass.indexOf(size), size, true);
         }
         return allocator.malloc(size);
     }
