@@ -23,30 +23,12 @@ public final class AllocatorStats implements StatsTotals
     private final List<SizeClassStats> sizeClasses;
     private final List<ArenaStats> arenas;
     private final List<HeapStats> heaps;
-    private final long arenasAllocatedTotal;
-    private final long arenasReclaimed;
-    private final long arenasHighWater;
-    private final long bytesInUnusedPools;
-    private final long bytesLostToQuantization;
-    private final long committedBytes;
-    private final long freeNotReturnedBytes;
-    private final long poolsDecommitted;
-    private final int orphanPools;
-    private final long orphanedBlocksInUse;
-    private final long largeAllocations;
-    private final long largeBytes;
     private final long maxReservedBytes;
     private final long purgeDelayNanos;
     private final boolean lockFreeOwners;
-    private final long maintenanceRounds;
     private final String maintenanceFailure;
-    private final long heapMetadataBytes;
-    private final long mallocs;
-    private final long frees;
-    private final long remoteFrees;
-    private final long reallocs;
-    private final long largeMallocs;
-    private final long doubleFreesDetected;
+    /** The stored totals, indexed by {@link Statistic#ordinal()} (derived ones are computed on read). */
+    private final long[] totals;
 
     AllocatorStats(final Builder b)
     {
@@ -55,30 +37,11 @@ public final class AllocatorStats implements StatsTotals
         sizeClasses = List.copyOf(b.sizeClasses);
         arenas = List.copyOf(b.arenas);
         heaps = List.copyOf(b.heaps);
-        arenasAllocatedTotal = b.arenasAllocatedTotal;
-        arenasReclaimed = b.arenasReclaimed;
-        arenasHighWater = b.arenasHighWater;
-        bytesInUnusedPools = b.unusedPoolBytes;
-        bytesLostToQuantization = b.quantization;
-        committedBytes = b.committedBytes;
-        freeNotReturnedBytes = b.freeNotReturnedBytes;
-        poolsDecommitted = b.poolsDecommitted;
-        orphanPools = b.orphanPools;
-        orphanedBlocksInUse = b.orphanedBlocksInUse;
-        largeAllocations = b.largeAllocations;
-        largeBytes = b.largeBytes;
         maxReservedBytes = b.maxReservedBytes;
         purgeDelayNanos = b.purgeDelayNanos;
         lockFreeOwners = b.lockFreeOwners;
-        maintenanceRounds = b.maintenanceRounds;
         maintenanceFailure = b.maintenanceFailure;
-        heapMetadataBytes = b.heapMetadataBytes;
-        mallocs = b.mallocs;
-        frees = b.frees;
-        remoteFrees = b.remoteFrees;
-        reallocs = b.reallocs;
-        largeMallocs = b.largeMallocs;
-        doubleFreesDetected = b.doubleFreesDetected;
+        totals = b.totals.clone();
     }
 
     /** Mutable fields the snapshot fills in. */
@@ -89,30 +52,25 @@ public final class AllocatorStats implements StatsTotals
         final List<SizeClassStats> sizeClasses = new java.util.ArrayList<>();
         final List<ArenaStats> arenas = new java.util.ArrayList<>();
         final List<HeapStats> heaps = new java.util.ArrayList<>();
-        long arenasAllocatedTotal;
-        long arenasReclaimed;
-        long arenasHighWater;
-        long unusedPoolBytes;
-        long quantization;
-        long committedBytes;
-        long freeNotReturnedBytes;
-        long poolsDecommitted;
-        int orphanPools;
-        long orphanedBlocksInUse;
-        long largeAllocations;
-        long largeBytes;
         long maxReservedBytes;
         long purgeDelayNanos;
         boolean lockFreeOwners;
-        long maintenanceRounds;
         String maintenanceFailure;
-        long heapMetadataBytes;
-        long mallocs;
-        long frees;
-        long remoteFrees;
-        long reallocs;
-        long largeMallocs;
-        long doubleFreesDetected;
+        final long[] totals = new long[Statistic.COUNT];
+
+        /** Sets a stored total. */
+        void set(final Statistic statistic, final long value)
+        {
+            assert !statistic.derived() : statistic + " is derived";
+            totals[statistic.ordinal()] = value;
+        }
+
+        /** Adds to a stored total. */
+        void add(final Statistic statistic, final long value)
+        {
+            assert !statistic.derived() : statistic + " is derived";
+            totals[statistic.ordinal()] += value;
+        }
     }
 
     /**
@@ -249,83 +207,67 @@ public final class AllocatorStats implements StatsTotals
     /** @return arenas ever mapped. */
     public long arenasAllocatedTotal()
     {
-        return arenasAllocatedTotal;
+        return get(Statistic.ARENAS_ALLOCATED_TOTAL);
     }
 
     /** @return arenas given back to the OS. */
     public long arenasReclaimed()
     {
-        return arenasReclaimed;
+        return get(Statistic.ARENAS_RECLAIMED);
     }
 
     /** @return the most arenas held at once. */
     public long arenasHighWater()
     {
-        return arenasHighWater;
+        return get(Statistic.ARENAS_HIGH_WATER);
     }
 
     /** @return arenas held now. */
     public long arenasCurrent()
     {
-        return arenas.size();
+        return get(Statistic.ARENAS_CURRENT);
     }
 
     /** @return bytes reserved in arenas: {@code arenasCurrent() * arenaSize()}. */
     public long arenaBytes()
     {
-        return arenas.size() * arenaSize;
+        return get(Statistic.ARENA_BYTES);
     }
 
     /** @return bytes in live pooled blocks (block sizes, not requested sizes). */
     public long bytesInAllocatedBlocks()
     {
-        long sum = 0;
-        for (final SizeClassStats c : sizeClasses)
-        {
-            sum += c.bytesInUse();
-        }
-        return sum;
+        return get(Statistic.IN_ALLOCATED_BLOCKS);
     }
 
     /** @return bytes in blocks freed by other threads and not yet collected by their pool's owner. */
     public long bytesPendingRemoteFree()
     {
-        long sum = 0;
-        for (final SizeClassStats c : sizeClasses)
-        {
-            sum += c.pendingRemoteFrees() * c.blockSize();
-        }
-        return sum;
+        return get(Statistic.PENDING_REMOTE_FREE);
     }
 
     /** @return bytes in free blocks of used pools. */
     public long bytesInAvailableBlocks()
     {
-        long sum = 0;
-        for (final SizeClassStats c : sizeClasses)
-        {
-            sum += c.blocksAvailable() * c.blockSize();
-        }
-        return sum;
+        return get(Statistic.IN_AVAILABLE_BLOCKS);
     }
 
     /** @return bytes in pools that serve no class: empty carved pools and never-carved ones. */
     public long bytesInUnusedPools()
     {
-        return bytesInUnusedPools;
+        return get(Statistic.IN_UNUSED_POOLS);
     }
 
     /** @return bytes at the tail of used pools too small for one more block. */
     public long bytesLostToQuantization()
     {
-        return bytesLostToQuantization;
+        return get(Statistic.QUANTIZATION);
     }
 
     /** @return the five categories added up; always equal to {@link #arenaBytes()}. */
     public long accountedBytes()
     {
-        return bytesInAllocatedBlocks() + bytesPendingRemoteFree() + bytesInAvailableBlocks() + bytesInUnusedPools +
-            bytesLostToQuantization;
+        return StatsTotals.accounted(this);
     }
 
     /**
@@ -336,7 +278,7 @@ public final class AllocatorStats implements StatsTotals
      */
     public long committedBytes()
     {
-        return committedBytes;
+        return get(Statistic.COMMITTED);
     }
 
     /**
@@ -347,25 +289,25 @@ public final class AllocatorStats implements StatsTotals
      */
     public long freeNotReturnedBytes()
     {
-        return freeNotReturnedBytes;
+        return get(Statistic.FREE_NOT_RETURNED);
     }
 
     /** @return pools decommitted ({@code madvise(MADV_DONTNEED)}) since creation. */
     public long poolsDecommitted()
     {
-        return poolsDecommitted;
+        return get(Statistic.POOLS_DECOMMITTED);
     }
 
     /** @return pools whose heap's thread died, waiting to be adopted or to empty. */
     public int orphanPools()
     {
-        return orphanPools;
+        return (int)get(Statistic.ORPHAN_POOLS);
     }
 
     /** @return live blocks in orphaned pools. */
     public long orphanedBlocksInUse()
     {
-        return orphanedBlocksInUse;
+        return get(Statistic.ORPHANED_BLOCKS_IN_USE);
     }
 
     /** @return the purge delay in nanoseconds (0: memory goes back at once). */
@@ -383,7 +325,7 @@ public final class AllocatorStats implements StatsTotals
     /** @return maintenance rounds run. */
     public long maintenanceRounds()
     {
-        return maintenanceRounds;
+        return get(Statistic.MAINTENANCE_ROUNDS);
     }
 
     /** @return the last failure of the maintenance thread, or null. */
@@ -395,43 +337,37 @@ public final class AllocatorStats implements StatsTotals
     /** @return live pooled bytes as requested by the callers. */
     public long bytesRequested()
     {
-        long sum = 0;
-        for (final SizeClassStats c : sizeClasses)
-        {
-            sum += c.bytesRequested();
-        }
-        return sum;
+        return get(Statistic.REQUESTED);
     }
 
     /** @return internal fragmentation: {@code bytesInAllocatedBlocks() - bytesRequested()}. */
     public long internalFragmentationBytes()
     {
-        return bytesInAllocatedBlocks() - bytesRequested();
+        return get(Statistic.INTERNAL_FRAGMENTATION);
     }
 
     /** @return external fragmentation: the fraction of arena bytes not in live blocks (0 when no arenas). */
     public double externalFragmentation()
     {
-        final long total = arenaBytes();
-        return total == 0 ? 0.0 : 1.0 - (double)bytesInAllocatedBlocks() / total;
+        return fraction(Statistic.EXTERNAL_FRAGMENTATION);
     }
 
     /** @return live blocks served by the system allocator. */
     public long largeAllocations()
     {
-        return largeAllocations;
+        return get(Statistic.LARGE_COUNT);
     }
 
     /** @return requested bytes of live large blocks. */
     public long largeBytes()
     {
-        return largeBytes;
+        return get(Statistic.LARGE_BYTES);
     }
 
     /** @return bytes held from the OS that the limit applies to: {@code arenaBytes() + largeBytes()}. */
     public long reservedBytes()
     {
-        return arenaBytes() + largeBytes;
+        return get(Statistic.RESERVED);
     }
 
     /** @return the reserved-bytes maximum; {@link Long#MAX_VALUE} when unlimited. */
@@ -443,25 +379,25 @@ public final class AllocatorStats implements StatsTotals
     /** @return estimated bytes of on-heap metadata (pool and arena objects, bitmaps, maps). */
     public long heapMetadataBytes()
     {
-        return heapMetadataBytes;
+        return get(Statistic.HEAP_METADATA);
     }
 
     /** @return successful allocations: malloc, calloc, mallocAligned and allocate (not realloc). */
     public long mallocs()
     {
-        return mallocs;
+        return get(Statistic.MALLOCS);
     }
 
     /** @return successful frees (not those done inside realloc), remote ones included. */
     public long frees()
     {
-        return frees;
+        return get(Statistic.FREES);
     }
 
     /** @return frees of pooled blocks by threads other than the owner (collected or pending). */
     public long remoteFrees()
     {
-        return remoteFrees;
+        return get(Statistic.REMOTE_FREES);
     }
 
     /**
@@ -470,19 +406,45 @@ public final class AllocatorStats implements StatsTotals
      */
     public long doubleFreesDetected()
     {
-        return doubleFreesDetected;
+        return get(Statistic.DOUBLE_FREES_DETECTED);
     }
 
     /** @return successful reallocs. */
     public long reallocs()
     {
-        return reallocs;
+        return get(Statistic.REALLOCS);
     }
 
     /** @return blocks obtained from the system allocator (realloc moves included). */
     public long largeMallocs()
     {
-        return largeMallocs;
+        return get(Statistic.LARGE_MALLOCS);
+    }
+
+    /**
+     * One allocator-wide total.
+     *
+     * @param statistic a {@link Statistic.Unit#BYTES} or {@link Statistic.Unit#COUNT} total.
+     * @return its value in this snapshot.
+     * @throws IllegalArgumentException if it is a {@link Statistic.Unit#FRACTION}.
+     */
+    @Override
+    public long get(final Statistic statistic)
+    {
+        return StatsTotals.value(statistic, totals);
+    }
+
+    /**
+     * One allocator-wide fraction.
+     *
+     * @param statistic a {@link Statistic.Unit#FRACTION} total.
+     * @return its value in this snapshot, from 0 to 1.
+     * @throws IllegalArgumentException if it is not a fraction.
+     */
+    @Override
+    public double fraction(final Statistic statistic)
+    {
+        return StatsTotals.fraction(statistic, totals);
     }
 
     /** @return a human-readable report; see {@code docs/stats-format.md}. */
@@ -501,6 +463,6 @@ public final class AllocatorStats implements StatsTotals
     public String toString()
     {
         return "AllocatorStats[arenas=" + arenasCurrent() + ", heaps=" + heaps.size() + ", inUse=" + bytesInAllocatedBlocks() +
-            ", large=" + largeBytes + ", reserved=" + reservedBytes() + "]";
+            ", large=" + largeBytes() + ", reserved=" + reservedBytes() + "]";
     }
 }

@@ -10,9 +10,6 @@ final class Counters
     long mallocs;
     long localFrees;
     long remoteFreesCollected;
-    long reallocs;
-    /** Reallocs that moved a pooled block: their internal free is not a user free. */
-    long reallocMoves;
     long doubleFreesDetected;
 
     /** Adds another set into this one (a retiring heap's counts). */
@@ -21,8 +18,6 @@ final class Counters
         mallocs += other.mallocs;
         localFrees += other.localFrees;
         remoteFreesCollected += other.remoteFreesCollected;
-        reallocs += other.reallocs;
-        reallocMoves += other.reallocMoves;
         doubleFreesDetected += other.doubleFreesDetected;
     }
 }

@@ -630,6 +630,8 @@ public final class StatsFile implements AutoCloseable
         private final String name;
         private final List<AllocatorStats.SizeClassStats> sizeClasses;
         private final List<ArenaRecord> arenas;
+        /** The stored totals, indexed by {@link Statistic#ordinal()}. */
+        private final long[] totals = new long[Statistic.COUNT];
 
         private Snapshot(final StatsFile source, final byte[] bytes) throws StatsFileException
         {
@@ -667,6 +669,39 @@ public final class StatsFile implements AutoCloseable
                 records.add(new ArenaRecord(this, ARENAS_OFFSET + (long)i * recordSize));
             }
             this.arenas = List.copyOf(records);
+            for (final Statistic statistic : Statistic.values())
+            {
+                if (!statistic.derived())
+                {
+                    totals[statistic.ordinal()] = total(statistic.slot());
+                }
+            }
+        }
+
+        /**
+         * One allocator-wide total, as {@link AllocatorStats#get(Statistic)} has it.
+         *
+         * @param statistic a {@link Statistic.Unit#BYTES} or {@link Statistic.Unit#COUNT} total.
+         * @return its value in this copy.
+         * @throws IllegalArgumentException if it is a {@link Statistic.Unit#FRACTION}.
+         */
+        @Override
+        public long get(final Statistic statistic)
+        {
+            return StatsTotals.value(statistic, totals);
+        }
+
+        /**
+         * One allocator-wide fraction, as {@link AllocatorStats#fraction(Statistic)} has it.
+         *
+         * @param statistic a {@link Statistic.Unit#FRACTION} total.
+         * @return its value in this copy.
+         * @throws IllegalArgumentException if it is not a fraction.
+         */
+        @Override
+        public double fraction(final Statistic statistic)
+        {
+            return StatsTotals.fraction(statistic, totals);
         }
 
         private long total(final int slot)
@@ -890,189 +925,187 @@ public final class StatsFile implements AutoCloseable
         /** @return arena bytes: {@code arenasCurrent() * arenaSize()}. */
         public long arenaBytes()
         {
-            return total(T_ARENA_BYTES);
+            return get(Statistic.ARENA_BYTES);
         }
 
         /** @return bytes in live pooled blocks. */
         public long bytesInAllocatedBlocks()
         {
-            return total(T_IN_ALLOCATED_BLOCKS);
+            return get(Statistic.IN_ALLOCATED_BLOCKS);
         }
 
         /** @return bytes freed by other threads, not yet collected. */
         public long bytesPendingRemoteFree()
         {
-            return total(T_PENDING_REMOTE_FREE);
+            return get(Statistic.PENDING_REMOTE_FREE);
         }
 
         /** @return bytes in free blocks of used pools. */
         public long bytesInAvailableBlocks()
         {
-            return total(T_IN_AVAILABLE_BLOCKS);
+            return get(Statistic.IN_AVAILABLE_BLOCKS);
         }
 
         /** @return bytes in empty and never-carved pools. */
         public long bytesInUnusedPools()
         {
-            return total(T_IN_UNUSED_POOLS);
+            return get(Statistic.IN_UNUSED_POOLS);
         }
 
         /** @return bytes at pool tails too small for a block. */
         public long bytesLostToQuantization()
         {
-            return total(T_QUANTIZATION);
+            return get(Statistic.QUANTIZATION);
         }
 
         /** @return the five categories added up; equal to {@link #arenaBytes()}. */
         public long accountedBytes()
         {
-            return bytesInAllocatedBlocks() + bytesPendingRemoteFree() + bytesInAvailableBlocks() + bytesInUnusedPools() +
-                bytesLostToQuantization();
+            return StatsTotals.accounted(this);
         }
 
         /** @return live pooled bytes as requested. */
         public long bytesRequested()
         {
-            return total(T_REQUESTED);
+            return get(Statistic.REQUESTED);
         }
 
         /** @return {@code bytesInAllocatedBlocks() - bytesRequested()}. */
         public long internalFragmentationBytes()
         {
-            return bytesInAllocatedBlocks() - bytesRequested();
+            return get(Statistic.INTERNAL_FRAGMENTATION);
         }
 
         /** @return the fraction of arena bytes not in live blocks (0 without arenas). */
         public double externalFragmentation()
         {
-            final long total = arenaBytes();
-            return total == 0 ? 0.0 : 1.0 - (double)bytesInAllocatedBlocks() / total;
+            return fraction(Statistic.EXTERNAL_FRAGMENTATION);
         }
 
         /** @return arena bytes plus large bytes. */
         public long reservedBytes()
         {
-            return total(T_RESERVED);
+            return get(Statistic.RESERVED);
         }
 
         /** @return arena bytes that may be resident (an upper bound). */
         public long committedBytes()
         {
-            return total(T_COMMITTED);
+            return get(Statistic.COMMITTED);
         }
 
         /** @return empty pools still committed. */
         public long freeNotReturnedBytes()
         {
-            return total(T_FREE_NOT_RETURNED);
+            return get(Statistic.FREE_NOT_RETURNED);
         }
 
         /** @return estimated on-heap metadata bytes. */
         public long heapMetadataBytes()
         {
-            return total(T_HEAP_METADATA);
+            return get(Statistic.HEAP_METADATA);
         }
 
         /** @return live blocks from the system allocator. */
         public long largeAllocations()
         {
-            return total(T_LARGE_COUNT);
+            return get(Statistic.LARGE_COUNT);
         }
 
         /** @return requested bytes of live large blocks. */
         public long largeBytes()
         {
-            return total(T_LARGE_BYTES);
+            return get(Statistic.LARGE_BYTES);
         }
 
         /** @return arenas ever mapped. */
         public long arenasAllocatedTotal()
         {
-            return total(T_ARENAS_ALLOCATED_TOTAL);
+            return get(Statistic.ARENAS_ALLOCATED_TOTAL);
         }
 
         /** @return arenas given back to the OS. */
         public long arenasReclaimed()
         {
-            return total(T_ARENAS_RECLAIMED);
+            return get(Statistic.ARENAS_RECLAIMED);
         }
 
         /** @return the most arenas held at once. */
         public long arenasHighWater()
         {
-            return total(T_ARENAS_HIGH_WATER);
+            return get(Statistic.ARENAS_HIGH_WATER);
         }
 
         /** @return arenas held (may exceed {@code arenas().size()} if {@link #arenasTruncated()}). */
         public long arenasCurrent()
         {
-            return total(T_ARENAS_CURRENT);
+            return get(Statistic.ARENAS_CURRENT);
         }
 
         /** @return successful allocations (not realloc). */
         public long mallocs()
         {
-            return total(T_MALLOCS);
+            return get(Statistic.MALLOCS);
         }
 
         /** @return successful frees. */
         public long frees()
         {
-            return total(T_FREES);
+            return get(Statistic.FREES);
         }
 
         /** @return frees of pooled blocks by a thread other than the owner. */
         public long remoteFrees()
         {
-            return total(T_REMOTE_FREES);
+            return get(Statistic.REMOTE_FREES);
         }
 
         /** @return successful reallocs. */
         public long reallocs()
         {
-            return total(T_REALLOCS);
+            return get(Statistic.REALLOCS);
         }
 
         /** @return blocks obtained from the system allocator. */
         public long largeMallocs()
         {
-            return total(T_LARGE_MALLOCS);
+            return get(Statistic.LARGE_MALLOCS);
         }
 
         /** @return double frees caught late. */
         public long doubleFreesDetected()
         {
-            return total(T_DOUBLE_FREES);
+            return get(Statistic.DOUBLE_FREES_DETECTED);
         }
 
         /** @return pools decommitted since creation. */
         public long poolsDecommitted()
         {
-            return total(T_POOLS_DECOMMITTED);
+            return get(Statistic.POOLS_DECOMMITTED);
         }
 
         /** @return maintenance rounds run. */
         public long maintenanceRounds()
         {
-            return total(T_MAINTENANCE_ROUNDS);
+            return get(Statistic.MAINTENANCE_ROUNDS);
         }
 
         /** @return pools of dead threads waiting to be adopted or to empty. */
         public long orphanPools()
         {
-            return total(T_ORPHAN_POOLS);
+            return get(Statistic.ORPHAN_POOLS);
         }
 
         /** @return live blocks in orphaned pools. */
         public long orphanedBlocksInUse()
         {
-            return total(T_ORPHANED_BLOCKS);
+            return get(Statistic.ORPHANED_BLOCKS_IN_USE);
         }
 
         /** @return heaps in the snapshot (the file has no per-heap records). */
         public long heapCount()
         {
-            return total(T_HEAP_COUNT);
+            return get(Statistic.HEAP_COUNT);
         }
 
         /** @return nanoseconds the writer spent taking the snapshot ({@code Allocator.stats()}). */

@@ -39,7 +39,7 @@ final class StatsFileJson
             s.purgeDelayNanos(), s.lockFreeOwners());
         b.append(",\"sizeClasses\":");
         StatsFormat.sizeClassesJson(b, s.sizeClasses());
-        StatsFormat.arenaCountersJson(b, s.arenasAllocatedTotal(), s.arenasReclaimed(), s.arenasHighWater(), s.arenasCurrent());
+        StatsFormat.openArenasJson(b, s);
         boolean first = true;
         for (final StatsFile.ArenaRecord a : s.arenas())
         {
@@ -66,9 +66,8 @@ final class StatsFileJson
             b.append("]}");
             first = false;
         }
-        b.append("]},\"heapCount\":").append(s.heapCount());
-        b.append(",\"orphans\":{\"pools\":").append(s.orphanPools())
-            .append(",\"blocksInUse\":").append(s.orphanedBlocksInUse()).append('}');
+        b.append("]}");
+        StatsFormat.topJson(b, s);
         StatsFormat.totalsJson(b, s);
         b.append('}');
         return b.toString();

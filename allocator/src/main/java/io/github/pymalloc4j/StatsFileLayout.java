@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
  *
  * <pre>
  *   0     header            256 bytes
- *   256   totals            512 bytes  (64 u64 slots, 33 used)
+ *   256   totals            512 bytes  (64 u64 slots: Statistic's slot column and the T_ constants)
  *   768   size classes      32 x 64 bytes
  *   2816  arena records     arenaCapacity x (32 + 4 x poolsPerArena) bytes
  * </pre>
@@ -73,39 +73,14 @@ final class StatsFileLayout
     // ---------------------------------------------------------------- totals: u64 slots
     static final int TOTALS_OFFSET = HEADER_SIZE;
     static final int TOTALS_SIZE = 512;
-    static final int T_ARENA_BYTES = 0;
-    static final int T_IN_ALLOCATED_BLOCKS = 1;
-    static final int T_PENDING_REMOTE_FREE = 2;
-    static final int T_IN_AVAILABLE_BLOCKS = 3;
-    static final int T_IN_UNUSED_POOLS = 4;
-    static final int T_QUANTIZATION = 5;
-    static final int T_REQUESTED = 6;
-    static final int T_RESERVED = 7;
-    static final int T_COMMITTED = 8;
-    static final int T_FREE_NOT_RETURNED = 9;
-    static final int T_HEAP_METADATA = 10;
+    // The slots of the totals are in Statistic (its slot column); these carry configuration and status.
     static final int T_MAX_RESERVED = 11;
-    static final int T_LARGE_COUNT = 12;
-    static final int T_LARGE_BYTES = 13;
-    static final int T_ARENAS_ALLOCATED_TOTAL = 14;
-    static final int T_ARENAS_RECLAIMED = 15;
-    static final int T_ARENAS_HIGH_WATER = 16;
-    static final int T_ARENAS_CURRENT = 17;
-    static final int T_MALLOCS = 18;
-    static final int T_FREES = 19;
-    static final int T_REMOTE_FREES = 20;
-    static final int T_REALLOCS = 21;
-    static final int T_LARGE_MALLOCS = 22;
-    static final int T_DOUBLE_FREES = 23;
-    static final int T_POOLS_DECOMMITTED = 24;
-    static final int T_MAINTENANCE_ROUNDS = 25;
     static final int T_PURGE_DELAY_NANOS = 26;
-    static final int T_ORPHAN_POOLS = 27;
-    static final int T_ORPHANED_BLOCKS = 28;
-    static final int T_HEAP_COUNT = 29;
     static final int T_STATUS = 30;
     static final int T_SMALL_REQUEST_THRESHOLD = 31;
     static final int T_STATS_NANOS = 32;
+    /** Slots of the totals area: {@code TOTALS_SIZE / 8}. */
+    static final int TOTAL_SLOTS = TOTALS_SIZE / 8;
 
     /** Status bit: platform threads allocate lock-free. */
     static final long STATUS_LOCK_FREE_OWNERS = 1;

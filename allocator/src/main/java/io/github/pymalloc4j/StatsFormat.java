@@ -31,41 +31,9 @@ final class StatsFormat
                 100.0 * c.utilisation(), c.bytesRequested(), c.internalWaste()));
         }
         b.append('\n');
-        line(b, "# arenas allocated total", s.arenasAllocatedTotal());
-        line(b, "# arenas reclaimed", s.arenasReclaimed());
-        line(b, "# arenas highwater mark", s.arenasHighWater());
-        line(b, "# arenas allocated current", s.arenasCurrent());
-        line(b, s.arenasCurrent() + " arenas * " + s.arenaSize() + " bytes/arena", s.arenaBytes());
-        b.append('\n');
-        line(b, "# bytes in allocated blocks", s.bytesInAllocatedBlocks());
-        line(b, "# bytes freed remotely, not collected", s.bytesPendingRemoteFree());
-        line(b, "# bytes in available blocks", s.bytesInAvailableBlocks());
-        line(b, (s.bytesInUnusedPools() / s.poolSize()) + " unused pools * " + s.poolSize() + " bytes",
-            s.bytesInUnusedPools());
-        line(b, "# bytes lost to quantization", s.bytesLostToQuantization());
-        line(b, "Total", s.accountedBytes());
-        b.append(s.accountedBytes() == s.arenaBytes() ? "  (= bytes reserved in arenas)\n" :
-            "  (!= " + s.arenaBytes() + " bytes reserved in arenas: ACCOUNTING ERROR)\n");
-        b.append('\n');
-        line(b, "# bytes requested in live blocks", s.bytesRequested());
-        line(b, "# internal fragmentation bytes", s.internalFragmentationBytes());
-        b.append(String.format(Locale.ROOT, "%-40s= %21.1f%%%n", "# external fragmentation",
-            100.0 * s.externalFragmentation()));
-        line(b, "# large allocations (system malloc)", s.largeAllocations());
-        line(b, "# bytes in large allocations", s.largeBytes());
-        line(b, "# bytes reserved (arenas + large)", s.reservedBytes());
-        if (s.maxReservedBytes() != Long.MAX_VALUE)
-        {
-            line(b, "# maximum reserved bytes", s.maxReservedBytes());
-        }
-        line(b, "# bytes committed (upper bound)", s.committedBytes());
-        line(b, "# bytes free, not returned to the OS", s.freeNotReturnedBytes());
-        line(b, "# pools decommitted (madvise)", s.poolsDecommitted());
-        line(b, "# on-heap metadata bytes (estimate)", s.heapMetadataBytes());
-        b.append('\n');
-        b.append(String.format(Locale.ROOT, "heaps: %d (%s), purge delay %.1f ms, maintenance rounds %d%s%n",
+        b.append(String.format(Locale.ROOT, "heaps: %d (%s), purge delay %.1f ms%s%n",
             s.heaps().size(), s.lockFreeOwners() ? "owners lock-free" : "owners locked: no membarrier",
-            s.purgeDelayNanos() / 1e6, s.maintenanceRounds(),
+            s.purgeDelayNanos() / 1e6,
             s.maintenanceFailure() == null ? "" : ", last maintenance failure: " + s.maintenanceFailure()));
         b.append("   id  owner                          pools   blocks in use     bytes in use  remote pending\n");
         for (final AllocatorStats.HeapStats h : s.heaps())
@@ -83,19 +51,48 @@ final class StatsFormat
             b.append(String.format(Locale.ROOT, "    -  %-30s %6d  %14d%n", "(orphaned: thread died)",
                 s.orphanPools(), s.orphanedBlocksInUse()));
         }
-        b.append('\n');
-        line(b, "# mallocs", s.mallocs());
-        line(b, "# frees", s.frees());
-        line(b, "# remote frees", s.remoteFrees());
-        line(b, "# reallocs", s.reallocs());
-        line(b, "# large mallocs", s.largeMallocs());
-        line(b, "# double frees detected late", s.doubleFreesDetected());
+        totalsText(b, s);
+        if (s.maxReservedBytes() != Long.MAX_VALUE)
+        {
+            line(b, "# maximum reserved bytes", s.maxReservedBytes());
+        }
         return b.toString();
     }
 
     private static String abbreviate(final String s, final int max)
     {
         return s.length() <= max ? s : s.substring(0, max - 1) + "~";
+    }
+
+    /**
+     * Every {@link Statistic}, a block per group, in their order; after the last {@link Statistic#ACCOUNTING}
+     * category, their sum and whether it equals the arena bytes.
+     */
+    static void totalsText(final StringBuilder b, final StatsTotals s)
+    {
+        for (final Statistic.Group group : Statistic.Group.values())
+        {
+            b.append('\n');
+            int accountingLeft = Statistic.ACCOUNTING.size();
+            for (final Statistic statistic : group.statistics())
+            {
+                if (statistic.unit() == Statistic.Unit.FRACTION)
+                {
+                    b.append(String.format(Locale.ROOT, "%-40s= %21.1f%%%n", statistic.label(),
+                        100.0 * s.fraction(statistic)));
+                    continue;
+                }
+                line(b, statistic.label(), s.get(statistic));
+                if (Statistic.ACCOUNTING.contains(statistic) && --accountingLeft == 0)
+                {
+                    final long accounted = StatsTotals.accounted(s);
+                    final long arenaBytes = s.get(Statistic.ARENA_BYTES);
+                    line(b, "Total", accounted);
+                    b.append(accounted == arenaBytes ? "  (= bytes reserved in arenas)\n" :
+                        "  (!= " + arenaBytes + " bytes reserved in arenas: ACCOUNTING ERROR)\n");
+                }
+            }
+        }
     }
 
     private static void line(final StringBuilder b, final String label, final long value)
@@ -120,7 +117,7 @@ final class StatsFormat
             s.purgeDelayNanos(), s.lockFreeOwners());
         b.append(",\"sizeClasses\":");
         sizeClassesJson(b, s.sizeClasses());
-        arenaCountersJson(b, s.arenasAllocatedTotal(), s.arenasReclaimed(), s.arenasHighWater(), s.arenasCurrent());
+        openArenasJson(b, s);
         boolean first = true;
         for (final AllocatorStats.ArenaStats a : s.arenas())
         {
@@ -143,7 +140,9 @@ final class StatsFormat
             b.append("]}");
             first = false;
         }
-        b.append("]},\"heaps\":[");
+        b.append("]}");
+        topJson(b, s);
+        b.append(",\"heaps\":[");
         first = true;
         for (final AllocatorStats.HeapStats h : s.heaps())
         {
@@ -158,43 +157,61 @@ final class StatsFormat
                 .append(",\"frees\":").append(h.frees()).append('}');
             first = false;
         }
-        b.append("],\"orphans\":{\"pools\":").append(s.orphanPools())
-            .append(",\"blocksInUse\":").append(s.orphanedBlocksInUse()).append('}');
+        b.append(']');
         totalsJson(b, s);
         b.append('}');
         return b.toString();
     }
 
     /**
-     * The {@code bytes}, {@code large} and {@code counters} objects of schema 2 (each preceded by a comma);
-     * shared with the statistics file's JSON.
+     * The {@code orphans}, {@code bytes}, {@code large} and {@code counters} objects (each preceded by a
+     * comma), one member per {@link Statistic} of the group; shared with the statistics file's JSON.
      */
     static void totalsJson(final StringBuilder b, final StatsTotals s)
     {
-        b.append(",\"bytes\":{\"arenas\":").append(s.arenaBytes())
-            .append(",\"inAllocatedBlocks\":").append(s.bytesInAllocatedBlocks())
-            .append(",\"pendingRemoteFree\":").append(s.bytesPendingRemoteFree())
-            .append(",\"inAvailableBlocks\":").append(s.bytesInAvailableBlocks())
-            .append(",\"inUnusedPools\":").append(s.bytesInUnusedPools())
-            .append(",\"quantization\":").append(s.bytesLostToQuantization())
-            .append(",\"requested\":").append(s.bytesRequested())
-            .append(",\"internalFragmentation\":").append(s.internalFragmentationBytes())
-            .append(",\"externalFragmentation\":").append(number(s.externalFragmentation()))
-            .append(",\"reserved\":").append(s.reservedBytes())
-            .append(",\"committed\":").append(s.committedBytes())
-            .append(",\"freeNotReturned\":").append(s.freeNotReturnedBytes())
-            .append(",\"heapMetadata\":").append(s.heapMetadataBytes())
-            .append("},\"large\":{\"count\":").append(s.largeAllocations())
-            .append(",\"bytes\":").append(s.largeBytes())
-            .append("},\"counters\":{\"mallocs\":").append(s.mallocs())
-            .append(",\"frees\":").append(s.frees())
-            .append(",\"remoteFrees\":").append(s.remoteFrees())
-            .append(",\"reallocs\":").append(s.reallocs())
-            .append(",\"largeMallocs\":").append(s.largeMallocs())
-            .append(",\"doubleFreesDetected\":").append(s.doubleFreesDetected())
-            .append(",\"poolsDecommitted\":").append(s.poolsDecommitted())
-            .append(",\"maintenanceRounds\":").append(s.maintenanceRounds())
-            .append('}');
+        for (final Statistic.Group group : Statistic.Group.values())
+        {
+            if (group == Statistic.Group.TOP || group == Statistic.Group.ARENAS)
+            {
+                continue; // written by topJson and openArenasJson
+            }
+            b.append(",\"").append(group.jsonKey()).append("\":{");
+            members(b, s, group);
+            b.append('}');
+        }
+    }
+
+    /** The top-level totals ({@link Statistic.Group#TOP}), each preceded by a comma. */
+    static void topJson(final StringBuilder b, final StatsTotals s)
+    {
+        b.append(',');
+        members(b, s, Statistic.Group.TOP);
+    }
+
+    /** Opens the {@code arenas} object with its totals, up to its {@code list} array; shared with the file's JSON. */
+    static void openArenasJson(final StringBuilder b, final StatsTotals s)
+    {
+        b.append(",\"arenas\":{");
+        members(b, s, Statistic.Group.ARENAS);
+        b.append(",\"list\":[");
+    }
+
+    private static void members(final StringBuilder b, final StatsTotals s, final Statistic.Group group)
+    {
+        boolean first = true;
+        for (final Statistic statistic : group.statistics())
+        {
+            b.append(first ? "\"" : ",\"").append(statistic.jsonKey()).append("\":");
+            if (statistic.unit() == Statistic.Unit.FRACTION)
+            {
+                b.append(number(s.fraction(statistic)));
+            }
+            else
+            {
+                b.append(s.get(statistic));
+            }
+            first = false;
+        }
     }
 
     /** The {@code config} object of schema 2; shared with the statistics file's JSON. */
@@ -210,17 +227,6 @@ final class StatsFormat
             .append(",\"purgeDelayNanos\":").append(purgeDelayNanos)
             .append(",\"lockFreeOwners\":").append(lockFreeOwners)
             .append('}');
-    }
-
-    /** Opens the {@code arenas} object of schema 2 up to its {@code list} array; shared with the file's JSON. */
-    static void arenaCountersJson(
-        final StringBuilder b, final long allocatedTotal, final long reclaimed, final long highWater, final long current)
-    {
-        b.append(",\"arenas\":{\"allocatedTotal\":").append(allocatedTotal)
-            .append(",\"reclaimed\":").append(reclaimed)
-            .append(",\"highWater\":").append(highWater)
-            .append(",\"current\":").append(current)
-            .append(",\"list\":[");
     }
 
     /** The {@code sizeClasses} array of schema 2; shared with the statistics file's JSON. */

@@ -438,36 +438,15 @@ final class StatsPublisher
 
     private void writeTotals(final AllocatorStats s, final long statsNanos)
     {
-        putTotal(T_ARENA_BYTES, s.arenaBytes());
-        putTotal(T_IN_ALLOCATED_BLOCKS, s.bytesInAllocatedBlocks());
-        putTotal(T_PENDING_REMOTE_FREE, s.bytesPendingRemoteFree());
-        putTotal(T_IN_AVAILABLE_BLOCKS, s.bytesInAvailableBlocks());
-        putTotal(T_IN_UNUSED_POOLS, s.bytesInUnusedPools());
-        putTotal(T_QUANTIZATION, s.bytesLostToQuantization());
-        putTotal(T_REQUESTED, s.bytesRequested());
-        putTotal(T_RESERVED, s.reservedBytes());
-        putTotal(T_COMMITTED, s.committedBytes());
-        putTotal(T_FREE_NOT_RETURNED, s.freeNotReturnedBytes());
-        putTotal(T_HEAP_METADATA, s.heapMetadataBytes());
+        for (final Statistic statistic : Statistic.values())
+        {
+            if (!statistic.derived())
+            {
+                putTotal(statistic.slot(), s.get(statistic));
+            }
+        }
         putTotal(T_MAX_RESERVED, s.maxReservedBytes() == Long.MAX_VALUE ? -1 : s.maxReservedBytes());
-        putTotal(T_LARGE_COUNT, s.largeAllocations());
-        putTotal(T_LARGE_BYTES, s.largeBytes());
-        putTotal(T_ARENAS_ALLOCATED_TOTAL, s.arenasAllocatedTotal());
-        putTotal(T_ARENAS_RECLAIMED, s.arenasReclaimed());
-        putTotal(T_ARENAS_HIGH_WATER, s.arenasHighWater());
-        putTotal(T_ARENAS_CURRENT, s.arenasCurrent());
-        putTotal(T_MALLOCS, s.mallocs());
-        putTotal(T_FREES, s.frees());
-        putTotal(T_REMOTE_FREES, s.remoteFrees());
-        putTotal(T_REALLOCS, s.reallocs());
-        putTotal(T_LARGE_MALLOCS, s.largeMallocs());
-        putTotal(T_DOUBLE_FREES, s.doubleFreesDetected());
-        putTotal(T_POOLS_DECOMMITTED, s.poolsDecommitted());
-        putTotal(T_MAINTENANCE_ROUNDS, s.maintenanceRounds());
         putTotal(T_PURGE_DELAY_NANOS, s.purgeDelayNanos());
-        putTotal(T_ORPHAN_POOLS, s.orphanPools());
-        putTotal(T_ORPHANED_BLOCKS, s.orphanedBlocksInUse());
-        putTotal(T_HEAP_COUNT, s.heaps().size());
         putTotal(T_STATUS, (s.lockFreeOwners() ? STATUS_LOCK_FREE_OWNERS : 0) |
             (s.maintenanceFailure() != null ? STATUS_MAINTENANCE_FAILED : 0));
         putTotal(T_SMALL_REQUEST_THRESHOLD, s.smallRequestThreshold());

@@ -36,7 +36,7 @@ final class StatsSnapshot
         b.maxReservedBytes = limit.max();
         b.purgeDelayNanos = purgeDelayNanos;
         b.lockFreeOwners = heaps.asymmetric();
-        b.maintenanceRounds = maintenance.rounds;
+        b.set(Statistic.MAINTENANCE_ROUNDS, maintenance.rounds);
         final Throwable failure = maintenance.lastFailure;
         b.maintenanceFailure = failure == null ? null : failure.toString();
 
@@ -81,8 +81,8 @@ final class StatsSnapshot
                             poolStats.add(new AllocatorStats.PoolStats(i, Pool.FREE, 0, 0, 0, 0, -1));
                             if (pool.committed)
                             {
-                                b.committedBytes += arenas.poolSize;
-                                b.freeNotReturnedBytes += arenas.poolSize;
+                                b.add(Statistic.COMMITTED, arenas.poolSize);
+                                b.add(Statistic.FREE_NOT_RETURNED, arenas.poolSize);
                             }
                             continue;
                         }
@@ -96,11 +96,11 @@ final class StatsSnapshot
                         // Racy against the owner: clamp to the block bytes read, so a snapshot taken mid-malloc
                         // never shows more requested than handed out (exact once the owner is quiet).
                         requested[c] += Math.max(0, Math.min(pool.requestedBytes(), blocksInUse * pool.blockSize));
-                        b.quantization += arenas.poolSize - (long)pool.capacity * pool.blockSize;
-                        b.committedBytes += arenas.poolSize;
+                        b.add(Statistic.QUANTIZATION, arenas.poolSize - (long)pool.capacity * pool.blockSize);
+                        b.add(Statistic.COMMITTED, arenas.poolSize);
                         if (used == 0)
                         {
-                            b.freeNotReturnedBytes += arenas.poolSize;
+                            b.add(Statistic.FREE_NOT_RETURNED, arenas.poolSize);
                         }
                         final Heap owner = pool.heap;
                         long[] h = owner == null ? orphaned : perHeap.get(owner);
@@ -116,20 +116,20 @@ final class StatsSnapshot
                         poolStats.add(new AllocatorStats.PoolStats(
                             i, c, pool.blockSize, (int)blocksInUse, pool.capacity, waiting, owner == null ? -1 : owner.id));
                     }
-                    b.unusedPoolBytes += (long)arena.freePoolCount() * arenas.poolSize;
+                    b.add(Statistic.IN_UNUSED_POOLS, (long)arena.freePoolCount() * arenas.poolSize);
                     b.arenas.add(new AllocatorStats.ArenaStats(
                         arena.base, arena.poolCount, arena.carved, arena.freePoolCount(), List.copyOf(poolStats)));
                 }
                 for (int c = 0; c < classes; c++)
                 {
-                    b.orphanPools += arenas.orphans(c).size();
+                    b.add(Statistic.ORPHAN_POOLS, arenas.orphans(c).size());
                 }
                 counts.add(arenas.orphanCounters);
-                b.arenasAllocatedTotal = arenas.allocatedTotal;
-                b.arenasReclaimed = arenas.reclaimed;
-                b.arenasHighWater = arenas.highWater;
-                b.poolsDecommitted = arenas.poolsDecommitted;
-                b.heapMetadataBytes = arenas.heapBytes() + largeHeapBytes + 256L * liveHeaps.size();
+                b.set(Statistic.ARENAS_ALLOCATED_TOTAL, arenas.allocatedTotal);
+                b.set(Statistic.ARENAS_RECLAIMED, arenas.reclaimed);
+                b.set(Statistic.ARENAS_HIGH_WATER, arenas.highWater);
+                b.set(Statistic.POOLS_DECOMMITTED, arenas.poolsDecommitted);
+                b.set(Statistic.HEAP_METADATA, arenas.heapBytes() + largeHeapBytes + 256L * liveHeaps.size());
             }
             finally
             {
@@ -163,15 +163,36 @@ final class StatsSnapshot
             }
         }
         b.heaps.sort(Comparator.comparingInt(AllocatorStats.HeapStats::id));
-        b.orphanedBlocksInUse = orphaned[1];
-        b.largeAllocations = largeNow[0];
-        b.largeBytes = largeNow[1];
-        b.mallocs = counts.mallocs + largeNow[2];
-        b.frees = counts.localFrees + counts.remoteFreesCollected + pendingTotal - pooledReallocMoves + largeNow[3];
-        b.remoteFrees = counts.remoteFreesCollected + pendingTotal;
-        b.reallocs = reallocs;
-        b.largeMallocs = largeNow[4];
-        b.doubleFreesDetected = counts.doubleFreesDetected;
+        b.set(Statistic.ORPHANED_BLOCKS_IN_USE, orphaned[1]);
+        b.set(Statistic.LARGE_COUNT, largeNow[0]);
+        b.set(Statistic.LARGE_BYTES, largeNow[1]);
+        b.set(Statistic.MALLOCS, counts.mallocs + largeNow[2]);
+        b.set(Statistic.FREES,
+            counts.localFrees + counts.remoteFreesCollected + pendingTotal - pooledReallocMoves + largeNow[3]);
+        b.set(Statistic.REMOTE_FREES, counts.remoteFreesCollected + pendingTotal);
+        b.set(Statistic.REALLOCS, reallocs);
+        b.set(Statistic.LARGE_MALLOCS, largeNow[4]);
+        b.set(Statistic.DOUBLE_FREES_DETECTED, counts.doubleFreesDetected);
+        b.set(Statistic.HEAP_COUNT, b.heaps.size());
+        final long arenaBytes = b.arenas.size() * arenas.arenaSize;
+        b.set(Statistic.ARENAS_CURRENT, b.arenas.size());
+        b.set(Statistic.ARENA_BYTES, arenaBytes);
+        b.set(Statistic.RESERVED, arenaBytes + largeNow[1]);
+        long allocated = 0;
+        long pendingBytes = 0;
+        long availableBytes = 0;
+        long requestedBytes = 0;
+        for (final AllocatorStats.SizeClassStats c : b.sizeClasses)
+        {
+            allocated += c.bytesInUse();
+            pendingBytes += c.pendingRemoteFrees() * c.blockSize();
+            availableBytes += c.blocksAvailable() * c.blockSize();
+            requestedBytes += c.bytesRequested();
+        }
+        b.set(Statistic.IN_ALLOCATED_BLOCKS, allocated);
+        b.set(Statistic.PENDING_REMOTE_FREE, pendingBytes);
+        b.set(Statistic.IN_AVAILABLE_BLOCKS, availableBytes);
+        b.set(Statistic.REQUESTED, requestedBytes);
         return new AllocatorStats(b);
     }
 }

@@ -2,13 +2,13 @@ package io.github.pymalloc4j.tools;
 
 import io.github.pymalloc4j.AllocatorStats;
 import io.github.pymalloc4j.StatsFile;
+import io.github.pymalloc4j.Statistic;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.ToLongFunction;
 
 /**
  * Compares two snapshots to hunt leaks: which size classes and byte categories grew, by growth.
@@ -52,45 +52,38 @@ final class DumpDiff {
         return list;
     }
 
-    private static Delta d(String name, StatsFile.Snapshot a, StatsFile.Snapshot b, ToLongFunction<StatsFile.Snapshot> f) {
-        return new Delta(name, f.applyAsLong(a), f.applyAsLong(b));
+    private static Delta d(Statistic st, StatsFile.Snapshot a, StatsFile.Snapshot b) {
+        return new Delta(name(st), a.get(st), b.get(st));
     }
 
-    /** Byte categories, largest growth first. */
+    /** The name of a statistic in a diff: its JSON path, as {@code bytes.inAllocatedBlocks}. */
+    static String name(Statistic st) {
+        return st.group().jsonKey() == null ? st.jsonKey() : st.group().jsonKey() + "." + st.jsonKey();
+    }
+
+    /** Every byte statistic, largest growth first. */
     static List<Delta> bytes(StatsFile.Snapshot a, StatsFile.Snapshot b) {
-        List<Delta> list = new ArrayList<>(List.of(
-                d("arenas", a, b, StatsFile.Snapshot::arenaBytes),
-                d("inAllocatedBlocks", a, b, StatsFile.Snapshot::bytesInAllocatedBlocks),
-                d("pendingRemoteFree", a, b, StatsFile.Snapshot::bytesPendingRemoteFree),
-                d("inAvailableBlocks", a, b, StatsFile.Snapshot::bytesInAvailableBlocks),
-                d("inUnusedPools", a, b, StatsFile.Snapshot::bytesInUnusedPools),
-                d("quantization", a, b, StatsFile.Snapshot::bytesLostToQuantization),
-                d("requested", a, b, StatsFile.Snapshot::bytesRequested),
-                d("internalFragmentation", a, b, StatsFile.Snapshot::internalFragmentationBytes),
-                d("reserved", a, b, StatsFile.Snapshot::reservedBytes),
-                d("committed", a, b, StatsFile.Snapshot::committedBytes),
-                d("freeNotReturned", a, b, StatsFile.Snapshot::freeNotReturnedBytes),
-                d("heapMetadata", a, b, StatsFile.Snapshot::heapMetadataBytes),
-                d("large", a, b, StatsFile.Snapshot::largeBytes)));
+        List<Delta> list = new ArrayList<>();
+        for (Statistic st : Statistic.values()) {
+            if (st.unit() == Statistic.Unit.BYTES) {
+                list.add(d(st, a, b));
+            }
+        }
         list.sort(Comparator.comparingLong(Delta::delta).reversed());
         return list;
     }
 
-    /** Counts: live large allocations, arenas, orphans and the event counters. */
+    /** Every count statistic, in their order, and the live blocks they imply ({@code mallocs - frees}). */
     static List<Delta> counts(StatsFile.Snapshot a, StatsFile.Snapshot b) {
-        return List.of(
-                d("largeAllocations", a, b, StatsFile.Snapshot::largeAllocations),
-                d("arenasCurrent", a, b, StatsFile.Snapshot::arenasCurrent),
-                d("orphanPools", a, b, StatsFile.Snapshot::orphanPools),
-                d("orphanedBlocksInUse", a, b, StatsFile.Snapshot::orphanedBlocksInUse),
-                d("mallocs", a, b, StatsFile.Snapshot::mallocs),
-                d("frees", a, b, StatsFile.Snapshot::frees),
-                d("mallocs - frees", a, b, s -> DumpReport.minus(s.mallocs(), s.frees())),
-                d("remoteFrees", a, b, StatsFile.Snapshot::remoteFrees),
-                d("reallocs", a, b, StatsFile.Snapshot::reallocs),
-                d("largeMallocs", a, b, StatsFile.Snapshot::largeMallocs),
-                d("doubleFreesDetected", a, b, StatsFile.Snapshot::doubleFreesDetected),
-                d("poolsDecommitted", a, b, StatsFile.Snapshot::poolsDecommitted));
+        List<Delta> list = new ArrayList<>();
+        for (Statistic st : Statistic.values()) {
+            if (st.unit() == Statistic.Unit.COUNT) {
+                list.add(d(st, a, b));
+            }
+        }
+        list.add(new Delta("counters.mallocs - counters.frees", DumpReport.minus(a.mallocs(), a.frees()),
+                DumpReport.minus(b.mallocs(), b.frees())));
+        return list;
     }
 
     private static void f(StringBuilder b, String format, Object... args) {
@@ -120,14 +113,14 @@ final class DumpDiff {
                         DumpReport.minus(c.newPools(), c.oldPools()), DumpReport.minus(c.newRequested(), c.oldRequested()));
             }
         }
-        f(s, "%nBytes, by growth%n%-24s %16s %16s %16s%n", "category", "old", "new", "delta");
+        f(s, "%nBytes, by growth%n%-34s %16s %16s %16s%n", "statistic", "old", "new", "delta");
         for (Delta d : bytes(a, b)) {
-            f(s, "%-24s %16d %16d %+16d  %s%n", d.name(), d.oldValue(), d.newValue(), d.delta(),
+            f(s, "%-34s %16d %16d %+16d  %s%n", d.name(), d.oldValue(), d.newValue(), d.delta(),
                     DumpReport.bytes(d.delta()));
         }
-        f(s, "%nCounts%n%-24s %16s %16s %16s%n", "counter", "old", "new", "delta");
+        f(s, "%nCounts%n%-34s %16s %16s %16s%n", "statistic", "old", "new", "delta");
         for (Delta d : counts(a, b)) {
-            f(s, "%-24s %16d %16d %+16d%n", d.name(), d.oldValue(), d.newValue(), d.delta());
+            f(s, "%-34s %16d %16d %+16d%n", d.name(), d.oldValue(), d.newValue(), d.delta());
         }
         return s.toString();
     }

@@ -2,6 +2,7 @@ package io.github.pymalloc4j.tools;
 
 import io.github.pymalloc4j.AllocatorStats;
 import io.github.pymalloc4j.StatsFile;
+import io.github.pymalloc4j.Statistic;
 
 import java.time.Duration;
 import java.util.Locale;
@@ -60,70 +61,77 @@ final class DumpReport {
             carved += a.poolsCarved();
             free += a.poolsFree();
         }
-        f(b, "%nArenas: %d current (high water %d, mapped %d, reclaimed %d), %s each = %d pools of %s; "
-                        + "pools carved %d, free %d; heaps %d%s%n",
-                s.arenasCurrent(), s.arenasHighWater(), s.arenasAllocatedTotal(), s.arenasReclaimed(),
-                bytes(s.arenaSize()), s.poolsPerArena(), bytes(s.poolSize()), carved, free, s.heapCount(),
-                s.arenasTruncated() ? " (file holds only the first " + s.arenas().size() + ")" : "");
+        f(b, "%nArenas: %s each = %d pools of %s; pools carved %d, free %d%s%n", bytes(s.arenaSize()),
+                s.poolsPerArena(), bytes(s.poolSize()), carved, free,
+                s.arenasTruncated() ? " (file holds only the first " + s.arenas().size() + " arenas)" : "");
+        counts(b, s, Statistic.Group.ARENAS);
+        counts(b, s, Statistic.Group.TOP);
 
-        // byte accounting
-        long arenaBytes = s.arenaBytes();
+        // byte accounting: every statistic of the bytes group; the five categories with their share
+        long arenaBytes = s.get(Statistic.ARENA_BYTES);
         f(b, "%nByte accounting%n");
-        f(b, "  %-34s %16d  %10s%n", "arena bytes", arenaBytes, bytes(arenaBytes));
-        category(b, "in allocated blocks", s.bytesInAllocatedBlocks(), arenaBytes);
-        category(b, "pending remote free", s.bytesPendingRemoteFree(), arenaBytes);
-        category(b, "in available blocks", s.bytesInAvailableBlocks(), arenaBytes);
-        category(b, "in unused pools", s.bytesInUnusedPools(), arenaBytes);
-        category(b, "lost to quantization", s.bytesLostToQuantization(), arenaBytes);
-        long sum = s.accountedBytes();
-        f(b, "  %-34s %16d  %s%n", "  (sum of the five)", sum, sum == arenaBytes ? "= arena bytes" : "MISMATCH: "
-                + (sum - arenaBytes) + " B off");
-        f(b, "  %-34s %16d  %10s%n", "requested (in allocated blocks)", s.bytesRequested(), bytes(s.bytesRequested()));
-        f(b, "  %-34s %16d  %10s%n", "internal fragmentation", s.internalFragmentationBytes(),
-                bytes(s.internalFragmentationBytes()));
-        f(b, "  %-34s %15.1f%%%n", "external fragmentation", 100 * s.externalFragmentation());
-        f(b, "  %-34s %16d  %10s%n", "reserved (arenas + large)", s.reservedBytes(), bytes(s.reservedBytes()));
-        f(b, "  %-34s %16d  %10s%n", "committed (upper bound)", s.committedBytes(), bytes(s.committedBytes()));
-        f(b, "  %-34s %16d  %10s%n", "free, not returned to the OS", s.freeNotReturnedBytes(),
-                bytes(s.freeNotReturnedBytes()));
-        f(b, "  %-34s %16d  %10s%n", "heap metadata (estimate)", s.heapMetadataBytes(), bytes(s.heapMetadataBytes()));
-        f(b, "  %-34s %16s%n", "max reserved", s.maxReservedBytes() < 0 ? "unlimited" : Long.toString(s.maxReservedBytes()));
+        int accountingLeft = Statistic.ACCOUNTING.size();
+        for (Statistic st : Statistic.Group.BYTES.statistics()) {
+            if (st.unit() == Statistic.Unit.FRACTION) {
+                f(b, "  %-34s %15.1f%%%n", label(st), 100 * s.fraction(st));
+            } else if (Statistic.ACCOUNTING.contains(st)) {
+                category(b, label(st), s.get(st), arenaBytes);
+                if (--accountingLeft == 0) {
+                    long sum = s.accountedBytes();
+                    f(b, "  %-34s %16d  %s%n", "  (sum of the five)", sum, sum == arenaBytes ? "= arena bytes"
+                            : "MISMATCH: " + (sum - arenaBytes) + " B off");
+                }
+            } else {
+                f(b, "  %-34s %16d  %10s%n", label(st), s.get(st), bytes(s.get(st)));
+            }
+        }
+        f(b, "  %-34s %16s%n", "max reserved", s.maxReservedBytes() == Long.MAX_VALUE ? "unlimited"
+                : Long.toString(s.maxReservedBytes()));
 
-        // large
-        f(b, "%nLarge allocations (system allocator, > %d B): %d live, %d B (%s)%n", s.smallRequestThreshold(),
-                s.largeAllocations(), s.largeBytes(), bytes(s.largeBytes()));
+        f(b, "%nLarge allocations (system allocator, > %d B)%n", s.smallRequestThreshold());
+        counts(b, s, Statistic.Group.LARGE);
 
         // counters
         double secs = Math.max(seconds(up), 0.001);
         Duration interval = prev == null ? null : Duration.between(prev.heartbeat(), s.heartbeat());
         boolean deltas = interval != null && !interval.isNegative() && !interval.isZero();
         if (prev != null) {
-            f(b, "%nCounters         since start        per second%s%n", deltas
+            f(b, "%nCounters                          since start        per second%s%n", deltas
                     ? String.format(Locale.ROOT, "   last %-6s       per second", duration(interval))
                     : "   (no update since the last refresh)");
         } else {
-            f(b, "%nCounters         since start        per second%n");
+            f(b, "%nCounters                          since start        per second%n");
         }
         double dsecs = deltas ? seconds(interval) : 1;
-        counter(b, "mallocs", s.mallocs(), prev == null ? 0 : prev.mallocs(), secs, deltas, dsecs);
-        counter(b, "frees", s.frees(), prev == null ? 0 : prev.frees(), secs, deltas, dsecs);
-        counter(b, "remote frees", s.remoteFrees(), prev == null ? 0 : prev.remoteFrees(), secs, deltas, dsecs);
-        counter(b, "reallocs", s.reallocs(), prev == null ? 0 : prev.reallocs(), secs, deltas, dsecs);
-        counter(b, "large mallocs", s.largeMallocs(), prev == null ? 0 : prev.largeMallocs(), secs, deltas, dsecs);
-        counter(b, "pools decommitted", s.poolsDecommitted(), prev == null ? 0 : prev.poolsDecommitted(), secs, deltas,
-                dsecs);
-        counter(b, "maintenance", s.maintenanceRounds(), prev == null ? 0 : prev.maintenanceRounds(), secs, deltas,
-                dsecs);
-        counter(b, "double frees", s.doubleFreesDetected(), prev == null ? 0 : prev.doubleFreesDetected(), secs, deltas,
-                dsecs);
+        for (Statistic st : Statistic.Group.COUNTERS.statistics()) {
+            counter(b, label(st), s.get(st), prev == null ? 0 : prev.get(st), secs, deltas, dsecs);
+        }
         if (deltas) {
             long inUseNow = plus(s.bytesInAllocatedBlocks(), s.largeBytes());
-            f(b, "%-16s %12d B%s%n", "in use (delta)", inUseNow, String.format(Locale.ROOT, "   %+d B in %s",
+            f(b, "%-33s %12d B%s%n", "in use (delta)", inUseNow, String.format(Locale.ROOT, "   %+d B in %s",
                     minus(inUseNow, plus(prev.bytesInAllocatedBlocks(), prev.largeBytes())), duration(interval)));
         }
-        f(b, "%nOrphans: %d pools, %d blocks in use; maintenance %s; lock-free owners %s%n", s.orphanPools(),
-                s.orphanedBlocksInUse(), s.maintenanceFailed() ? "HAS FAILED" : "ok", s.lockFreeOwners());
+        f(b, "%nOrphans (pools of dead threads)%n");
+        counts(b, s, Statistic.Group.ORPHANS);
+        f(b, "%nmaintenance %s; lock-free owners %s%n", s.maintenanceFailed() ? "HAS FAILED" : "ok",
+                s.lockFreeOwners());
         return b.toString();
+    }
+
+    /** The report's label of a statistic: its text label without the leading "# ". */
+    static String label(Statistic st) {
+        return st.label().startsWith("# ") ? st.label().substring(2) : st.label();
+    }
+
+    /** One line per statistic of the group: label and value (and the value for humans if it is bytes). */
+    private static void counts(StringBuilder b, StatsFile.Snapshot s, Statistic.Group group) {
+        for (Statistic st : group.statistics()) {
+            if (st.unit() == Statistic.Unit.BYTES) {
+                f(b, "  %-34s %16d  %10s%n", label(st), s.get(st), bytes(s.get(st)));
+            } else {
+                f(b, "  %-34s %16d%n", label(st), s.get(st));
+            }
+        }
     }
 
     private static void category(StringBuilder b, String label, long value, long total) {
@@ -132,7 +140,7 @@ final class DumpReport {
 
     private static void counter(StringBuilder b, String label, long now, long before, double secs, boolean deltas,
                                 double dsecs) {
-        f(b, "%-16s %12d %17.1f", label, now, now / secs);
+        f(b, "%-33s %12d %17.1f", label, now, now / secs);
         if (deltas) {
             long delta = minus(now, before);
             f(b, "   %+12d %13.1f", delta, delta / dsecs);

@@ -184,11 +184,12 @@ class ArenaDumpTest {
         int header = lines.indexOf(lines.stream().filter(l -> l.startsWith("class")).findFirst().orElseThrow());
         assertTrue(lines.get(header + 1).matches("\\s*7\\s+128\\s+0\\s+2000\\s+\\+256000\\s.*"), d.out());
         assertTrue(lines.get(header + 2).matches("\\s*3\\s+64\\s+1000\\s+1010\\s+\\+640\\s.*"), d.out());
-        String bytesHeader = lines.stream().filter(l -> l.startsWith("category")).findFirst().orElseThrow();
+        String bytesHeader = lines.stream().filter(l -> l.startsWith("statistic")).findFirst().orElseThrow();
         String firstCategory = lines.get(lines.indexOf(bytesHeader) + 1);
-        assertTrue(firstCategory.startsWith("arenas") || firstCategory.startsWith("reserved")
-                || firstCategory.startsWith("committed") || firstCategory.startsWith("inAllocatedBlocks"), d.out());
-        assertTrue(d.out().contains("inAllocatedBlocks                 "), d.out());
+        assertTrue(firstCategory.startsWith("bytes.arenas") || firstCategory.startsWith("bytes.reserved")
+                || firstCategory.startsWith("bytes.committed") || firstCategory.startsWith("bytes.inAllocatedBlocks"),
+                d.out());
+        assertTrue(d.out().contains("bytes.inAllocatedBlocks           "), d.out());
 
         Result dj = run("--json", "diff", old.toString(), now.toString());
         assertEquals(0, dj.code(), dj.toString());
