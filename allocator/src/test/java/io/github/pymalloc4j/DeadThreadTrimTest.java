@@ -72,9 +72,9 @@ class DeadThreadTrimTest {
     }
 
     /**
-     * The state of the finding: arena X wholly free (kept), the dying thread's blocks in the other arenas, all freed
-     * by another thread and not collected, the dying thread dead. Returns the number of arenas that hold the dead
-     * thread's pools.
+     * The state in which abandoning the dead heap empties arenas in the middle of the walk: arena X wholly free
+     * (kept), the dying thread's blocks in the other arenas, all freed by another thread and not collected, the dying
+     * thread dead. Returns the number of arenas that hold the dead thread's pools.
      *
      * @param blocksPerClass blocks the dying thread allocates per class, in classes {@code 0..classes-1}
      */

@@ -11,11 +11,16 @@ import static io.github.pymalloc4j.TestSupport.fingerprint;
 import static io.github.pymalloc4j.TestSupport.totalBlocksInUse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.function.Executable;
@@ -223,6 +228,53 @@ class MemoryLimitTest {
             assertTrue(a.stats().reservedBytes() <= MiB);
             p = a.malloc(FITS_BESIDE_AN_ARENA);
             a.free(p);
+        }
+    }
+
+    /**
+     * A large request over the limit tries to reclaim wholly free arenas under the arena lock before it is refused,
+     * and stats() reads the arenas and the large-block records: one thread asking for 8 MiB under a 2 MiB limit in a
+     * loop and another taking stats() in a loop must never deadlock (checked every 100 ms for 2 s with the JVM's
+     * deadlock detector), and every such request is refused.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void statsWhileLargeRequestsAreRefusedAtTheLimitNeverDeadlocks() throws Exception {
+        try (Allocator a = Allocator.builder().maxReservedBytes(2 * MiB).build()) {
+            long keep = a.malloc(64); // one arena exists, so the limit path tries to reclaim
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread large = Thread.ofPlatform().start(() -> {
+                while (!stop.get()) {
+                    try {
+                        a.malloc(8 * MiB);
+                        failure.compareAndSet(null, new AssertionError("8 MiB allocated under a 2 MiB limit"));
+                    } catch (OutOfMemoryError expected) {
+                        // the limit refuses, after trying to reclaim free arenas under the arena lock
+                    }
+                }
+            });
+            Thread stats = Thread.ofPlatform().start(() -> {
+                while (!stop.get()) {
+                    a.stats();
+                }
+            });
+            try {
+                for (int i = 0; i < 20; i++) { // 2 s; a lock-order inversion here shows within ~100 ms
+                    Thread.sleep(100);
+                    long[] deadlocked = ManagementFactory.getThreadMXBean().findDeadlockedThreads();
+                    if (deadlocked != null) {
+                        fail("deadlock between stats() and a large allocation at the limit after " + (i + 1) * 100
+                                + " ms");
+                    }
+                }
+            } finally {
+                stop.set(true);
+                large.join(5_000);
+                stats.join(5_000);
+            }
+            assertNull(failure.get());
+            a.free(keep);
         }
     }
 }

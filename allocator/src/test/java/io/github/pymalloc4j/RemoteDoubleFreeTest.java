@@ -303,10 +303,10 @@ class RemoteDoubleFreeTest {
     }
 
     /**
-     * The interleaving behind the failure above, step by step, with the same internal calls Allocator.free makes for
-     * a remote free (Pool.liveBlockIndex, then Pool.freeRemote): thread B validates block p, thread A frees p, the
-     * owner's pool is collected (trim), then B's atomic OR lands on p, which is free: no exception, a remote bit is
-     * left on a free block. The owner's next malloc returns p with that bit set; the next collection frees it behind
+     * The interleaving by which the race above could hand a block out twice, step by step, with the same internal
+     * calls Allocator.free makes for a remote free (Pool.liveBlockIndex, then Pool.freeRemote): thread B validates
+     * block p, thread A frees p, the owner's pool is collected (trim), then B's atomic OR lands on p, which is free:
+     * no exception, a remote bit is left on a free block. The owner's next malloc returns p with that bit set; the next collection frees it behind
      * the owner's back and p is handed out a second time while the owner still holds it.
      */
     @Test
@@ -359,7 +359,7 @@ class RemoteDoubleFreeTest {
     }
 
     /**
-     * Finding 3's interleaving with a change of class: thread B validates block p (48 B) and reads the pool's
+     * The interleaving of the test above with a change of class: thread B validates block p (48 B) and reads the pool's
      * life, thread A frees p, the pool empties, goes back to the arena and is carved again for 16-byte blocks by
      * another thread, which gets a block at p's very address. B's free must now be refused (it is the late half of
      * a double free) and must leave the new 16-byte block at p, and every other block of that pool, untouched.
@@ -489,6 +489,66 @@ class RemoteDoubleFreeTest {
             assertEquals(0, end.doubleFreesDetected(), summary(end));
         } finally {
             closeAfter(a, owner, other);
+        }
+    }
+
+    private static volatile long handedOver;
+    private static volatile int handOverRound;
+    private static volatile int remoteFreeRound;
+
+    /**
+     * (b) with maintenance racing: the owner frees a block that another thread has just freed while trim() runs
+     * constantly, so maintenance may collect the remote free and give the pool back, or another heap may own it,
+     * before the owner's free reads the pool's heap. The owner's free must be refused with IllegalArgumentException
+     * (or the double free counted), never a NullPointerException or a free into a heap that is not its own, and the
+     * allocator stays consistent with nothing left in use.
+     */
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void ownerFreeOfARemotelyFreedBlockWhileMaintenanceRunsIsRefused() throws Exception {
+        int iterations = 60_000; // spin handoffs: keep it short on a contended 2-core machine
+        try (Allocator a = Allocator.builder().purgeDelay(Duration.ofMillis(1)).build()) {
+            AtomicBoolean stop = new AtomicBoolean();
+            Thread remote = Thread.ofPlatform().start(() -> {
+                for (int i = 1; i <= iterations; i++) {
+                    while (handOverRound != i) {
+                        Thread.onSpinWait();
+                    }
+                    a.free(handedOver); // the legitimate free, from another thread
+                    remoteFreeRound = i;
+                }
+            });
+            Thread trimmer = Thread.ofPlatform().start(() -> {
+                while (!stop.get()) {
+                    a.trim();
+                }
+            });
+            long refused = 0;
+            try {
+                for (int i = 1; i <= iterations; i++) {
+                    long block = a.malloc(16);
+                    handedOver = block;
+                    handOverRound = i;
+                    while (remoteFreeRound != i) {
+                        Thread.onSpinWait();
+                    }
+                    try {
+                        a.free(block); // the double free, by the owner
+                    } catch (IllegalArgumentException expected) {
+                        refused++;
+                    }
+                }
+            } finally {
+                stop.set(true);
+                trimmer.join(10_000);
+                remote.join(10_000);
+            }
+            a.trim();
+            var s = a.stats();
+            assertTrue(refused + s.doubleFreesDetected() >= iterations,
+                    "every double free refused or counted: refused " + refused + ", counted " + s.doubleFreesDetected());
+            assertConsistent(s, "after the races");
+            assertEquals(0, totalBlocksInUse(s), "nothing left in use");
         }
     }
 
