@@ -16,7 +16,7 @@ import java.util.List;
 public final class AllocatorStats implements StatsTotals
 {
     /** Version of the JSON schema written by {@link #toJson()}. */
-    public static final int JSON_SCHEMA_VERSION = 2;
+    public static final int JSON_SCHEMA_VERSION = 3;
 
     private final long arenaSize;
     private final long poolSize;

@@ -449,7 +449,7 @@ class StatsAccountingTest {
         assertInstanceOf(Map.class, root, "top level is an object");
         assertEquals("pymalloc4j-stats", at(root, "schema"));
         assertNumberAt(root, "version", AllocatorStats.JSON_SCHEMA_VERSION);
-        assertEquals(2, AllocatorStats.JSON_SCHEMA_VERSION, "version 2 added heaps, remote frees, committed bytes");
+        assertEquals(3, AllocatorStats.JSON_SCHEMA_VERSION, "version 3 has heapCount beside heaps[]");
 
         assertNumberAt(root, "config.arenaSize", s.arenaSize());
         assertNumberAt(root, "config.poolSize", s.poolSize());

@@ -223,6 +223,68 @@ final class StatsJsonSchema {
         }
     }
 
+    /** The JSON path of a statistic, as {@code bytes.inAllocatedBlocks}. */
+    static String path(Statistic s) {
+        return s.group().jsonKey() == null ? s.jsonKey() : s.group().jsonKey() + "." + s.jsonKey();
+    }
+
+    /** The markdown table of the totals for {@code docs/stats-format.md}: JSON path, unit, text label, meaning. */
+    static String totalsTable() {
+        StringBuilder b = new StringBuilder("| JSON path | unit | text report | meaning |\n|---|---|---|---|\n");
+        for (Statistic s : Statistic.values()) {
+            b.append("| `").append(path(s)).append("` | ").append(s.unit().name().toLowerCase(java.util.Locale.ROOT))
+                    .append(" | ").append(s.label()).append(" | ").append(s.description())
+                    .append(s.derived() ? " (derived, not stored)" : "").append(" |\n");
+        }
+        return b.toString();
+    }
+
+    /** The markdown table of the totals area for {@code docs/dump-format.md}: offset, content, JSON path. */
+    static String slotTable() {
+        java.util.TreeMap<Integer, String[]> rows = new java.util.TreeMap<>();
+        for (Statistic s : Statistic.values()) {
+            if (!s.derived()) {
+                rows.put(s.slot(), new String[] {"`" + s.name() + "`: " + s.description(), "`" + path(s) + "`"});
+            }
+        }
+        rows.put(StatsFileLayout.T_MAX_RESERVED, new String[] {"maximum reserved bytes (−1 = unlimited)",
+            "`config.maxReservedBytes` (null = unlimited)"});
+        rows.put(StatsFileLayout.T_PURGE_DELAY_NANOS, new String[] {"purge delay in nanoseconds", "`config.purgeDelayNanos`"});
+        rows.put(StatsFileLayout.T_STATUS, new String[] {"status: bit 0 lockFreeOwners, bit 1 maintenance has failed",
+            "`config.lockFreeOwners`"});
+        rows.put(StatsFileLayout.T_SMALL_REQUEST_THRESHOLD, new String[] {"the largest request served from pools (512)",
+            "`config.smallRequestThreshold`"});
+        rows.put(StatsFileLayout.T_STATS_NANOS, new String[] {"time the writer spent in `Allocator.stats()`",
+            "`file.statsNanos`"});
+        StringBuilder b = new StringBuilder("| offset | slot | content | JSON path in `toJson()` |\n|---:|---:|---|---|\n");
+        for (var e : rows.entrySet()) {
+            b.append("| ").append(StatsFileLayout.total(e.getKey())).append(" | ").append(e.getKey()).append(" | ")
+                    .append(e.getValue()[0]).append(" | ").append(e.getValue()[1]).append(" |\n");
+        }
+        int next = rows.lastKey() + 1;
+        b.append("| ").append(StatsFileLayout.total(next)).append("–")
+                .append(StatsFileLayout.TOTALS_OFFSET + StatsFileLayout.TOTALS_SIZE - 1)
+                .append(" | ").append(next).append("–").append(StatsFileLayout.TOTAL_SLOTS - 1)
+                .append(" | reserved, zero | |\n");
+        return b.toString();
+    }
+
+    /**
+     * {@code text} with the part between {@code <!-- NAME:begin -->} and {@code <!-- NAME:end -->} replaced.
+     *
+     * @throws IllegalStateException if the markers are missing.
+     */
+    static String replaceSection(String text, String name, String content) {
+        String begin = "<!-- " + name + ":begin (generated from Statistic: do not edit) -->\n";
+        String end = "<!-- " + name + ":end -->";
+        int a = text.indexOf(begin);
+        int e = text.indexOf(end);
+        if (a < 0 || e < a) {
+            throw new IllegalStateException("no markers " + begin.strip() + " ... " + end);
+        }
+        return text.substring(0, a + begin.length()) + content + text.substring(e);
+    }
+
     /** Prints the schema (to regenerate the file: see {@link StatsJsonSchemaTest}). */
     public static void main(String[] args) {
         System.out.print(generate());

@@ -23,11 +23,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The statistics are defined once ({@link Statistic}) and both JSON forms follow one schema,
- * {@code docs/stats.schema.json}, generated from that list. Run with {@code -Dpymalloc4j.writeSchema=true}
- * to rewrite the file after adding a statistic.
+ * {@code docs/stats.schema.json}, generated from that list, as are the totals tables of
+ * {@code docs/stats-format.md} and {@code docs/dump-format.md}. After adding a statistic, rewrite them with
+ * {@code mvn -B -pl allocator test -Dtest=StatsJsonSchemaTest -Dpymalloc4j.writeSchema=true}.
  */
 class StatsJsonSchemaTest {
     static final Path SCHEMA_FILE = Path.of("..", "docs", "stats.schema.json");
+    static final Path STATS_FORMAT = Path.of("..", "docs", "stats-format.md");
+    static final Path DUMP_FORMAT = Path.of("..", "docs", "dump-format.md");
 
     private static Schema schema;
 
@@ -38,6 +41,10 @@ class StatsJsonSchemaTest {
     static void loadSchema() throws IOException {
         if (Boolean.getBoolean("pymalloc4j.writeSchema")) {
             Files.writeString(SCHEMA_FILE, StatsJsonSchema.generate());
+            Files.writeString(STATS_FORMAT, StatsJsonSchema.replaceSection(Files.readString(STATS_FORMAT), "totals",
+                    StatsJsonSchema.totalsTable()));
+            Files.writeString(DUMP_FORMAT, StatsJsonSchema.replaceSection(Files.readString(DUMP_FORMAT), "slots",
+                    StatsJsonSchema.slotTable()));
         }
         schema = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
                 .getSchema(Files.readString(SCHEMA_FILE), InputFormat.JSON);
@@ -52,6 +59,16 @@ class StatsJsonSchemaTest {
         assertEquals(StatsJsonSchema.generate(), Files.readString(SCHEMA_FILE),
                 SCHEMA_FILE + " is out of date: run mvn -pl allocator test -Dtest=StatsJsonSchemaTest"
                         + " -Dpymalloc4j.writeSchema=true");
+    }
+
+    @Test
+    void theTablesOfTheDocsAreTheOnesGeneratedFromTheStatistics() throws IOException {
+        String stats = Files.readString(STATS_FORMAT);
+        assertEquals(StatsJsonSchema.replaceSection(stats, "totals", StatsJsonSchema.totalsTable()), stats,
+                STATS_FORMAT + " is out of date: regenerate as said in " + getClass().getSimpleName());
+        String dump = Files.readString(DUMP_FORMAT);
+        assertEquals(StatsJsonSchema.replaceSection(dump, "slots", StatsJsonSchema.slotTable()), dump,
+                DUMP_FORMAT + " is out of date: regenerate as said in " + getClass().getSimpleName());
     }
 
     @Test
