@@ -9,8 +9,6 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -19,7 +17,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
@@ -74,7 +71,7 @@ public final class StatsFile implements AutoCloseable
     private final Arena mapping;
     private final MemorySegment file;
     private final long mappedSize;
-    private final Geometry geometry;
+    private final StatsFileLayout.Geometry geometry;
     /** The header as it was when the file was opened; its fixed fields must not change. */
     private final byte[] openedHeader;
     /** Why this file is not one we would list, if it is not (another user's, or others can change it). */
@@ -82,14 +79,9 @@ public final class StatsFile implements AutoCloseable
     /** Copies thrown away because the writer was updating; for tests. */
     private final AtomicLong retries = new AtomicLong();
 
-    /** The header's sizes, checked when the file is opened: every record the reader touches lies inside the file. */
-    private record Geometry(int poolsPerArena, int arenaCapacity, int arenaRecordSize, long poolSize)
-    {
-    }
-
     private StatsFile(
         final Path path, final String displayName, final FileChannel channel, final Arena mapping,
-        final MemorySegment file, final Geometry geometry, final byte[] openedHeader, final Optional<String> trustProblem)
+        final MemorySegment file, final StatsFileLayout.Geometry geometry, final byte[] openedHeader, final Optional<String> trustProblem)
     {
         this.path = path;
         this.trustProblem = trustProblem;
@@ -143,7 +135,7 @@ public final class StatsFile implements AutoCloseable
                 // until full or end of file
             }
             final long length = buffer.hasRemaining() ? buffer.position() : size; // shrunk meanwhile: as much as read
-            final Geometry geometry = checkHeader(name, MemorySegment.ofArray(header).asSlice(0, Math.min(length, header.length)),
+            final StatsFileLayout.Geometry geometry = StatsFileLayout.decodeGeometry(name, MemorySegment.ofArray(header).asSlice(0, Math.min(length, header.length)),
                 length);
             mapping = Arena.ofShared();
             final MemorySegment file = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, mapping);
@@ -238,70 +230,6 @@ public final class StatsFile implements AutoCloseable
                 // nothing was read from it
             }
         }
-    }
-
-    /**
-     * Checks a header (the first {@code min(size, 256)} bytes of a file of {@code size} bytes): magic, version,
-     * the layout's fixed offsets and sizes, and sizes that fit the layout's bounds, so that the file holds every
-     * record the header declares and nothing larger than any writer makes.
-     */
-    private static Geometry checkHeader(final String name, final MemorySegment header, final long size)
-        throws StatsFileException
-    {
-        final int magicBytes = (int)Math.min(size, MAGIC.length);
-        final byte[] magic = header.asSlice(0, magicBytes).toArray(ValueLayout.JAVA_BYTE);
-        if (!Arrays.equals(magic, 0, magicBytes, MAGIC, 0, magicBytes))
-        {
-            throw new StatsFileException(name + ": not a pymalloc4j statistics file (bad magic)");
-        }
-        if (size < VERSION_OFFSET + 4)
-        {
-            throw new StatsFileException(name + ": truncated statistics file: " + size + " bytes, the header needs " +
-                HEADER_SIZE);
-        }
-        final int version = header.get(U32_COPY, VERSION_OFFSET);
-        if (version != VERSION)
-        {
-            throw new StatsFileException(name + ": unsupported statistics file layout version " +
-                Integer.toUnsignedString(version) + " (this reader supports version " + VERSION + ")");
-        }
-        if (size < HEADER_SIZE)
-        {
-            throw new StatsFileException(name + ": truncated statistics file: " + size + " bytes, the header needs " +
-                HEADER_SIZE);
-        }
-        final long declared = header.get(U64_COPY, FILE_SIZE_OFFSET);
-        if (declared > size)
-        {
-            throw new StatsFileException(name + ": truncated statistics file: " + size + " bytes, the header declares " +
-                declared);
-        }
-        final int poolsPerArena = header.get(U32_COPY, POOLS_PER_ARENA_OFFSET);
-        final int capacity = header.get(U32_COPY, ARENA_CAPACITY_OFFSET);
-        final long arenaSize = header.get(U64_COPY, ARENA_SIZE_OFFSET);
-        final long poolSize = header.get(U64_COPY, POOL_SIZE_OFFSET);
-        final boolean sizesInRange = poolsPerArena >= 1 && poolsPerArena <= MAX_POOLS_PER_ARENA &&
-            poolSize >= MIN_POOL_SIZE && poolSize <= MAX_POOL_SIZE && Long.bitCount(poolSize) == 1;
-        final boolean consistent = sizesInRange &&
-            header.get(U32_COPY, HEADER_SIZE_OFFSET) == HEADER_SIZE &&
-            declared == size &&
-            header.get(U32_COPY, TOTALS_OFFSET_OFFSET) == TOTALS_OFFSET &&
-            header.get(U32_COPY, TOTALS_SIZE_OFFSET) == TOTALS_SIZE &&
-            header.get(U32_COPY, CLASSES_OFFSET_OFFSET) == CLASSES_OFFSET &&
-            header.get(U32_COPY, CLASS_COUNT_OFFSET) == CLASS_COUNT &&
-            header.get(U32_COPY, CLASS_RECORD_SIZE_OFFSET) == CLASS_RECORD_SIZE &&
-            header.get(U64_COPY, ARENAS_OFFSET_OFFSET) == ARENAS_OFFSET &&
-            arenaSize == poolSize * poolsPerArena && // no overflow: both factors are bounded above
-            capacity >= 1 && capacity <= arenaCapacity(poolsPerArena) &&
-            header.get(U32_COPY, ARENA_RECORD_SIZE_OFFSET) == arenaRecordSize(poolsPerArena) &&
-            declared == fileSize(poolsPerArena, capacity);
-        if (!consistent)
-        {
-            throw new StatsFileException(name + ": corrupt statistics file: inconsistent header (size " + size +
-                ", declared " + declared + ", " + Integer.toUnsignedString(poolsPerArena) + " pools of " + poolSize +
-                " bytes per arena, " + Integer.toUnsignedString(capacity) + " arena records)");
-        }
-        return new Geometry(poolsPerArena, capacity, arenaRecordSize(poolsPerArena), poolSize);
     }
 
     /**
@@ -452,14 +380,7 @@ public final class StatsFile implements AutoCloseable
      */
     public static Path defaultDirectory()
     {
-        final Path shm = Path.of("/dev/shm");
-        final Path base = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
-        String user = System.getProperty("user.name", "").replaceAll("[^A-Za-z0-9._-]", "_");
-        if (user.isEmpty() || user.equals(".") || user.equals(".."))
-        {
-            user = "unknown";
-        }
-        return base.resolve("pymalloc4j-" + user);
+        return StatsDirectory.defaultDirectory();
     }
 
     /**
@@ -473,65 +394,7 @@ public final class StatsFile implements AutoCloseable
      */
     public static List<Path> list() throws IOException
     {
-        return listDefault(defaultDirectory());
-    }
-
-    /** {@link #list()} for another default directory (tests). */
-    static List<Path> listDefault(final Path defaultDirectory) throws IOException
-    {
-        final List<Path> files = new ArrayList<>();
-        if (trusted(defaultDirectory))
-        {
-            files.addAll(list(defaultDirectory));
-        }
-        for (final Path dir : privateDirectories(defaultDirectory))
-        {
-            files.addAll(list(dir));
-        }
-        files.sort(Comparator.comparing((Path p) -> p.getFileName().toString()).thenComparing(Comparator.naturalOrder()));
-        return List.copyOf(files);
-    }
-
-    /**
-     * The trusted private siblings {@code <defaultDirectory>.XXXX} of a default directory, by name.
-     *
-     * @param defaultDirectory the default directory.
-     * @return the directories; empty if there are none.
-     * @throws IOException if the parent cannot be listed.
-     */
-    static List<Path> privateDirectories(final Path defaultDirectory) throws IOException
-    {
-        final Path base = defaultDirectory.toAbsolutePath().getParent();
-        if (base == null || !Files.isDirectory(base))
-        {
-            return List.of();
-        }
-        final String prefix = defaultDirectory.getFileName() + ".";
-        final List<Path> dirs = new ArrayList<>();
-        try (DirectoryStream<Path> stream = Files.newDirectoryStream(base, p -> p.getFileName().toString().startsWith(prefix)))
-        {
-            for (final Path p : stream)
-            {
-                if (trusted(p))
-                {
-                    dirs.add(p);
-                }
-            }
-        }
-        dirs.sort(null);
-        return dirs;
-    }
-
-    private static boolean trusted(final Path dir)
-    {
-        try
-        {
-            return FileTrust.directoryProblem(FileTrust.status(dir)).isEmpty();
-        }
-        catch (final IOException | RuntimeException e)
-        {
-            return false;
-        }
+        return StatsDirectory.listDefault(StatsDirectory.defaultDirectory());
     }
 
     /**
@@ -546,36 +409,7 @@ public final class StatsFile implements AutoCloseable
      */
     public static List<Path> list(final Path directory) throws IOException
     {
-        if (!Files.exists(directory, LinkOption.NOFOLLOW_LINKS))
-        {
-            return List.of();
-        }
-        final Optional<String> problem = FileTrust.directoryProblem(FileTrust.status(directory));
-        if (problem.isPresent())
-        {
-            throw new IOException("statistics directory " + TerminalText.printable(directory.toString()) + " " +
-                problem.get() + "; refusing to list it (open its files by path to read them anyway)");
-        }
-        final List<Path> files = new ArrayList<>();
-        try (DirectoryStream<Path> stream = Files.newDirectoryStream(directory, "*" + FILE_SUFFIX))
-        {
-            for (final Path p : stream)
-            {
-                try
-                {
-                    if (FileTrust.fileProblem(FileTrust.status(p)).isEmpty())
-                    {
-                        files.add(p);
-                    }
-                }
-                catch (final IOException e)
-                {
-                    // gone meanwhile
-                }
-            }
-        }
-        files.sort(null);
-        return List.copyOf(files);
+        return StatsDirectory.list(directory);
     }
 
     @Override
@@ -652,16 +486,7 @@ public final class StatsFile implements AutoCloseable
                 length++;
             }
             this.name = TerminalText.printable(utf8, 0, length);
-            final List<AllocatorStats.SizeClassStats> classes = new ArrayList<>(CLASS_COUNT);
-            for (int c = 0; c < CLASS_COUNT; c++)
-            {
-                final long at = sizeClass(c);
-                classes.add(new AllocatorStats.SizeClassStats(
-                    data.get(U32_COPY, at + C_INDEX), data.get(U32_COPY, at + C_BLOCK_SIZE), data.get(U32_COPY, at + C_POOLS),
-                    data.get(U64_COPY, at + C_BLOCKS_IN_USE), data.get(U64_COPY, at + C_BLOCKS_AVAILABLE),
-                    data.get(U64_COPY, at + C_BYTES_REQUESTED), data.get(U64_COPY, at + C_PENDING_REMOTE_FREES)));
-            }
-            this.sizeClasses = List.copyOf(classes);
+            this.sizeClasses = decodeSizeClasses(data);
             final int recordSize = source.geometry.arenaRecordSize();
             final List<ArenaRecord> records = new ArrayList<>(count);
             for (int i = 0; i < count; i++)
@@ -669,13 +494,7 @@ public final class StatsFile implements AutoCloseable
                 records.add(new ArenaRecord(this, ARENAS_OFFSET + (long)i * recordSize));
             }
             this.arenas = List.copyOf(records);
-            for (final Statistic statistic : Statistic.values())
-            {
-                if (!statistic.derived())
-                {
-                    totals[statistic.ordinal()] = total(statistic.slot());
-                }
-            }
+            decodeTotals(data, totals);
         }
 
         /**

@@ -4,24 +4,10 @@ import static io.github.pymalloc4j.StatsFileLayout.*;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileAttribute;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -37,11 +23,11 @@ import java.util.regex.Pattern;
  * Nothing here is on the allocation path: the cost to allocating threads is that of
  * {@code Allocator.stats()} once per period (the arena lock, briefly).
  *
- * <p>Single writer, seqlock: every update makes {@code sequence} odd, writes the records and makes it even
- * again, all under {@link #writeLock}; a reader that sees the same even value before and after its copy
- * has a consistent snapshot. The file is created under a hidden temporary name, filled, then renamed, so a
- * reader never sees a half-initialised header. {@link #close()} marks the file closed, unmaps and deletes
- * it.
+ * <p>This class holds the settings (names, periods, the system properties), the file's life (created under
+ * a hidden temporary name, filled, then renamed, so a reader never sees a half-initialised header; marked
+ * closed, unmapped and deleted by {@link #close()}) and the refreshing thread. The directory is
+ * {@link StatsDirectory}'s, the bytes {@link StatsFileLayout}'s, the seqlock {@link StatsFileWriter}'s: every
+ * writer call is made under {@link #writeLock}.
  */
 final class StatsPublisher
 {
@@ -66,35 +52,23 @@ final class StatsPublisher
     private final String name;
     private final Path path;
     private final long periodNanos;
-    private final int poolsPerArena;
-    private final int arenaCapacity;
-    private final int arenaRecordSize;
-    private final Arena mapping;
-    private final MemorySegment file;
+    /** Guarded by {@link #writeLock}. */
+    private final StatsFileWriter writer;
     private final ReentrantLock writeLock = new ReentrantLock();
     private final Thread thread;
     private volatile boolean closed;
-    /** Guarded by {@link #writeLock}. */
-    private long sequence;
-    private long publishCount;
-    private int arenasWritten;
-    private int flags;
     /** The last failure of the publishing thread, if any. */
     volatile Throwable lastFailure;
 
     private StatsPublisher(
         final Supplier<AllocatorStats> source, final String name, final Path path, final Duration period,
-        final int poolsPerArena, final int arenaCapacity, final Arena mapping, final MemorySegment file)
+        final StatsFileWriter writer)
     {
         this.source = source;
         this.name = name;
         this.path = path;
         this.periodNanos = period.toNanos();
-        this.poolsPerArena = poolsPerArena;
-        this.arenaCapacity = arenaCapacity;
-        this.arenaRecordSize = arenaRecordSize(poolsPerArena);
-        this.mapping = mapping;
-        this.file = file;
+        this.writer = writer;
         this.thread = Thread.ofPlatform().daemon().name("pymalloc4j-publisher-" + name).unstarted(this::run);
     }
 
@@ -192,7 +166,7 @@ final class StatsPublisher
     {
         final int poolsPerArena = (int)(arenaSize / poolSize);
         final int capacity = arenaCapacity > 0 ? arenaCapacity : StatsFileLayout.arenaCapacity(poolsPerArena);
-        final Path dir = publishDirectory(directory, StatsFile.defaultDirectory());
+        final Path dir = StatsDirectory.publishDirectory(directory, StatsFile.defaultDirectory());
         final long pid = ProcessHandle.current().pid();
 
         String unique = name;
@@ -212,24 +186,15 @@ final class StatsPublisher
         }
 
         final Path temp = path.resolveSibling("." + path.getFileName() + ".tmp");
-        Arena mapping = null;
+        StatsFileWriter writer = null;
         boolean moved = false;
         boolean done = false;
         try
         {
             Files.deleteIfExists(temp); // left by a dead process that had our pid
-            final long size = fileSize(poolsPerArena, capacity);
-            mapping = Arena.ofShared();
-            final MemorySegment segment;
-            try (FileChannel channel = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW,
-                StandardOpenOption.READ, StandardOpenOption.WRITE), ownerOnly(temp, "rw-------")))
-            {
-                channel.write(ByteBuffer.wrap(new byte[1]), size - 1); // sparse: only written pages use memory
-                segment = channel.map(FileChannel.MapMode.READ_WRITE, 0, size, mapping);
-            }
-            final StatsPublisher publisher = new StatsPublisher(
-                source, unique, path, period, poolsPerArena, capacity, mapping, segment);
-            publisher.writeHeader(pid, arenaSize, poolSize, size);
+            writer = StatsFileWriter.create(temp, poolsPerArena, capacity);
+            writer.writeHeader(pid, period.toMillis(), arenaSize, poolSize, unique);
+            final StatsPublisher publisher = new StatsPublisher(source, unique, path, period, writer);
             publisher.publish();
             Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             moved = true;
@@ -241,9 +206,9 @@ final class StatsPublisher
         {
             if (!done)
             {
-                if (mapping != null)
+                if (writer != null)
                 {
-                    mapping.close();
+                    writer.unmap();
                 }
                 try
                 {
@@ -256,125 +221,6 @@ final class StatsPublisher
                 FILES_IN_USE.remove(path);
             }
         }
-    }
-
-    /**
-     * The directory to publish in. A directory the caller names is created owner-only if missing and refused if
-     * it cannot be trusted ({@link FileTrust#directoryProblem}: a symbolic link, another user's, or writable by
-     * others without the sticky bit). The default directory is shared ground (another local user may have
-     * created {@code /dev/shm/pymalloc4j-<user>} first, or loosened its mode): if it cannot be trusted, a
-     * private sibling {@code pymalloc4j-<user>.XXXX} (mode {@code rwx------}) is used instead, with a warning;
-     * {@link StatsFile#list()} searches those too.
-     *
-     * @param requested        the directory the caller named, or null for the default.
-     * @param defaultDirectory the default ({@link StatsFile#defaultDirectory()}; another place in tests).
-     * @return a directory that only we (or root) can change.
-     * @throws IOException if a named directory cannot be trusted, or no directory can be made.
-     */
-    static Path publishDirectory(final Path requested, final Path defaultDirectory) throws IOException
-    {
-        if (requested != null)
-        {
-            final var problem = FileTrust.directoryProblem(ensureDirectory(requested));
-            if (problem.isPresent())
-            {
-                throw new IOException("statistics directory " + TerminalText.printable(requested.toString()) + " " +
-                    problem.get() + "; refusing to use it");
-            }
-            return requested;
-        }
-        var problem = FileTrust.directoryProblem(ensureDirectory(defaultDirectory));
-        if (problem.isEmpty() && !Files.isWritable(defaultDirectory))
-        {
-            problem = Optional.of("is not writable by us"); // root's: trusted, but not ours to fill
-        }
-        if (problem.isEmpty())
-        {
-            return defaultDirectory;
-        }
-        final Path fallback = privateDirectory(defaultDirectory);
-        LOG.log(System.Logger.Level.WARNING, "pymalloc4j: statistics directory " +
-            TerminalText.printable(defaultDirectory.toString()) + " " + problem.get() + "; publishing in " + fallback + " instead");
-        return fallback;
-    }
-
-    /** Creates the directory (owner-only where POSIX) unless something exists there; examines what is there. */
-    private static FileTrust.Status ensureDirectory(final Path dir) throws IOException
-    {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS))
-        {
-            final Path parent = dir.toAbsolutePath().getParent();
-            if (parent != null)
-            {
-                Files.createDirectories(parent);
-            }
-            try
-            {
-                Files.createDirectory(dir, ownerOnly(dir, "rwx------"));
-            }
-            catch (final FileAlreadyExistsException e)
-            {
-                // someone else made it meanwhile: examined below like any existing one
-            }
-        }
-        return FileTrust.status(dir);
-    }
-
-    /**
-     * A trusted sibling {@code <default>.XXXX} of the default directory that an earlier process of ours made, or
-     * a new one.
-     */
-    static Path privateDirectory(final Path defaultDirectory) throws IOException
-    {
-        for (final Path dir : StatsFile.privateDirectories(defaultDirectory))
-        {
-            if (Files.isWritable(dir))
-            {
-                return dir;
-            }
-        }
-        final Path base = defaultDirectory.toAbsolutePath().getParent();
-        final Path made = Files.createTempDirectory(base, defaultDirectory.getFileName() + ".", ownerOnly(base, "rwx------"));
-        final var problem = FileTrust.directoryProblem(FileTrust.status(made));
-        if (problem.isPresent())
-        {
-            throw new IOException("statistics directory " + made + " " + problem.get() + "; refusing to use it");
-        }
-        return made;
-    }
-
-    /** The given POSIX permissions as a creation attribute, or none where the file system has no POSIX view. */
-    private static FileAttribute<?>[] ownerOnly(final Path path, final String permissions)
-    {
-        return path.getFileSystem().supportedFileAttributeViews().contains("posix") ?
-            new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(permissions))} :
-            new FileAttribute<?>[0];
-    }
-
-    // ---------------------------------------------------------------- writing
-
-    private void writeHeader(final long pid, final long arenaSize, final long poolSize, final long size)
-    {
-        MemorySegment.copy(MAGIC, 0, file, ValueLayout.JAVA_BYTE, MAGIC_OFFSET, MAGIC.length);
-        file.set(U32, VERSION_OFFSET, VERSION);
-        file.set(U32, HEADER_SIZE_OFFSET, HEADER_SIZE);
-        file.set(U64, FILE_SIZE_OFFSET, size);
-        file.set(U64, PID_OFFSET, pid);
-        file.set(U64, START_TIME_OFFSET, System.currentTimeMillis());
-        file.set(U64, PERIOD_OFFSET, TimeUnit.NANOSECONDS.toMillis(periodNanos));
-        file.set(U64, ARENA_SIZE_OFFSET, arenaSize);
-        file.set(U64, POOL_SIZE_OFFSET, poolSize);
-        file.set(U32, POOLS_PER_ARENA_OFFSET, poolsPerArena);
-        file.set(U32, ARENA_CAPACITY_OFFSET, arenaCapacity);
-        final byte[] utf8 = name.getBytes(StandardCharsets.UTF_8);
-        MemorySegment.copy(utf8, 0, file, ValueLayout.JAVA_BYTE, NAME_OFFSET, utf8.length);
-        file.set(U32, TOTALS_OFFSET_OFFSET, TOTALS_OFFSET);
-        file.set(U32, TOTALS_SIZE_OFFSET, TOTALS_SIZE);
-        file.set(U32, CLASSES_OFFSET_OFFSET, CLASSES_OFFSET);
-        file.set(U32, CLASS_COUNT_OFFSET, CLASS_COUNT);
-        file.set(U32, CLASS_RECORD_SIZE_OFFSET, CLASS_RECORD_SIZE);
-        file.set(U32, ARENA_RECORD_SIZE_OFFSET, arenaRecordSize);
-        file.set(U64, ARENAS_OFFSET_OFFSET, ARENAS_OFFSET);
     }
 
     /**
@@ -393,121 +239,13 @@ final class StatsPublisher
             }
             final long before = System.nanoTime();
             final AllocatorStats stats = source.get(); // before the sequence turns odd: keep the window short
-            final long statsNanos = System.nanoTime() - before;
-            beginUpdateOrdered();
-            writeTotals(stats, statsNanos);
-            writeSizeClasses(stats);
-            final List<AllocatorStats.ArenaStats> arenas = stats.arenas();
-            final int count = Math.min(arenas.size(), arenaCapacity);
-            for (int i = 0; i < count; i++)
-            {
-                writeArena(ARENAS_OFFSET + (long)i * arenaRecordSize, arenas.get(i));
-            }
-            if (arenasWritten > count) // the rest would be stale: clear it
-            {
-                file.asSlice(ARENAS_OFFSET + (long)count * arenaRecordSize, (long)(arenasWritten - count) * arenaRecordSize)
-                    .fill((byte)0);
-            }
-            arenasWritten = count;
-            flags = arenas.size() > arenaCapacity ? flags | FLAG_ARENAS_TRUNCATED : flags & ~FLAG_ARENAS_TRUNCATED;
-            file.set(U32, ARENA_COUNT_OFFSET, count);
-            file.set(U32, FLAGS_OFFSET, flags);
-            file.set(U64, PUBLISH_COUNT_OFFSET, ++publishCount);
-            file.set(U64, HEARTBEAT_OFFSET, System.currentTimeMillis());
-            endUpdateRelease();
+            writer.update(stats, System.nanoTime() - before);
             return true;
         }
         finally
         {
             writeLock.unlock();
         }
-    }
-
-    /** Makes the sequence odd, then a store-store fence: no later store becomes visible before it. */
-    private void beginUpdateOrdered()
-    {
-        putSequenceOpaque(file, ++sequence);
-        VarHandle.storeStoreFence();
-    }
-
-    /** Makes the sequence even with a release store: every earlier store is visible before it. */
-    private void endUpdateRelease()
-    {
-        putSequenceRelease(file, ++sequence);
-    }
-
-    private void writeTotals(final AllocatorStats s, final long statsNanos)
-    {
-        for (final Statistic statistic : Statistic.values())
-        {
-            if (!statistic.derived())
-            {
-                putTotal(statistic.slot(), s.get(statistic));
-            }
-        }
-        putTotal(T_MAX_RESERVED, s.maxReservedBytes() == Long.MAX_VALUE ? -1 : s.maxReservedBytes());
-        putTotal(T_PURGE_DELAY_NANOS, s.purgeDelayNanos());
-        putTotal(T_STATUS, (s.lockFreeOwners() ? STATUS_LOCK_FREE_OWNERS : 0) |
-            (s.maintenanceFailure() != null ? STATUS_MAINTENANCE_FAILED : 0));
-        putTotal(T_SMALL_REQUEST_THRESHOLD, s.smallRequestThreshold());
-        putTotal(T_STATS_NANOS, statsNanos);
-    }
-
-    private void putTotal(final int slot, final long value)
-    {
-        file.set(U64, total(slot), value);
-    }
-
-    private void writeSizeClasses(final AllocatorStats s)
-    {
-        final long poolSize = s.poolSize();
-        for (final AllocatorStats.SizeClassStats c : s.sizeClasses())
-        {
-            final long at = sizeClass(c.index());
-            file.set(U32, at + C_INDEX, c.index());
-            file.set(U32, at + C_BLOCK_SIZE, c.blockSize());
-            file.set(U32, at + C_POOLS, c.pools());
-            file.set(U32, at + C_BLOCKS_PER_POOL, (int)(poolSize / c.blockSize()));
-            file.set(U64, at + C_BLOCKS_IN_USE, c.blocksInUse());
-            file.set(U64, at + C_BLOCKS_AVAILABLE, c.blocksAvailable());
-            file.set(U64, at + C_PENDING_REMOTE_FREES, c.pendingRemoteFrees());
-            file.set(U64, at + C_BYTES_REQUESTED, c.bytesRequested());
-        }
-    }
-
-    private void writeArena(final long at, final AllocatorStats.ArenaStats a)
-    {
-        file.set(U64, at + A_ADDRESS, a.address());
-        file.set(U32, at + A_POOLS_TOTAL, a.poolsTotal());
-        file.set(U32, at + A_POOLS_CARVED, a.poolsCarved());
-        file.set(U32, at + A_POOLS_FREE, a.poolsFree());
-        long blocksInUse = 0;
-        final long pools = at + A_POOLS;
-        int next = 0;
-        for (final AllocatorStats.PoolStats p : a.pools())
-        {
-            for (; next < p.index(); next++)
-            {
-                file.set(U32, pools + POOL_ENTRY_SIZE * (long)next, poolEntry(POOL_EMPTY, 0, 0));
-            }
-            final int entry = p.sizeClass() < 0 || p.capacity() == 0 ? poolEntry(POOL_EMPTY, 0, 0) :
-                poolEntry(p.sizeClass(), (int)((long)p.blocksInUse() * 100 / p.capacity()), p.blocksInUse());
-            file.set(U32, pools + POOL_ENTRY_SIZE * (long)p.index(), entry);
-            blocksInUse += p.blocksInUse();
-            next = p.index() + 1;
-        }
-        final int total = Math.min(a.poolsTotal(), poolsPerArena);
-        for (; next < total; next++)
-        {
-            file.set(U32, pools + POOL_ENTRY_SIZE * (long)next, poolEntry(POOL_NEVER_CARVED, 0, 0));
-        }
-        file.set(U64, at + A_BLOCKS_IN_USE, blocksInUse);
-    }
-
-    /** One pool entry as a little-endian u32: class (i8), fill percent (u8), blocks in use (u16, saturating). */
-    static int poolEntry(final int sizeClass, final int fillPercent, final int blocksInUse)
-    {
-        return (sizeClass & 0xFF) | (Math.min(fillPercent, 100) & 0xFF) << 8 | Math.min(blocksInUse, 0xFFFF) << 16;
     }
 
     // ---------------------------------------------------------------- thread, API
@@ -604,13 +342,7 @@ final class StatsPublisher
         writeLock.lock();
         try
         {
-            // A reader that still has the file mapped (it outlives the unlink) sees that it is over.
-            beginUpdateOrdered();
-            flags |= FLAG_CLOSED;
-            file.set(U32, FLAGS_OFFSET, flags);
-            file.set(U64, HEARTBEAT_OFFSET, System.currentTimeMillis());
-            endUpdateRelease();
-            mapping.close();
+            writer.closeAndUnmap();
         }
         finally
         {

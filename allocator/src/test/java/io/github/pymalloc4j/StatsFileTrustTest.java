@@ -145,16 +145,16 @@ class StatsFileTrustTest {
         chown(planted, NOBODY);
         chown(defaultDir, NOBODY);
 
-        Path used = StatsPublisher.publishDirectory(null, defaultDir);
+        Path used = StatsDirectory.publishDirectory(null, defaultDir);
         assertNotEquals(defaultDir, used);
         assertEquals(base, used.getParent());
         assertTrue(used.getFileName().toString().startsWith("pymalloc4j-someone."), used.toString());
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(used)));
-        assertEquals(used, StatsPublisher.publishDirectory(null, defaultDir), "the private directory is reused");
+        assertEquals(used, StatsDirectory.publishDirectory(null, defaultDir), "the private directory is reused");
 
         try (Allocator a = Allocator.builder().publishStats("fallback").publishDirectory(used).build()) {
             Path file = a.statsFile().orElseThrow();
-            assertEquals(List.of(file), StatsFile.listDefault(defaultDir),
+            assertEquals(List.of(file), StatsDirectory.listDefault(defaultDir),
                     "the private directory is searched, the taken default one is not");
         }
     }
@@ -163,18 +163,18 @@ class StatsFileTrustTest {
     void aDefaultDirectoryOthersCanWriteIsLeftForAPrivateOne() throws Exception {
         Path defaultDir = Files.createDirectory(base.resolve("pymalloc4j-someone"));
         chmod(defaultDir, "rwxrwxrwx");
-        Path used = StatsPublisher.publishDirectory(null, defaultDir);
+        Path used = StatsDirectory.publishDirectory(null, defaultDir);
         assertNotEquals(defaultDir, used);
         assertTrue(FileTrust.directoryProblem(FileTrust.status(used)).isEmpty());
-        assertTrue(StatsFile.listDefault(defaultDir).isEmpty());
+        assertTrue(StatsDirectory.listDefault(defaultDir).isEmpty());
     }
 
     @Test
     void aTrustedDefaultDirectoryIsUsedAndCreatedOwnerOnly() throws Exception {
         Path defaultDir = base.resolve("pymalloc4j-someone");
-        assertEquals(defaultDir, StatsPublisher.publishDirectory(null, defaultDir));
+        assertEquals(defaultDir, StatsDirectory.publishDirectory(null, defaultDir));
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(defaultDir)));
-        assertEquals(defaultDir, StatsPublisher.publishDirectory(null, defaultDir));
+        assertEquals(defaultDir, StatsDirectory.publishDirectory(null, defaultDir));
         try (var s = Files.list(base)) {
             assertEquals(1, s.count(), "no private sibling was made");
         }
