@@ -1,5 +1,9 @@
 package io.github.pymalloc4j.tools;
 
+import com.networknt.schema.InputFormat;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
 import io.github.pymalloc4j.Allocator;
 
 import org.junit.jupiter.api.AfterEach;
@@ -150,6 +154,10 @@ class ArenaDumpTest {
         assertEquals(0, depth);
         assertTrue(j.contains("\"pid\":" + pid), j);
         assertTrue(j.contains("\"sizeClasses\""), j);
+        // the one schema of the statistics JSON (docs/stats.schema.json), checked by a real validator
+        Schema schema = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
+                .getSchema(Files.readString(Path.of("..", "docs", "stats.schema.json")), InputFormat.JSON);
+        assertEquals(List.of(), schema.validate(j, InputFormat.JSON), j);
     }
 
     @Test
