@@ -16,8 +16,10 @@ final class StatsFormat
     {
         final StringBuilder b = new StringBuilder(4096);
         b.append(String.format(Locale.ROOT,
-            "pymalloc4j: small requests <= %d bytes in %d size classes; arena %s, pool %s%n%n",
-            s.smallRequestThreshold(), s.sizeClasses().size(), bytes(s.arenaSize()), bytes(s.poolSize())));
+            "pymalloc4j: small requests <= %d bytes in %d size classes; arena %s, pool %s; %s%n%n",
+            s.smallRequestThreshold(), s.sizeClasses().size(), bytes(s.arenaSize()), bytes(s.poolSize()),
+            s.maxReservedBytes() == Long.MAX_VALUE ? "reserved bytes unlimited" :
+                "at most " + bytes(s.maxReservedBytes()) + " reserved"));
         b.append("class   size   num pools   blocks in use  avail blocks  remote pending    util   bytes requested   internal waste\n");
         b.append("-----   ----   ---------   -------------  ------------  --------------  ------   ---------------   --------------\n");
         for (final AllocatorStats.SizeClassStats c : s.sizeClasses())
@@ -52,10 +54,6 @@ final class StatsFormat
                 s.orphanPools(), s.orphanedBlocksInUse()));
         }
         totalsText(b, s);
-        if (s.maxReservedBytes() != Long.MAX_VALUE)
-        {
-            line(b, "# maximum reserved bytes", s.maxReservedBytes());
-        }
         return b.toString();
     }
 
