@@ -648,7 +648,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     /** Whether owner heaps skip their lock (the process barrier is available). For tests and reports. */
     boolean lockFreeOwners()
     {
-        return heaps.asymmetric();
+        return heaps.lockFreeOwners();
     }
 
     // ---------------------------------------------------------------- slow paths

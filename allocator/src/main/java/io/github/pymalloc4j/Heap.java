@@ -59,7 +59,8 @@ final class Heap
     /** Listed pools with {@link Pool#keptEmpty} set. Owner state. */
     private int keptEmpty;
     private final ArenaSet arenas;
-    private final boolean asymmetric;
+    /** The owner enters its calls without the lock (the owner handshake); false for a shared heap. */
+    private final boolean lockFreeOwner;
     private final boolean retainEmptyPools;
 
     @SuppressWarnings("unused") // accessed through IN_CALL
@@ -78,13 +79,13 @@ final class Heap
     /** Pools that were NOTIFIED when the heap was abandoned: pushes still to arrive on its stack. */
     int inflightNotifications;
 
-    Heap(final int id, final Thread ownerThread, final ArenaSet arenas, final boolean asymmetric,
+    Heap(final int id, final Thread ownerThread, final ArenaSet arenas, final boolean lockFreeOwners,
         final boolean retainEmptyPools)
     {
         this.id = id;
         this.ownerThread = ownerThread;
         this.arenas = arenas;
-        this.asymmetric = asymmetric && ownerThread != null;
+        this.lockFreeOwner = lockFreeOwners && ownerThread != null;
         this.retainEmptyPools = retainEmptyPools;
     }
 
@@ -92,13 +93,13 @@ final class Heap
 
     /**
      * Owner: marks the start of a call. Returns true if the heap lock was taken (maintenance wanted
-     * the heap, or no asymmetric barrier exists); pass it to {@link #exit}.
+     * the heap, or the owners are not lock-free); pass it to {@link #exit}.
      *
      * @throws IllegalStateException if the allocator was closed (nothing is held then).
      */
     boolean enter()
     {
-        if (!asymmetric)
+        if (!lockFreeOwner)
         {
             lockOpen();
             return true;
@@ -174,7 +175,7 @@ final class Heap
     /** Maintenance, after the process barrier: whether the owner is inside a call. */
     boolean ownerInCall()
     {
-        return asymmetric && (int)IN_CALL.getAcquire(this) != 0; // pairs with exit's release store
+        return lockFreeOwner && (int)IN_CALL.getAcquire(this) != 0; // pairs with exit's release store
     }
 
     /** Maintenance, before unlocking. */
@@ -189,9 +190,10 @@ final class Heap
         return closed;
     }
 
-    boolean usesHandshake()
+    /** Whether the owner enters without the lock, so maintenance must use the owner handshake. */
+    boolean lockFreeOwner()
     {
-        return asymmetric;
+        return lockFreeOwner;
     }
 
     // ------------------------------------------------------------------ allocation (owner)

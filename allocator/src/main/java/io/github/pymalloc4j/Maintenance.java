@@ -219,7 +219,7 @@ final class Maintenance implements Runnable
         {
             if (heap.mayNeedMaintenance() && heap.lock.tryLock())
             {
-                if (heap.usesHandshake())
+                if (heap.lockFreeOwner())
                 {
                     heap.requestMaintenance();
                     handshake = true;

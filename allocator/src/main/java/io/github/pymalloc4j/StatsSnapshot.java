@@ -35,7 +35,7 @@ final class StatsSnapshot
         b.poolSize = arenas.poolSize;
         b.maxReservedBytes = limit.max();
         b.purgeDelayNanos = purgeDelayNanos;
-        b.lockFreeOwners = heaps.asymmetric();
+        b.lockFreeOwners = heaps.lockFreeOwners();
         b.maintenanceRounds = maintenance.rounds;
         final Throwable failure = maintenance.lastFailure;
         b.maintenanceFailure = failure == null ? null : failure.toString();
