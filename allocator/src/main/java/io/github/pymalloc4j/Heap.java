@@ -9,7 +9,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link #ownerThread} set); virtual threads share a few striped heaps, each used under its lock.
  *
  * <pre>
- *  usedPools[c] -&gt; pool &lt;-&gt; pool &lt;-&gt; pool     pools of class c with room (listed)
+ *  listedPools[c] -&gt; pool &lt;-&gt; pool &lt;-&gt; pool     pools of class c with room (listed)
  *  full pools:   detached, armed with NOTIFY; the first remote free pushes them on
  *  notified   -&gt; pool -&gt; pool                    (a lock-free stack; the owner drains it)
  *  empty pools:  kept listed (the last one of a class always, up to MAX_KEPT_EMPTY others) until
@@ -55,7 +55,7 @@ final class Heap
     /** Empty pools a heap keeps listed besides the last of each class: 64 pools (1 MiB at 16 KiB). */
     static final int MAX_KEPT_EMPTY = 64;
 
-    private final Pool[] usedPools = new Pool[SizeClass.COUNT];
+    private final Pool[] listedPools = new Pool[SizeClass.COUNT];
     /** Listed pools with {@link Pool#keptEmpty} set. Owner state. */
     private int keptEmpty;
     private final ArenaSet arenas;
@@ -75,9 +75,9 @@ final class Heap
     final Counters counters = new Counters();
 
     /** Abandoned: the owner thread died; the heap only waits for notifications still in flight. */
-    boolean abandoned;
-    /** Pools that were NOTIFIED when the heap was abandoned: pushes still to arrive on its stack. */
-    int inflightNotifications;
+    private boolean abandoned;
+    /** Pools that were NOTIFIED when the heap was abandoned and are not drained yet. */
+    private int lateNotifications;
 
     Heap(final int id, final Thread ownerThread, final ArenaSet arenas, final boolean lockFreeOwners,
         final boolean retainEmptyPools)
@@ -137,7 +137,7 @@ final class Heap
      * Closing the allocator: no call may start on this heap any more. Under the lock, so no caller of a
      * locked heap is inside; an owner entering without the lock sees the permanent maintenance request
      * and comes to the lock, where it finds the heap closed. The caller then waits for
-     * {@link #ownerInCall()} to turn false (after a process barrier).
+     * {@link #ownerInCallAcquire()} to turn false (after a process barrier).
      */
     void close()
     {
@@ -167,25 +167,25 @@ final class Heap
     }
 
     /** Maintenance, holding {@link #lock}: asks the owner to stay out. */
-    void requestMaintenance()
+    void requestMaintenanceVolatile()
     {
         maintenanceRequested = true;
     }
 
     /** Maintenance, after the process barrier: whether the owner is inside a call. */
-    boolean ownerInCall()
+    boolean ownerInCallAcquire()
     {
         return lockFreeOwner && (int)IN_CALL.getAcquire(this) != 0; // pairs with exit's release store
     }
 
     /** Maintenance, before unlocking. */
-    void endMaintenance()
+    void endMaintenanceVolatile()
     {
         maintenanceRequested = false;
     }
 
     /** Whether {@link #close()} was called. */
-    boolean isClosed()
+    boolean isClosedVolatile()
     {
         return closed;
     }
@@ -231,7 +231,7 @@ final class Heap
      */
     long allocate(final int c, final long size)
     {
-        final Pool pool = usedPools[c];
+        final Pool pool = listedPools[c];
         if (pool != null)
         {
             if (pool.keptEmpty)
@@ -251,7 +251,7 @@ final class Heap
     /** A kept empty pool is in use again, or leaves the list. */
     private void unkeep(final Pool pool)
     {
-        pool.keptEmpty = false;
+        pool.setKeptEmpty(false);
         keptEmpty--;
     }
 
@@ -264,9 +264,9 @@ final class Heap
     int releaseKeptEmpty()
     {
         int released = 0;
-        for (int c = 0; c < usedPools.length && keptEmpty > 0; c++)
+        for (int c = 0; c < listedPools.length && keptEmpty > 0; c++)
         {
-            Pool pool = usedPools[c];
+            Pool pool = listedPools[c];
             while (pool != null)
             {
                 final Pool next = pool.next;
@@ -284,7 +284,7 @@ final class Heap
     private long allocateSlow(final int c, final long size)
     {
         drainNotified();
-        Pool pool = usedPools[c];
+        Pool pool = listedPools[c];
         if (pool == null)
         {
             try
@@ -346,7 +346,7 @@ final class Heap
             {
                 return false;
             }
-            if (pool.notifyState() == Pool.NOTIFIED)
+            if (pool.notifyStateVolatile() == Pool.NOTIFIED)
             {
                 return true; // a remote free claimed it: it is on, or on its way to, the notified stack
             }
@@ -418,7 +418,7 @@ final class Heap
         {
             if (retainEmptyPools && keptEmpty < MAX_KEPT_EMPTY && !pool.keptEmpty)
             {
-                pool.keptEmpty = true; // stays listed: the next carve of this class is saved
+                pool.setKeptEmpty(true); // stays listed: the next carve of this class is saved
                 keptEmpty++;
             }
             else
@@ -435,16 +435,16 @@ final class Heap
      */
     private void onEmpty(final Pool pool, final boolean force)
     {
-        if (pool.notifyState() == Pool.NOTIFIED)
+        if (pool.notifyStateVolatile() == Pool.NOTIFIED)
         {
             return; // still on the notified stack: keep it until drained, then maintenance returns it
         }
-        if (!force && retainEmptyPools && usedPools[pool.sizeClass] == pool && pool.next == null)
+        if (!force && retainEmptyPools && listedPools[pool.sizeClass] == pool && pool.next == null)
         {
             return;
         }
         unlink(pool);
-        arenas.returnPool(pool);
+        arenas.freePool(pool);
     }
 
     // ------------------------------------------------------------------ notifications
@@ -459,7 +459,7 @@ final class Heap
         do
         {
             head = notified;
-            pool.nextNotified = head;
+            pool.setNextNotified(head);
         }
         while (!NOTIFIED.compareAndSet(this, head, pool));
     }
@@ -474,18 +474,18 @@ final class Heap
         Pool pool = (Pool)NOTIFIED.getAndSet(this, (Pool)null);
         while (pool != null)
         {
-            final Pool next = pool.nextNotified;
-            pool.nextNotified = null;
-            pool.clearNotified();
+            final Pool next = pool.nextNotified();
+            pool.setNextNotified(null);
+            pool.clearNotifiedVolatile();
             if (abandoned)
             {
-                inflightNotifications--;
-                arenas.orphanOrReturn(pool, counters);
+                lateNotifications--;
+                arenas.orphans().orphanOrFree(pool, counters);
             }
             else if (pool.heap != this)
             {
                 // Not expected (see Pool.freeRemote); never leave another heap's pool unnotified.
-                if (pool.heap != null && pool.notifyState() == Pool.NONE && pool.cancelNotifyTo(Pool.NOTIFIED))
+                if (pool.heap != null && pool.notifyStateVolatile() == Pool.NONE && pool.cancelNotifyTo(Pool.NOTIFIED))
                 {
                     pool.heap.pushNotified(pool);
                 }
@@ -518,29 +518,29 @@ final class Heap
     {
         drainNotified();
         int released = 0;
-        for (int c = 0; c < usedPools.length; c++)
+        for (int c = 0; c < listedPools.length; c++)
         {
-            Pool pool = usedPools[c];
+            Pool pool = listedPools[c];
             while (pool != null)
             {
                 final Pool next = pool.next;
                 released += pool.collectRemote(counters);
-                if (pool.used == 0 && pool.notifyState() != Pool.NOTIFIED)
+                if (pool.used == 0 && pool.notifyStateVolatile() != Pool.NOTIFIED)
                 {
                     if (force || (pool.seenEmptyRound >= 0 && pool.seenEmptyRound < round))
                     {
                         unlink(pool);
-                        arenas.returnPool(pool);
+                        arenas.freePool(pool);
                         released++;
                     }
                     else if (pool.seenEmptyRound < 0)
                     {
-                        pool.seenEmptyRound = round;
+                        pool.setSeenEmptyRound(round);
                     }
                 }
                 else
                 {
-                    pool.seenEmptyRound = -1;
+                    pool.setSeenEmptyRound(-1);
                 }
                 pool = next;
             }
@@ -555,7 +555,7 @@ final class Heap
         {
             return true;
         }
-        for (final Pool head : usedPools)
+        for (final Pool head : listedPools)
         {
             if (head != null)
             {
@@ -565,31 +565,87 @@ final class Heap
         return false;
     }
 
-    /** Forgets every list (abandonment: the pools were handed to the arena set). */
-    void clearLists()
+    /** Thread death ({@link Orphans}), heap lock held: from now on drained pools go to the orphans. */
+    void markAbandoned()
     {
-        java.util.Arrays.fill(usedPools, null);
+        abandoned = true;
+    }
+
+    /** Thread death: a pool of this abandoned heap is NOTIFIED; it will arrive on the notified stack. */
+    void expectLateNotification()
+    {
+        lateNotifications++;
+    }
+
+    /** Whether this abandoned heap still waits for a pool on its notified stack. Heap lock held. */
+    boolean awaitsNotifications()
+    {
+        return lateNotifications > 0 || hasNotifiedVolatile();
+    }
+
+    /** Forgets every list (thread death: the pools went to the orphans). */
+    void forgetLists()
+    {
+        java.util.Arrays.fill(listedPools, null);
         keptEmpty = 0;
     }
 
-    boolean hasNotified()
+    boolean hasNotifiedVolatile()
     {
         return notified != null;
+    }
+
+    /**
+     * The full check of this heap (package-info, invariants 2 and 3), with the owner excluded (heap lock
+     * held, owner outside any call): every listed pool is this heap's, of its list's class, not full, linked
+     * both ways, and consistent itself; the kept-empty count matches.
+     *
+     * @return null when it holds, else what is wrong.
+     */
+    String check()
+    {
+        assert lock.isHeldByCurrentThread();
+        int kept = 0;
+        for (int c = 0; c < listedPools.length; c++)
+        {
+            Pool prev = null;
+            for (Pool pool = listedPools[c]; pool != null; pool = pool.next)
+            {
+                final String at = this + ", class " + c + ", pool 0x" + Long.toHexString(pool.base) + ": ";
+                if (!pool.listed || pool.heap != this || pool.sizeClass != c)
+                {
+                    return at + "on the list but not listed as this heap's pool of this class";
+                }
+                if (pool.prev != prev)
+                {
+                    return at + "broken back link";
+                }
+                if (pool.isFull())
+                {
+                    return at + "listed and full";
+                }
+                if (pool.keptEmpty)
+                {
+                    kept++;
+                }
+                final String wrong = pool.check();
+                if (wrong != null)
+                {
+                    return this + ": " + wrong;
+                }
+                prev = pool;
+            }
+        }
+        return kept == keptEmpty ? null : this + ": " + kept + " kept empty pools listed, counted " + keptEmpty;
     }
 
     // ------------------------------------------------------------------ lists
 
     private void linkFront(final Pool pool)
     {
-        final Pool head = usedPools[pool.sizeClass];
-        pool.prev = null;
-        pool.next = head;
-        if (head != null)
-        {
-            head.prev = pool;
-        }
-        usedPools[pool.sizeClass] = pool;
-        pool.listed = true;
+        assert pool.heap == this : "a heap lists only its own pools";
+        pool.listBefore(listedPools[pool.sizeClass]);
+        listedPools[pool.sizeClass] = pool;
     }
 
     private void unlink(final Pool pool)
@@ -598,21 +654,12 @@ final class Heap
         {
             unkeep(pool);
         }
-        if (pool.prev != null)
+        if (pool.prev == null)
         {
-            pool.prev.next = pool.next;
+            assert listedPools[pool.sizeClass] == pool : "a listed pool with no predecessor heads its list";
+            listedPools[pool.sizeClass] = pool.next;
         }
-        else
-        {
-            usedPools[pool.sizeClass] = pool.next;
-        }
-        if (pool.next != null)
-        {
-            pool.next.prev = pool.prev;
-        }
-        pool.prev = null;
-        pool.next = null;
-        pool.listed = false;
+        pool.unlist();
     }
 
     @Override

@@ -110,7 +110,7 @@ final class HeapSet
             final Heap heap = shared[(start + k) % n];
             if (heap.lock.tryLock())
             {
-                if (heap.isClosed())
+                if (heap.isClosedVolatile())
                 {
                     heap.lock.unlock();
                     throw InFlightCalls.closedException();
@@ -144,7 +144,7 @@ final class HeapSet
         for (final Heap heap : live)
         {
             int spins = 0;
-            while (heap.ownerInCall())
+            while (heap.ownerInCallAcquire())
             {
                 if (++spins < 100)
                 {
