@@ -48,6 +48,14 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     public static final long MAX_REQUEST_SIZE = 1L << 46;
     /** Largest alignment accepted (1 GiB). */
     public static final long MAX_ALIGNMENT = 1L << 30;
+    /**
+     * The in-place rule of realloc: a block stays where it is when the new size fits it and is more than
+     * this many quarters of it, that is, shrinks it by less than 25 % ({@link #reallocStaysInPlace}). Of the
+     * block size for a pooled block; for a large block, of its requested size to stay a large block and of
+     * the usable size the C library reports to stay at its address. A block shrunk further moves, so a
+     * small request never keeps a much larger block.
+     */
+    static final int REALLOC_IN_PLACE_QUARTERS = 3;
 
     private final ReservationLimit limit;
     private final ArenaSet arenas;
@@ -386,7 +394,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
 
     /**
      * Resizes a block, keeping its contents up to the smaller of its usable size and the new size. The
-     * block stays in place when the new size fits it and shrinks it by less than 25 % (for a large block:
+     * block stays in place when the new size fits it and shrinks it by less than 25 % (the in-place rule; for a large block:
      * of its requested size; for a pooled block: only when the calling thread owns its pool, another
      * thread's realloc moves it); a large block shrinking further to at most 512 bytes moves into a pool.
      * {@code realloc(0, n)} is {@code malloc(n)}. If the call fails, the old block is untouched and still
@@ -777,7 +785,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         if (arena == null)
         {
             final long oldSize = large.sizeOf(address);
-            if (newSize > SMALL_REQUEST_THRESHOLD || newSize <= oldSize && 4 * newSize > 3 * oldSize)
+            if (newSize > SMALL_REQUEST_THRESHOLD || reallocStaysInPlace(newSize, oldSize))
             {
                 return large.resize(address, newSize);
             }
@@ -801,7 +809,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         final long[] life = pool.lifeAcquire(); // before the check: the block is checked live in this life
         pool.liveBlockIndexAcquire(address);
         final long blockSize = pool.blockSize;
-        if (newSize <= blockSize && 4 * Math.max(newSize, 1) > 3 * blockSize && resizeOwnedInPlace(pool, life, address, newSize))
+        if (reallocStaysInPlace(Math.max(newSize, 1), blockSize) && resizeOwnedInPlace(pool, life, address, newSize))
         {
             return address;
         }
@@ -860,6 +868,12 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @return false if the caller is not the pool's owner: it must move the block (the race-safe path).
      * @throws IllegalArgumentException if the block was freed meanwhile; nothing changed.
      */
+    /** {@link #REALLOC_IN_PLACE_QUARTERS}: whether a block of {@code size} bytes resized to {@code newSize} stays. */
+    static boolean reallocStaysInPlace(final long newSize, final long size)
+    {
+        return newSize <= size && 4 * newSize > REALLOC_IN_PLACE_QUARTERS * size;
+    }
+
     private static boolean resizeOwnedInPlace(final Pool pool, final long[] life, final long address, final long newSize)
     {
         final Heap heap = pool.heap;

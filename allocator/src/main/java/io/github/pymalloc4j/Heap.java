@@ -70,6 +70,8 @@ final class Heap
     private volatile boolean closed;
     @SuppressWarnings("unused") // accessed through NOTIFIED
     private volatile Pool notified;
+    /** Maintenance is inside {@link #maintain}: written only inside {@code assert}s, for invariant 6. */
+    private boolean maintaining;
 
     /** Written by the owner with plain stores, read by statistics with racy reads. */
     final Counters counters = new Counters();
@@ -283,6 +285,7 @@ final class Heap
 
     private long allocateSlow(final int c, final long size)
     {
+        assert noMaintenanceInCall();
         drainNotified();
         Pool pool = listedPools[c];
         if (pool == null)
@@ -376,7 +379,7 @@ final class Heap
         final boolean locked = enter();
         try
         {
-            // Never FREE then: only the owner, or maintenance while the owner is out of calls, retires a pool
+            // Never FREE then: only the owner, or maintenance while the owner is out of calls, makes a pool free
             // and clears its heap.
             if (pool.heap != this)
             {
@@ -409,6 +412,7 @@ final class Heap
     /** {@link #freeLocal} of a block whose pool must move: back into the list, or back to its arena. */
     private void afterFreeMoves(final Pool pool)
     {
+        assert noMaintenanceInCall();
         if (!pool.listed)
         {
             pool.disarmNotify();
@@ -455,6 +459,8 @@ final class Heap
      */
     void pushNotified(final Pool pool)
     {
+        assert pool.notifyStateVolatile() == Pool.NOTIFIED && pool.nextNotified() == null :
+            "a pool is pushed once, by the thread whose CAS made it NOTIFIED";
         Pool head;
         do
         {
@@ -467,6 +473,7 @@ final class Heap
     /** Owner: takes every notified pool back into use. */
     void drainNotified()
     {
+        assert noMaintenanceInCall();
         if (notified == null)
         {
             return;
@@ -475,6 +482,7 @@ final class Heap
         while (pool != null)
         {
             final Pool next = pool.nextNotified();
+            assert pool.notifyStateVolatile() == Pool.NOTIFIED : "only a NOTIFIED pool is on the stack";
             pool.setNextNotified(null);
             pool.clearNotifiedVolatile();
             if (abandoned)
@@ -515,6 +523,35 @@ final class Heap
      * @return work done: pools handed back to the arenas plus blocks collected.
      */
     int maintain(final long round, final boolean force)
+    {
+        assert lock.isHeldByCurrentThread() && setMaintaining(true);
+        try
+        {
+            return maintainExcluded(round, force);
+        }
+        finally
+        {
+            assert setMaintaining(false);
+        }
+    }
+
+    /**
+     * Invariant 6, the owner handshake, from the owner's side: inside a call, either it holds the lock or
+     * no maintenance is working on its heap. Only called inside {@code assert}.
+     */
+    private boolean noMaintenanceInCall()
+    {
+        return lock.isHeldByCurrentThread() || !maintaining;
+    }
+
+    /** Only called inside {@code assert}. */
+    private boolean setMaintaining(final boolean on)
+    {
+        maintaining = on;
+        return true;
+    }
+
+    private int maintainExcluded(final long round, final boolean force)
     {
         drainNotified();
         int released = 0;
