@@ -14,7 +14,8 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A pymalloc-style allocator of native memory: requests of up to 512 bytes are served from pools of
  * same-sized blocks carved from large aligned arenas; larger ones go to the system allocator. See
- * {@code package-info.java} and {@code docs/architecture.md} for the layout and its invariants.
+ * {@code package-info.java} for the layout, its states and invariants, and {@code docs/architecture.md} for the
+ * reasons behind them.
  *
  * <p>Thread-safe and built to scale: each platform thread allocates from its own heap with no lock and no
  * atomic instruction, and frees its own blocks the same way (where Linux {@code membarrier} is missing,

@@ -9,19 +9,19 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link #ownerThread} set); virtual threads share a few striped heaps, each used under its lock.
  *
  * <pre>
- *  listedPools[c] -&gt; pool &lt;-&gt; pool &lt;-&gt; pool     pools of class c with room (listed)
- *  full pools:   detached, armed with NOTIFY; the first remote free pushes them on
+ *  listedPools[c] -&gt; pool &lt;-&gt; pool &lt;-&gt; pool     listed pools of class c (with room)
+ *  detached pools: full, armed with NOTIFY; the first remote free makes them NOTIFIED and pushes them on
  *  notified   -&gt; pool -&gt; pool                    (a lock-free stack; the owner drains it)
- *  empty pools:  kept listed (the last one of a class always, up to MAX_KEPT_EMPTY others) until
+ *  empty listed pools: kept (the last one of a class always, up to MAX_KEPT_EMPTY others) until
  *                maintenance sees them empty twice, so a malloc/free pair or a batch that empties and
- *                refills pools carves nothing; beyond that, back to the arena at once
+ *                refills pools carves nothing; beyond that, made free at once
  * </pre>
  *
  * <h2>Who may touch what</h2>
  * Everything except {@link #notified} is owner state: touched by the owner thread inside an
  * allocator call, or by the maintenance thread while it holds {@link #lock} and the owner is outside
- * any call. The owner does not lock on its fast path; it publishes {@code inCall = 1} with a plain
- * store, then reads {@code maintenanceRequested}. Maintenance takes the lock, sets the request, and
+ * any call (package-info, invariant 6, and "Owner handshake"). The owner does not lock on its fast
+ * path; it publishes {@code inCall = 1} with an opaque store, then reads {@code maintenanceRequested}. Maintenance takes the lock, sets the request, and
  * issues a process-wide barrier ({@link ProcessBarrier}, Linux {@code membarrier}) before it reads
  * {@code inCall}: the barrier orders the owner's store before its load as a fence would, so either
  * the owner sees the request (and waits on the lock) or maintenance sees the owner inside a call
@@ -109,7 +109,7 @@ final class Heap
         IN_CALL.setOpaque(this, 1);
         // The Java memory model does not order this store before the load below; HotSpot's C1 and C2 do
         // (they treat a fence as a barrier for every memory access, and emit nothing for it on x86). The
-        // CPU side of the ordering is maintenance's membarrier. See docs/architecture.md, "Threads".
+        // CPU side of the ordering is maintenance's membarrier. See package-info, "Owner handshake".
         VarHandle.acquireFence();
         if (maintenanceRequested)
         {
