@@ -327,40 +327,13 @@ final class Heap
      */
     private void onFull(final Pool pool)
     {
-        if (detachFull(pool))
+        if (pool.armOrCollect(counters))
         {
             unlink(pool);
         }
         else if (pool.used == 0)
         {
             onEmpty(pool, false);
-        }
-    }
-
-    /**
-     * A full pool: collects remote frees until it has room (false), or arms it so that the next remote
-     * free notifies this heap (true: leave it detached).
-     */
-    private boolean detachFull(final Pool pool)
-    {
-        while (true)
-        {
-            if (pool.collectRemote(counters) > 0)
-            {
-                return false;
-            }
-            if (pool.notifyStateVolatile() == Pool.NOTIFIED)
-            {
-                return true; // a remote free claimed it: it is on, or on its way to, the notified stack
-            }
-            if (pool.arm())
-            {
-                return true;
-            }
-            if (!pool.cancelNotify())
-            {
-                return true; // claimed between arm and cancel
-            }
         }
     }
 
@@ -501,7 +474,7 @@ final class Heap
             else if (!pool.listed)
             {
                 pool.collectRemote(counters);
-                if (!pool.isFull() || !detachFull(pool))
+                if (!pool.isFull() || !pool.armOrCollect(counters))
                 {
                     linkFront(pool);
                     if (pool.used == 0)

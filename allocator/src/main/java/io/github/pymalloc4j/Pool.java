@@ -630,6 +630,41 @@ final class Pool
         return sum;
     }
 
+    // ------------------------------------------------------------------ the notification protocol
+    // (package-info, "Notification"): armOrCollect/arm by the owner, the claim in freeRemote by the first
+    // remote free, Heap.pushNotified by that freer, clearNotifiedVolatile when the owner drains it
+    // (Heap.drainNotified), disarmNotify when the pool is listed again.
+
+    /**
+     * Owner, for a full pool: collects remote frees until it has room (false: keep it listed, or list it),
+     * or arms it so that the next remote free notifies its heap (true: it stays detached; it may be
+     * NOTIFIED already).
+     *
+     * @param collector the owner heap's counters.
+     */
+    boolean armOrCollect(final Counters collector)
+    {
+        while (true)
+        {
+            if (collectRemote(collector) > 0)
+            {
+                return false;
+            }
+            if (notifyStateVolatile() == NOTIFIED)
+            {
+                return true; // a remote free claimed it: it is on, or on its way to, the notified stack
+            }
+            if (arm())
+            {
+                return true;
+            }
+            if (!cancelNotify())
+            {
+                return true; // claimed between arm and cancel
+            }
+        }
+    }
+
     /**
      * Owner, for a full pool about to be detached: arms the notification, then looks for remote frees
      * that raced in. The volatile write here and the remote free's atomic OR are each followed by a read
@@ -638,7 +673,7 @@ final class Pool
      * @return true if armed with no remote free pending; false if some are pending (the caller cancels
      *         the notification and collects them).
      */
-    boolean arm()
+    private boolean arm()
     {
         assert used == capacity : "only a full pool is armed";
         NOTIFY_STATE.setVolatile(this, NOTIFY);

@@ -149,7 +149,7 @@
  *       the other. Only when {@code lockFreeOwners} ({@code ProcessBarrier.isAvailable()}); otherwise
  *       owners lock their heap on every call.</li>
  *   <li><b>Notification</b> (a detached pool brought back by its first remote free; {@code Pool}'s notify
- *       state and {@code Heap}'s notified stack): arm: {@code Heap.detachFull} &rarr; {@code Pool.arm}
+ *       state and {@code Heap}'s notified stack): arm: {@code Pool.armOrCollect} &rarr; {@code Pool.arm}
  *       (NONE &rarr; NOTIFY, volatile store, then volatile reads of the remote words); claim:
  *       {@code Pool.freeRemote} (OR, then NOTIFY &rarr; NOTIFIED by CAS); push: {@code Heap.pushNotified}
  *       (CAS on the stack head); drain: {@code Heap.drainNotified} (swap the stack, NOTIFIED &rarr; NONE,
