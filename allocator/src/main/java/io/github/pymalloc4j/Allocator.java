@@ -14,7 +14,8 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A pymalloc-style allocator of native memory: requests of up to 512 bytes are served from pools of
  * same-sized blocks carved from large aligned arenas; larger ones go to the system allocator. See
- * {@code package-info.java} and {@code docs/architecture.md} for the layout and its invariants.
+ * {@code package-info.java} for the layout, its states and invariants, and {@code docs/architecture.md} for the
+ * reasons behind them.
  *
  * <p>Thread-safe and built to scale: each platform thread allocates from its own heap with no lock and no
  * atomic instruction, and frees its own blocks the same way (where Linux {@code membarrier} is missing,
@@ -48,6 +49,14 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     public static final long MAX_REQUEST_SIZE = 1L << 46;
     /** Largest alignment accepted (1 GiB). */
     public static final long MAX_ALIGNMENT = 1L << 30;
+    /**
+     * The in-place rule of realloc: a block stays where it is when the new size fits it and is more than
+     * this many quarters of it, that is, shrinks it by less than 25 % ({@link #reallocStaysInPlace}). Of the
+     * block size for a pooled block; for a large block, of its requested size to stay a large block and of
+     * the usable size the C library reports to stay at its address. A block shrunk further moves, so a
+     * small request never keeps a much larger block.
+     */
+    static final int REALLOC_IN_PLACE_QUARTERS = 3;
 
     private final ReservationLimit limit;
     private final ArenaSet arenas;
@@ -68,11 +77,14 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     private final InFlightCalls inFlight;
     /** The scope of every segment {@link #allocate(long, long)} hands out: closed by {@link #close()}. */
     private final Arena lifetime = Arena.ofShared();
+    /** The debug tier: the full check at every stats(), trim() and close(). */
+    private final boolean fullCheck;
     private volatile boolean closed;
 
     private Allocator(final Builder builder)
     {
         purgeDelayNanos = builder.purgeDelay.toNanos();
+        fullCheck = builder.fullCheck;
         final boolean immediate = purgeDelayNanos == 0;
         limit = new ReservationLimit(builder.maxReservedBytes);
         inFlight = new InFlightCalls();
@@ -220,7 +232,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         {
             return;
         }
-        final NativeArena arena = arenas.arenaOf(address);
+        final NativeArena arena = arenas.arenaOfAcquire(address);
         if (arena == null)
         {
             freeLarge(address);
@@ -248,7 +260,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      */
     private static void freePooled(final NativeArena arena, final long address)
     {
-        final Pool pool = arena.poolAt(address);
+        final Pool pool = arena.poolAtAcquire(address);
         // Read once and check it is the caller's own heap: if this free is a double free, maintenance may
         // meanwhile have returned the pool (heap null) or another thread's heap may own it now, and a
         // thread must never run another heap's enter/exit.
@@ -263,17 +275,17 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         }
     }
 
-    /** {@link #freePooled} of a block checked live in the given {@link Pool#life()} of its pool. */
+    /** {@link #freePooled} of a block checked live in the given {@link Pool#lifeAcquire()} of its pool. */
     private static void freePooledOfLife(final NativeArena arena, final Pool pool, final long[] life, final long address)
     {
-        final Heap heap = arena.poolAt(address) == pool ? pool.heap : null;
+        final Heap heap = arena.poolAtAcquire(address) == pool ? pool.heap : null;
         if (heap != null && heap.ownerThread == Thread.currentThread())
         {
             final boolean locked = heap.enter();
             try
             {
                 // The owner is the only one who carves a pool it holds: in this life now, it stays in it.
-                if (pool.heap == heap && pool.sizeClass != Pool.FREE && pool.life() == life)
+                if (pool.heap == heap && pool.sizeClass != Pool.FREE && pool.lifeAcquire() == life)
                 {
                     heap.freeLocal(pool, address);
                     return;
@@ -383,7 +395,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
 
     /**
      * Resizes a block, keeping its contents up to the smaller of its usable size and the new size. The
-     * block stays in place when the new size fits it and shrinks it by less than 25 % (for a large block:
+     * block stays in place when the new size fits it and shrinks it by less than 25 % (the in-place rule; for a large block:
      * of its requested size; for a pooled block: only when the calling thread owns its pool, another
      * thread's realloc moves it); a large block shrinking further to at most 512 bytes moves into a pool.
      * {@code realloc(0, n)} is {@code malloc(n)}. If the call fails, the old block is untouched and still
@@ -426,13 +438,13 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     public long usableSize(final long address)
     {
         ensureOpen();
-        final NativeArena arena = arenas.arenaOf(address);
+        final NativeArena arena = arenas.arenaOfAcquire(address);
         if (arena == null)
         {
             return largeSize(address);
         }
-        final Pool pool = livePool(arena.poolAt(address), address); // Java-heap metadata only: no native read
-        pool.liveBlockIndex(address);
+        final Pool pool = livePool(arena.poolAtAcquire(address), address); // Java-heap metadata only: no native read
+        pool.liveBlockIndexAcquire(address);
         return pool.blockSize;
     }
 
@@ -511,6 +523,10 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         try
         {
             maintenance.runRound(true);
+            if (fullCheck)
+            {
+                failIfInconsistent(maintenance.checkFull());
+            }
         }
         finally
         {
@@ -533,6 +549,10 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         try
         {
             arenas.finishDeferredUnmaps(); // what the next round would do: the snapshot shows what is held
+            if (fullCheck)
+            {
+                failIfInconsistent(maintenance.checkFull());
+            }
             return StatsSnapshot.take(arenas, heaps, large, maintenance, limit,
                 reallocs.sum(), pooledReallocMoves.sum(), purgeDelayNanos);
         }
@@ -590,6 +610,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
             }
             closed = true;
         }
+        // While maintenance runs and the heaps are open: the check uses the owner handshake.
+        final String wrong = fullCheck ? maintenance.checkFull() : null;
         if (publisher != null)
         {
             publisher.close(); // first: its thread takes snapshots
@@ -600,6 +622,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         heaps.close();          // owners' fast paths: none inside a call, none can start one
         arenas.releaseAll();
         large.releaseAll();
+        failIfInconsistent(wrong); // after everything is released: a failed check still closes
     }
 
     /** Closes the segments' scope; a downcall holding one of them makes the JDK refuse: wait for it. */
@@ -642,13 +665,31 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     /** Checks the internal invariants that the statistics cannot show; null when they hold. For tests. */
     String checkInvariants()
     {
-        return closed ? null : arenas.checkInvariants();
+        return closed ? null : arenas.checkInvariants(false);
+    }
+
+    /**
+     * The full check (package-info, "Checks"): every invariant of the arena set, and of each heap whose owner
+     * can be excluded now. Null when they hold, else what is wrong. For tests and the debug tier.
+     */
+    String checkFull()
+    {
+        return closed ? null : maintenance.checkFull();
+    }
+
+    /** The debug tier: throws if the full check finds the allocator inconsistent. */
+    private void failIfInconsistent(final String wrong)
+    {
+        if (wrong != null)
+        {
+            throw new IllegalStateException("pymalloc4j full check (-D" + Builder.CHECK_PROPERTY + "=full) failed: " + wrong);
+        }
     }
 
     /** Whether owner heaps skip their lock (the process barrier is available). For tests and reports. */
     boolean lockFreeOwners()
     {
-        return heaps.asymmetric();
+        return heaps.lockFreeOwners();
     }
 
     // ---------------------------------------------------------------- slow paths
@@ -741,11 +782,11 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
 
     private long reallocLive(final long address, final long newSize)
     {
-        final NativeArena arena = arenas.arenaOf(address);
+        final NativeArena arena = arenas.arenaOfAcquire(address);
         if (arena == null)
         {
             final long oldSize = large.sizeOf(address);
-            if (newSize > SMALL_REQUEST_THRESHOLD || newSize <= oldSize && 4 * newSize > 3 * oldSize)
+            if (newSize > SMALL_REQUEST_THRESHOLD || reallocStaysInPlace(newSize, oldSize))
             {
                 return large.resize(address, newSize);
             }
@@ -765,11 +806,11 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
             large.freeTaken(address, taken);
             return moved;
         }
-        final Pool pool = livePool(arena.poolAt(address), address);
-        final long[] life = pool.life(); // before the check: the block is checked live in this life
-        pool.liveBlockIndex(address);
+        final Pool pool = livePool(arena.poolAtAcquire(address), address);
+        final long[] life = pool.lifeAcquire(); // before the check: the block is checked live in this life
+        pool.liveBlockIndexAcquire(address);
         final long blockSize = pool.blockSize;
-        if (newSize <= blockSize && 4 * Math.max(newSize, 1) > 3 * blockSize && resizeOwnedInPlace(pool, life, address, newSize))
+        if (reallocStaysInPlace(Math.max(newSize, 1), blockSize) && resizeOwnedInPlace(pool, life, address, newSize))
         {
             return address;
         }
@@ -794,7 +835,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     /** {@link #free(long)} without the open check: for calls registered in {@link #inFlight}. */
     private void freeBlock(final long address)
     {
-        final NativeArena arena = arenas.arenaOf(address);
+        final NativeArena arena = arenas.arenaOfAcquire(address);
         if (arena == null)
         {
             large.free(address, true);
@@ -808,7 +849,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     /** Gives back a block that {@link #allocateUncounted} took for a call that then failed: no user free. */
     private void discard(final long block)
     {
-        final NativeArena arena = arenas.arenaOf(block);
+        final NativeArena arena = arenas.arenaOfAcquire(block);
         if (arena == null)
         {
             large.free(block, false);
@@ -828,6 +869,12 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @return false if the caller is not the pool's owner: it must move the block (the race-safe path).
      * @throws IllegalArgumentException if the block was freed meanwhile; nothing changed.
      */
+    /** {@link #REALLOC_IN_PLACE_QUARTERS}: whether a block of {@code size} bytes resized to {@code newSize} stays. */
+    static boolean reallocStaysInPlace(final long newSize, final long size)
+    {
+        return newSize <= size && 4 * newSize > REALLOC_IN_PLACE_QUARTERS * size;
+    }
+
     private static boolean resizeOwnedInPlace(final Pool pool, final long[] life, final long address, final long newSize)
     {
         final Heap heap = pool.heap;
@@ -842,11 +889,11 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
             {
                 return false;
             }
-            if (pool.life() != life)
+            if (pool.lifeAcquire() != life)
             {
                 throw pool.freedMeanwhile(address);
             }
-            pool.resizeOwned(pool.liveBlockIndex(address), newSize);
+            pool.resizeOwned(pool.liveBlockIndexAcquire(address), newSize);
             return true;
         }
         finally
@@ -905,6 +952,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     public static final class Builder
     {
         static final Duration DEFAULT_PURGE_DELAY = Duration.ofMillis(10);
+        /** {@code -Dpymalloc4j.check=full} turns the debug tier on: the full check at stats(), trim(), close(). */
+        static final String CHECK_PROPERTY = "pymalloc4j.check";
 
         private long arenaSize = 1L << 20;
         private long poolSize = 16L << 10;
@@ -915,9 +964,23 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         private String publishName;
         private Duration publishPeriod = StatsPublisher.DEFAULT_PERIOD;
         private Path publishDirectory;
+        private boolean fullCheck = "full".equals(System.getProperty(CHECK_PROPERTY));
 
         private Builder()
         {
+        }
+
+        /**
+         * The debug tier (package-private: for tests; users set {@code -Dpymalloc4j.check=full}).
+         *
+         * @param on whether stats(), trim() and close() run the full check and throw
+         *           {@link IllegalStateException} when it fails.
+         * @return this builder.
+         */
+        Builder fullCheck(final boolean on)
+        {
+            fullCheck = on;
+            return this;
         }
 
         /**

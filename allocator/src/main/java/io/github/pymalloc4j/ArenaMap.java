@@ -30,7 +30,7 @@ import java.lang.invoke.VarHandle;
  *       block was handed out after its entry was written, and whoever frees it got the address through a
  *       happens-before chain from that malloc. A bad address may see a stale entry; callers that cannot
  *       prove ownership from what they read (the owner check: the pool's heap has the caller as its final
- *       owner) take the slow path, which reads the arena ({@link #get}) and its pool with acquire loads.</li>
+ *       owner) take the slow path, which reads the arena ({@link #arenaOfAcquire}) and its pool with acquire loads.</li>
  * </ol>
  */
 final class ArenaMap
@@ -116,7 +116,7 @@ final class ArenaMap
      *
      * @param address any address.
      */
-    NativeArena get(final long address)
+    NativeArena arenaOfAcquire(final long address)
     {
         final NativeArena[] table = arenas;
         final long k = (address - base) >>> arenaShift;

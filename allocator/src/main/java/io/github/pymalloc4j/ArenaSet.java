@@ -1,36 +1,24 @@
 package io.github.pymalloc4j;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * All arenas of an allocator: the shared source of pools, guarded by one lock that no allocation fast
- * path takes. It holds the placement policy that lets memory drain back to the OS, the pools of dead
- * threads (orphans), and the purge of empty memory.
- *
- * <p>Usable arenas (those with at least one free pool) form a doubly-linked list sorted by
- * {@link NativeArena#freePoolCount()} ascending, so a new pool is always taken from the <em>fullest</em>
- * arena; lightly used arenas are left alone, empty out, and are unmapped. {@code lastWithFree[n]} points
- * at the last arena in the list with exactly {@code n} free pools, which makes every re-sort O(1)
- * (CPython's {@code nfp2lasta}).
+ * path takes. It decides where a pool comes from and where a free pool goes, and delegates each part to
+ * the class that owns it:
  *
  * <pre>
- *  usableHead -&gt; [1 free] -&gt; [1 free] -&gt; [3 free] -&gt; [7 free] -&gt; [64 free (wholly free)]
- *                          ^ lastWithFree[1]  ^ lastWithFree[3] ...
- *  orphans[c]:  pools of class c whose heap's thread died, adopted by the next heap that needs one
- *  dirtyPools:  empty pools whose memory may still be resident, decommitted after a delay
- *  unmapping:   wholly free arenas out of the map whose unmapping (PROT_NONE) waits for the calls in flight
+ *  takePool(c):   Orphans.adopt (an orphan with room)  else  UsableArenas.fullest() (mapping a new arena
+ *                 through ArenaMapping when none is usable): its next free pool, given class c
+ *  freePool:      Pool.markFree -&gt; arena's free-pool stack -&gt; UsableArenas re-sorts it
+ *                 -&gt; ArenaMapping decommit queue (at once with a zero purge delay); a wholly free arena
+ *                 is unmapped at once then, except one
+ *  purge (round): Orphans.freeEmpty; ArenaMapping decommits pools free since an earlier round and unmaps
+ *                 wholly free arenas likewise, except one (kept as hysteresis)
  * </pre>
- *
- * Giving memory back: an empty pool is decommitted ({@code madvise(MADV_DONTNEED)}) from the
- * maintenance round after the one in which it emptied; a wholly free arena is unmapped likewise, except that one is
- * kept (decommitted) as hysteresis against map/unmap thrashing. With a purge delay of zero both happen
- * at once, in the freeing call. An arena is unmapped only when no slow-path call is in flight
- * ({@link InFlightCalls}): one that read the arena map just before the arena left it may still copy a
- * block of it (a realloc racing a free of the same block). Otherwise the arena waits, out of the map
- * and still counted against the limit, for the next round.
  */
 final class ArenaSet
 {
@@ -38,28 +26,21 @@ final class ArenaSet
     final int poolSize;
     final int poolsPerArena;
     final ReentrantLock lock = new ReentrantLock();
-    private final int poolShift;
-    private final ArenaMap map;
     private final ReservationLimit limit;
     private final boolean immediate;
-    private final NativeArena[] lastWithFree;
-    private final List<NativeArena> all = new ArrayList<>();
-    @SuppressWarnings("unchecked")
-    private final List<Pool>[] orphans = new List[SizeClass.COUNT];
-    private final ArrayDeque<Pool> dirtyPools = new ArrayDeque<>();
-    private final List<NativeArena> unmapping = new ArrayList<>();
-    private final InFlightCalls inFlight;
-    private NativeArena usableHead;
-    private int whollyFree;
+    private final UsableArenas usable;
+    private final ArenaMapping mapping;
+    private final Orphans orphans;
 
     /**
      * Counts for ownerless pools (orphans collected under this set's lock) and for remote bits found in a
-     * pool as it is retired (double frees that raced past every other check).
+     * pool as it becomes free (double frees that raced past every other check).
      */
     final Counters orphanCounters = new Counters();
-    /** Current maintenance round; advanced by maintenance under the lock. */
-    long round;
+    /** Current maintenance round; advanced by {@link #nextRound()}. */
+    private long round;
 
+    // Statistics, written under the lock.
     long allocatedTotal;
     long reclaimed;
     long highWater;
@@ -68,31 +49,33 @@ final class ArenaSet
     ArenaSet(final long arenaSize, final int poolSize, final long rangeBytes, final boolean rangeShrinkable,
         final ReservationLimit limit, final boolean immediate, final InFlightCalls inFlight)
     {
-        this.inFlight = inFlight;
         this.arenaSize = arenaSize;
         this.poolSize = poolSize;
-        this.poolShift = Integer.numberOfTrailingZeros(poolSize);
         this.poolsPerArena = (int)(arenaSize / poolSize);
-        this.map = new ArenaMap(arenaSize, poolSize, rangeBytes, rangeShrinkable);
         this.limit = limit;
         this.immediate = immediate;
-        this.lastWithFree = new NativeArena[poolsPerArena + 1];
-        for (int c = 0; c < orphans.length; c++)
-        {
-            orphans[c] = new ArrayList<>();
-        }
+        this.usable = new UsableArenas(poolsPerArena);
+        this.mapping = new ArenaMapping(arenaSize, poolSize, new ArenaMap(arenaSize, poolSize, rangeBytes, rangeShrinkable),
+            limit, inFlight);
+        this.orphans = new Orphans(this, orphanCounters);
     }
 
-    /** The arena holding {@code address}, or null if it lies in none. Lock-free, any thread. */
-    NativeArena arenaOf(final long address)
+    /** The arena holding {@code address}, or null if it lies in none. Lock-free, any thread (acquire). */
+    NativeArena arenaOfAcquire(final long address)
     {
-        return map.get(address);
+        return mapping.map().arenaOfAcquire(address);
     }
 
     /** The address range and its tables. */
     ArenaMap map()
     {
-        return map;
+        return mapping.map();
+    }
+
+    /** Thread death and the orphaned pools. */
+    Orphans orphans()
+    {
+        return orphans;
     }
 
     /**
@@ -101,37 +84,49 @@ final class ArenaSet
      */
     List<NativeArena> arenas()
     {
-        if (unmapping.isEmpty())
-        {
-            return all;
-        }
-        final List<NativeArena> held = new ArrayList<>(all);
-        held.addAll(unmapping);
-        return held;
+        return mapping.held();
+    }
+
+    /** The arenas in the map, in creation order. Lock held. */
+    List<NativeArena> mappedArenas()
+    {
+        return mapping.mapped();
     }
 
     /** Orphaned pools of class {@code c}. Lock held. */
     List<Pool> orphans(final int c)
     {
-        return orphans[c];
+        return orphans.ofClass(c);
     }
 
     /** Lock held. */
     long heapBytes()
     {
-        long bytes = map.heapBytes() + 16 + 4L * lastWithFree.length + 16 + 4L * all.size() +
-            16 + 8L * dirtyPools.size();
-        for (final NativeArena arena : all)
+        return mapping.heapBytes() + usable.heapBytes();
+    }
+
+    /**
+     * Starts a maintenance round.
+     *
+     * @return its number.
+     */
+    long nextRound()
+    {
+        lock.lock();
+        try
         {
-            bytes += arena.heapBytes();
+            return ++round;
         }
-        return bytes;
+        finally
+        {
+            lock.unlock();
+        }
     }
 
     // ------------------------------------------------------------------ pools in and out
 
     /**
-     * A pool of class {@code c} for {@code heap}: an orphan of that class with room, else an empty pool
+     * A pool of class {@code c} for {@code heap}: an orphan of that class with room, else a free pool
      * from the fullest usable arena, mapping a new arena when none has room.
      *
      * @throws OutOfMemoryError if a new arena is needed and the limit or the OS refuses.
@@ -141,12 +136,12 @@ final class ArenaSet
         lock.lock();
         try
         {
-            final Pool orphan = adoptOrphan(c, heap);
+            final Pool orphan = orphans.adopt(c, heap);
             if (orphan != null)
             {
                 return orphan;
             }
-            final Pool pool = takeEmptyPool();
+            final Pool pool = takeFreePool();
             pool.init(c, heap);
             return pool;
         }
@@ -156,13 +151,13 @@ final class ArenaSet
         }
     }
 
-    /** Gives back a pool with no live block. */
-    void returnPool(final Pool pool)
+    /** Takes back a pool with no live block: it becomes free. */
+    void freePool(final Pool pool)
     {
         lock.lock();
         try
         {
-            returnPoolLocked(pool);
+            freePoolLocked(pool);
         }
         finally
         {
@@ -170,249 +165,94 @@ final class ArenaSet
         }
     }
 
-    private Pool adoptOrphan(final int c, final Heap heap)
+    private Pool takeFreePool()
     {
-        final List<Pool> list = orphans[c];
-        for (int k = list.size() - 1; k >= 0; k--)
-        {
-            final Pool pool = list.get(k);
-            if (pool.notifyState() == Pool.NOTIFIED)
-            {
-                continue; // its dead heap has yet to see the notification
-            }
-            pool.collectRemote(orphanCounters);
-            if (pool.used == 0)
-            {
-                removeAt(list, k);
-                returnPoolLocked(pool);
-            }
-            else if (!pool.isFull())
-            {
-                removeAt(list, k);
-                pool.setOwner(heap);
-                return pool;
-            }
-        }
-        return null;
-    }
-
-    private Pool takeEmptyPool()
-    {
-        NativeArena arena = usableHead;
+        NativeArena arena = usable.fullest();
         if (arena == null)
         {
             arena = newArena();
         }
         final int n = arena.freePoolCount();
-        if (n == poolsPerArena)
-        {
-            whollyFree--;
-        }
-        // The head has the fewest free pools: it stays at the head with one fewer, or leaves the list.
-        if (lastWithFree[n] == arena)
-        {
-            lastWithFree[n] = null;
-        }
+        assert n > 0 : "a usable arena has a free pool";
         final Pool pool = arena.takePool();
-        map.publish(pool);
-        if (n - 1 == 0)
-        {
-            unlinkUsable(arena);
-        }
-        else if (lastWithFree[n - 1] == null)
-        {
-            lastWithFree[n - 1] = arena;
-        }
+        usable.tookPool(arena, n);
+        mapping.map().publish(pool);
         return pool;
     }
 
-    private void returnPoolLocked(final Pool pool)
+    /** {@link #freePool}, lock held. */
+    void freePoolLocked(final Pool pool)
     {
+        assert lock.isHeldByCurrentThread();
         final NativeArena arena = pool.arena;
         final int n = arena.freePoolCount();
-        pool.retire(orphanCounters);
+        pool.markFree(orphanCounters);
         arena.returnPool(pool);
-        pool.emptySinceRound = round;
+        pool.becameFree(round);
         if (immediate)
         {
-            decommit(pool);
-        }
-        else if (!pool.dirty)
-        {
-            pool.dirty = true;
-            dirtyPools.add(pool);
-        }
-        final int m = n + 1;
-        if (n == 0)
-        {
-            // Was full, so not listed: one free pool is the fewest possible, so it goes to the head.
-            linkFront(arena);
-            if (lastWithFree[1] == null)
+            if (mapping.decommit(pool))
             {
-                lastWithFree[1] = arena;
+                poolsDecommitted++;
             }
         }
         else
         {
-            final NativeArena lastOfN = lastWithFree[n];
-            if (lastOfN == arena)
-            {
-                lastWithFree[n] = arena.prev != null && arena.prev.freePoolCount() == n ? arena.prev : null;
-            }
-            final NativeArena target = lastWithFree[m] != null ? lastWithFree[m] : lastOfN;
-            if (target != arena)
-            {
-                unlinkUsable(arena);
-                linkAfter(target, arena);
-            }
-            lastWithFree[m] = arena;
+            mapping.queueDecommit(pool);
         }
-        if (m == poolsPerArena)
+        if (usable.returnedPool(arena, n))
         {
-            arena.freeSinceRound = round;
-            if (immediate && whollyFree > 0)
+            arena.becameWhollyFree(round);
+            if (immediate && usable.whollyFree() > 1)
             {
-                release(arena);
-            }
-            else
-            {
-                whollyFree++;
+                unmap(arena);
             }
         }
     }
 
-    // ------------------------------------------------------------------ dead threads
-
-    /**
-     * Hands every pool of a heap whose thread died to the set: empty ones back to their arenas, the
-     * others to the orphan lists, except those whose notification is in flight to the dead heap (they
-     * follow when maintenance drains its stack). The caller holds the heap's lock.
-     */
-    void abandon(final Heap heap)
+    private NativeArena newArena()
     {
-        lock.lock();
-        try
+        // One still mapped and counted against the limit is taken back instead of mapping another.
+        NativeArena arena = mapping.takeBack();
+        if (arena == null)
         {
-            heap.abandoned = true;
-            // A copy: returning the last pool of an arena may unmap it (purge delay zero), which removes it.
-            for (final NativeArena arena : new ArrayList<>(all))
-            {
-                for (int i = 0; i < arena.carved; i++)
-                {
-                    final Pool pool = arena.pool(i);
-                    if (pool.heap != heap || pool.sizeClass == Pool.FREE)
-                    {
-                        continue;
-                    }
-                    pool.collectRemote(heap.counters);
-                    pool.listed = false;
-                    pool.prev = null;
-                    pool.next = null;
-                    int state = pool.notifyState();
-                    if (state == Pool.NOTIFY && !pool.cancelNotify())
-                    {
-                        state = Pool.NOTIFIED; // a remote free claimed it just now
-                    }
-                    if (state == Pool.NOTIFIED)
-                    {
-                        // Its push to the dead heap's stack is in flight or done: the pool stays with the
-                        // dead heap until maintenance drains that stack (then orphanOrReturn).
-                        heap.inflightNotifications++;
-                        continue;
-                    }
-                    if (pool.used == 0)
-                    {
-                        returnPoolLocked(pool);
-                        continue;
-                    }
-                    pool.setOwner(null);
-                    orphans[pool.sizeClass].add(pool);
-                }
-            }
-            heap.clearLists();
+            reserve(arenaSize, ReservationLimit.NEW_ARENA);
+            arena = mapping.mapNew();
+            allocatedTotal++;
         }
-        finally
-        {
-            lock.unlock();
-        }
+        highWater = Math.max(highWater, mapping.mapped().size());
+        usable.addWhollyFree(arena);
+        return arena;
     }
 
-    /**
-     * A pool of a dead heap, taken off that heap's notified stack: orphaned, or returned if empty.
-     */
-    void orphanOrReturn(final Pool pool, final Counters counters)
+    /** Unmaps a wholly free arena (or leaves it waiting for the calls in flight). */
+    private void unmap(final NativeArena arena)
     {
-        lock.lock();
-        try
-        {
-            pool.collectRemote(counters);
-            if (pool.used == 0)
-            {
-                returnPoolLocked(pool);
-            }
-            else
-            {
-                pool.setOwner(null);
-                orphans[pool.sizeClass].add(pool);
-            }
-        }
-        finally
-        {
-            lock.unlock();
-        }
+        usable.removeWhollyFree(arena);
+        reclaimed += mapping.unmap(arena);
     }
 
     // ------------------------------------------------------------------ maintenance
 
     /**
-     * One purge step, lock held by the caller: collects orphans, decommits pools empty since an earlier
+     * One purge step, lock held by the caller: frees empty orphans, decommits pools free since an earlier
      * round (all of them when {@code force}), unmaps wholly free arenas likewise except one.
      *
-     * @return pools decommitted plus arenas unmapped.
+     * @return pools decommitted or freed plus arenas unmapped.
      */
     int purge(final boolean force)
     {
-        int work = unmapQuiet();
-        for (final List<Pool> list : orphans)
-        {
-            for (int k = list.size() - 1; k >= 0; k--)
-            {
-                final Pool pool = list.get(k);
-                if (pool.notifyState() == Pool.NOTIFIED)
-                {
-                    continue;
-                }
-                pool.collectRemote(orphanCounters);
-                if (pool.used == 0)
-                {
-                    removeAt(list, k);
-                    returnPoolLocked(pool);
-                    work++;
-                }
-            }
-        }
-        for (int k = dirtyPools.size(); k > 0; k--)
-        {
-            final Pool pool = dirtyPools.poll();
-            if (pool.sizeClass != Pool.FREE || !pool.committed || !pool.arena.mapped)
-            {
-                pool.dirty = false;
-            }
-            else if (force || pool.emptySinceRound < round)
-            {
-                pool.dirty = false;
-                decommit(pool);
-                work++;
-            }
-            else
-            {
-                dirtyPools.add(pool);
-            }
-        }
-        if (whollyFree > 1)
+        assert lock.isHeldByCurrentThread();
+        final int unmapped = mapping.unmapQuiet();
+        reclaimed += unmapped;
+        int work = unmapped + orphans.freeEmpty();
+        final int decommitted = mapping.decommitQueued(round, force);
+        poolsDecommitted += decommitted;
+        work += decommitted;
+        if (usable.whollyFree() > 1)
         {
             NativeArena keep = null;
-            for (final NativeArena arena : new ArrayList<>(all))
+            for (final NativeArena arena : new ArrayList<>(mapping.mapped()))
             {
                 if (!arena.isWhollyFree())
                 {
@@ -422,28 +262,14 @@ final class ArenaSet
                 {
                     keep = arena;
                 }
-                else if (force || arena.freeSinceRound < round)
+                else if (force || arena.freeSinceRound() < round)
                 {
-                    whollyFree--;
-                    release(arena);
+                    unmap(arena);
                     work++;
                 }
             }
         }
         return work;
-    }
-
-    private void decommit(final Pool pool)
-    {
-        if (pool.committed)
-        {
-            if (Libc.madvise(pool.base, poolSize, Libc.MADV_DONTNEED) != 0)
-            {
-                throw new IllegalStateException("madvise(DONTNEED) of pool 0x" + Long.toHexString(pool.base) + " failed");
-            }
-            pool.committed = false;
-            poolsDecommitted++;
-        }
     }
 
     /** Unmaps every arena; the set is unusable afterwards. No call may be in flight. */
@@ -452,71 +278,14 @@ final class ArenaSet
         lock.lock();
         try
         {
-            all.addAll(unmapping);
-            unmapping.clear();
-            for (final NativeArena arena : all)
-            {
-                map.remove(arena);
-                arena.mapped = false;
-                limit.release(arenaSize);
-                reclaimed++;
-            }
-            map.release();
-            all.clear();
-            usableHead = null;
-            java.util.Arrays.fill(lastWithFree, null);
-            whollyFree = 0;
-            dirtyPools.clear();
-            for (final List<Pool> list : orphans)
-            {
-                list.clear();
-            }
+            reclaimed += mapping.releaseAll();
+            usable.clear();
+            orphans.clear();
         }
         finally
         {
             lock.unlock();
         }
-    }
-
-    private void release(final NativeArena arena)
-    {
-        if (lastWithFree[poolsPerArena] == arena)
-        {
-            lastWithFree[poolsPerArena] =
-                arena.prev != null && arena.prev.freePoolCount() == poolsPerArena ? arena.prev : null;
-        }
-        unlinkUsable(arena);
-        map.remove(arena);
-        all.remove(arena);
-        arena.mapped = false;
-        unmapping.add(arena);
-        unmapQuiet();
-    }
-
-    /**
-     * Unmaps the arenas taken out of the map, if no call that might still read one is in flight; else
-     * they wait for a later round. Lock held.
-     *
-     * @return arenas unmapped.
-     */
-    private int unmapQuiet()
-    {
-        if (unmapping.isEmpty() || !inFlight.isQuiet())
-        {
-            return 0;
-        }
-        final int n = unmapping.size();
-        for (int k = n - 1; k >= 0; k--)
-        {
-            final NativeArena arena = unmapping.remove(k);
-            if (map.decommitSlot(arena.base) != 0)
-            {
-                throw new IllegalStateException("unmapping arena 0x" + Long.toHexString(arena.base) + " failed");
-            }
-            limit.release(arenaSize);
-            reclaimed++;
-        }
-        return n;
     }
 
     /**
@@ -531,7 +300,9 @@ final class ArenaSet
         lock.lock();
         try
         {
-            return unmapQuiet();
+            final int unmapped = mapping.unmapQuiet();
+            reclaimed += unmapped;
+            return unmapped;
         }
         finally
         {
@@ -542,7 +313,7 @@ final class ArenaSet
     /** Arenas out of the map whose unmapping waits for calls in flight. Lock held. */
     int arenasAwaitingUnmap()
     {
-        return unmapping.size();
+        return mapping.awaitingUnmap();
     }
 
     /**
@@ -557,12 +328,11 @@ final class ArenaSet
         try
         {
             int released = 0;
-            for (final NativeArena arena : new ArrayList<>(all))
+            for (final NativeArena arena : new ArrayList<>(mapping.mapped()))
             {
                 if (arena.isWhollyFree())
                 {
-                    whollyFree--;
-                    release(arena);
+                    unmap(arena);
                     released++;
                 }
             }
@@ -596,141 +366,89 @@ final class ArenaSet
         }
     }
 
-    private NativeArena newArena()
-    {
-        final NativeArena arena;
-        if (!unmapping.isEmpty())
-        {
-            // Still mapped and counted against the limit: take it back instead of mapping another.
-            arena = unmapping.removeLast();
-            arena.mapped = true;
-        }
-        else
-        {
-            reserve(arenaSize, ReservationLimit.NEW_ARENA);
-            final long base;
-            try
-            {
-                base = map.commitSlot(); // only with no arena awaiting unmapping: its slot stays taken
-            }
-            catch (final RuntimeException | Error e)
-            {
-                limit.release(arenaSize);
-                throw e;
-            }
-            arena = new NativeArena(base, poolsPerArena, poolShift);
-            allocatedTotal++;
-        }
-        map.put(arena);
-        all.add(arena);
-        highWater = Math.max(highWater, all.size());
-        whollyFree++;
-        linkFront(arena);
-        lastWithFree[poolsPerArena] = arena;
-        return arena;
-    }
-
-    private static void removeAt(final List<Pool> list, final int k)
-    {
-        final int last = list.size() - 1;
-        list.set(k, list.get(last));
-        list.remove(last);
-    }
-
-    private void linkFront(final NativeArena arena)
-    {
-        arena.prev = null;
-        arena.next = usableHead;
-        if (usableHead != null)
-        {
-            usableHead.prev = arena;
-        }
-        usableHead = arena;
-        arena.usable = true;
-    }
-
-    private void linkAfter(final NativeArena anchor, final NativeArena arena)
-    {
-        arena.prev = anchor;
-        arena.next = anchor.next;
-        if (anchor.next != null)
-        {
-            anchor.next.prev = arena;
-        }
-        anchor.next = arena;
-        arena.usable = true;
-    }
-
-    private void unlinkUsable(final NativeArena arena)
-    {
-        if (arena.prev != null)
-        {
-            arena.prev.next = arena.next;
-        }
-        else
-        {
-            usableHead = arena.next;
-        }
-        if (arena.next != null)
-        {
-            arena.next.prev = arena.prev;
-        }
-        arena.prev = null;
-        arena.next = null;
-        arena.usable = false;
-    }
-
-    /** Checks the sorted-list invariants; for tests. Returns null when they hold, else what is wrong. */
-    String checkInvariants()
+    /**
+     * The full check of the detached pools of heaps whose owners the caller excluded (package-info,
+     * invariant 2): such a pool is full and armed (NOTIFY) or notified (NOTIFIED), never forgotten.
+     *
+     * @return null when it holds, else what is wrong.
+     */
+    String checkDetached(final Set<Heap> excluded)
     {
         lock.lock();
         try
         {
-            int prevFree = 0;
-            int listed = 0;
-            int free = 0;
-            for (NativeArena a = usableHead; a != null; a = a.next)
+            for (final NativeArena arena : mapping.mapped())
             {
-                listed++;
-                final int n = a.freePoolCount();
-                if (n < prevFree || n == 0)
+                for (int i = 0; i < arena.carved; i++)
                 {
-                    return "usable list not sorted at 0x" + Long.toHexString(a.base);
+                    final Pool pool = arena.pool(i);
+                    if (pool.sizeClass == Pool.FREE || pool.listed || !excluded.contains(pool.heap))
+                    {
+                        continue;
+                    }
+                    if (!pool.isFull() || pool.notifyStateVolatile() == Pool.NONE)
+                    {
+                        return pool.heap + ": detached pool 0x" + Long.toHexString(pool.base) + " has " + pool.used + " of " +
+                            pool.capacity + " blocks live and notify state " + pool.notifyStateVolatile() +
+                            ": a detached pool is full and armed or notified";
+                    }
+                    final String wrong = pool.check();
+                    if (wrong != null)
+                    {
+                        return pool.heap + ": " + wrong;
+                    }
                 }
-                if ((a.next == null || a.next.freePoolCount() != n) && lastWithFree[n] != a)
-                {
-                    return "lastWithFree[" + n + "] is wrong";
-                }
-                if (a.next != null && a.next.prev != a)
-                {
-                    return "broken back link";
-                }
-                prevFree = n;
-            }
-            for (final NativeArena a : all)
-            {
-                if (a.freePoolCount() > 0 != a.usable)
-                {
-                    return "arena 0x" + Long.toHexString(a.base) + " usable flag wrong";
-                }
-                if (a.isWhollyFree())
-                {
-                    free++;
-                }
-                if (a.usable)
-                {
-                    listed--;
-                }
-            }
-            if (listed != 0)
-            {
-                return "usable list and arena set disagree";
-            }
-            if (free != whollyFree || immediate && free > 1)
-            {
-                return "wholly free arenas: " + free + " counted " + whollyFree;
             }
             return null;
+        }
+        finally
+        {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Checks the invariants that hold under this set's lock (package-info, "Invariants"): the sorted usable
+     * list, and with {@code full} every arena's pools and every orphan. Null when they hold, else what is
+     * wrong.
+     */
+    String checkInvariants(final boolean full)
+    {
+        lock.lock();
+        try
+        {
+            final String list = usable.check(mapping.mapped(), immediate);
+            if (list != null || !full)
+            {
+                return list;
+            }
+            for (final NativeArena arena : mapping.mapped())
+            {
+                int free = 0;
+                for (int i = 0; i < arena.carved; i++)
+                {
+                    final Pool pool = arena.pool(i);
+                    final boolean isFree = pool.sizeClass == Pool.FREE;
+                    if (isFree != arena.onFreeStack(i))
+                    {
+                        return "pool 0x" + Long.toHexString(pool.base) + (isFree ? " is free but not" : " serves a class but is") +
+                            " on its arena's free-pool stack";
+                    }
+                    if (isFree)
+                    {
+                        free++;
+                        if (pool.heap != null || pool.listed)
+                        {
+                            return "free pool 0x" + Long.toHexString(pool.base) + " is owned or listed";
+                        }
+                    }
+                }
+                if (free != arena.freeStackDepth())
+                {
+                    return "arena 0x" + Long.toHexString(arena.base) + ": a pool is twice on its free-pool stack";
+                }
+            }
+            return orphans.check();
         }
         finally
         {

@@ -9,19 +9,19 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link #ownerThread} set); virtual threads share a few striped heaps, each used under its lock.
  *
  * <pre>
- *  usedPools[c] -&gt; pool &lt;-&gt; pool &lt;-&gt; pool     pools of class c with room (listed)
- *  full pools:   detached, armed with NOTIFY; the first remote free pushes them on
+ *  listedPools[c] -&gt; pool &lt;-&gt; pool &lt;-&gt; pool     listed pools of class c (with room)
+ *  detached pools: full, armed with NOTIFY; the first remote free makes them NOTIFIED and pushes them on
  *  notified   -&gt; pool -&gt; pool                    (a lock-free stack; the owner drains it)
- *  empty pools:  kept listed (the last one of a class always, up to MAX_KEPT_EMPTY others) until
+ *  empty listed pools: kept (the last one of a class always, up to MAX_KEPT_EMPTY others) until
  *                maintenance sees them empty twice, so a malloc/free pair or a batch that empties and
- *                refills pools carves nothing; beyond that, back to the arena at once
+ *                refills pools carves nothing; beyond that, made free at once
  * </pre>
  *
  * <h2>Who may touch what</h2>
  * Everything except {@link #notified} is owner state: touched by the owner thread inside an
  * allocator call, or by the maintenance thread while it holds {@link #lock} and the owner is outside
- * any call. The owner does not lock on its fast path; it publishes {@code inCall = 1} with a plain
- * store, then reads {@code maintenanceRequested}. Maintenance takes the lock, sets the request, and
+ * any call (package-info, invariant 6, and "Owner handshake"). The owner does not lock on its fast
+ * path; it publishes {@code inCall = 1} with an opaque store, then reads {@code maintenanceRequested}. Maintenance takes the lock, sets the request, and
  * issues a process-wide barrier ({@link ProcessBarrier}, Linux {@code membarrier}) before it reads
  * {@code inCall}: the barrier orders the owner's store before its load as a fence would, so either
  * the owner sees the request (and waits on the lock) or maintenance sees the owner inside a call
@@ -55,11 +55,12 @@ final class Heap
     /** Empty pools a heap keeps listed besides the last of each class: 64 pools (1 MiB at 16 KiB). */
     static final int MAX_KEPT_EMPTY = 64;
 
-    private final Pool[] usedPools = new Pool[SizeClass.COUNT];
+    private final Pool[] listedPools = new Pool[SizeClass.COUNT];
     /** Listed pools with {@link Pool#keptEmpty} set. Owner state. */
     private int keptEmpty;
     private final ArenaSet arenas;
-    private final boolean asymmetric;
+    /** The owner enters its calls without the lock (the owner handshake); false for a shared heap. */
+    private final boolean lockFreeOwner;
     private final boolean retainEmptyPools;
 
     @SuppressWarnings("unused") // accessed through IN_CALL
@@ -69,22 +70,24 @@ final class Heap
     private volatile boolean closed;
     @SuppressWarnings("unused") // accessed through NOTIFIED
     private volatile Pool notified;
+    /** Maintenance is inside {@link #maintain}: written only inside {@code assert}s, for invariant 6. */
+    private boolean maintaining;
 
     /** Written by the owner with plain stores, read by statistics with racy reads. */
     final Counters counters = new Counters();
 
     /** Abandoned: the owner thread died; the heap only waits for notifications still in flight. */
-    boolean abandoned;
-    /** Pools that were NOTIFIED when the heap was abandoned: pushes still to arrive on its stack. */
-    int inflightNotifications;
+    private boolean abandoned;
+    /** Pools that were NOTIFIED when the heap was abandoned and are not drained yet. */
+    private int lateNotifications;
 
-    Heap(final int id, final Thread ownerThread, final ArenaSet arenas, final boolean asymmetric,
+    Heap(final int id, final Thread ownerThread, final ArenaSet arenas, final boolean lockFreeOwners,
         final boolean retainEmptyPools)
     {
         this.id = id;
         this.ownerThread = ownerThread;
         this.arenas = arenas;
-        this.asymmetric = asymmetric && ownerThread != null;
+        this.lockFreeOwner = lockFreeOwners && ownerThread != null;
         this.retainEmptyPools = retainEmptyPools;
     }
 
@@ -92,13 +95,13 @@ final class Heap
 
     /**
      * Owner: marks the start of a call. Returns true if the heap lock was taken (maintenance wanted
-     * the heap, or no asymmetric barrier exists); pass it to {@link #exit}.
+     * the heap, or the owners are not lock-free); pass it to {@link #exit}.
      *
      * @throws IllegalStateException if the allocator was closed (nothing is held then).
      */
     boolean enter()
     {
-        if (!asymmetric)
+        if (!lockFreeOwner)
         {
             lockOpen();
             return true;
@@ -106,7 +109,7 @@ final class Heap
         IN_CALL.setOpaque(this, 1);
         // The Java memory model does not order this store before the load below; HotSpot's C1 and C2 do
         // (they treat a fence as a barrier for every memory access, and emit nothing for it on x86). The
-        // CPU side of the ordering is maintenance's membarrier. See docs/architecture.md, "Threads".
+        // CPU side of the ordering is maintenance's membarrier. See package-info, "Owner handshake".
         VarHandle.acquireFence();
         if (maintenanceRequested)
         {
@@ -136,7 +139,7 @@ final class Heap
      * Closing the allocator: no call may start on this heap any more. Under the lock, so no caller of a
      * locked heap is inside; an owner entering without the lock sees the permanent maintenance request
      * and comes to the lock, where it finds the heap closed. The caller then waits for
-     * {@link #ownerInCall()} to turn false (after a process barrier).
+     * {@link #ownerInCallAcquire()} to turn false (after a process barrier).
      */
     void close()
     {
@@ -166,32 +169,33 @@ final class Heap
     }
 
     /** Maintenance, holding {@link #lock}: asks the owner to stay out. */
-    void requestMaintenance()
+    void requestMaintenanceVolatile()
     {
         maintenanceRequested = true;
     }
 
     /** Maintenance, after the process barrier: whether the owner is inside a call. */
-    boolean ownerInCall()
+    boolean ownerInCallAcquire()
     {
-        return asymmetric && (int)IN_CALL.getAcquire(this) != 0; // pairs with exit's release store
+        return lockFreeOwner && (int)IN_CALL.getAcquire(this) != 0; // pairs with exit's release store
     }
 
     /** Maintenance, before unlocking. */
-    void endMaintenance()
+    void endMaintenanceVolatile()
     {
         maintenanceRequested = false;
     }
 
     /** Whether {@link #close()} was called. */
-    boolean isClosed()
+    boolean isClosedVolatile()
     {
         return closed;
     }
 
-    boolean usesHandshake()
+    /** Whether the owner enters without the lock, so maintenance must use the owner handshake. */
+    boolean lockFreeOwner()
     {
-        return asymmetric;
+        return lockFreeOwner;
     }
 
     // ------------------------------------------------------------------ allocation (owner)
@@ -229,7 +233,7 @@ final class Heap
      */
     long allocate(final int c, final long size)
     {
-        final Pool pool = usedPools[c];
+        final Pool pool = listedPools[c];
         if (pool != null)
         {
             if (pool.keptEmpty)
@@ -249,7 +253,7 @@ final class Heap
     /** A kept empty pool is in use again, or leaves the list. */
     private void unkeep(final Pool pool)
     {
-        pool.keptEmpty = false;
+        pool.setKeptEmpty(false);
         keptEmpty--;
     }
 
@@ -262,9 +266,9 @@ final class Heap
     int releaseKeptEmpty()
     {
         int released = 0;
-        for (int c = 0; c < usedPools.length && keptEmpty > 0; c++)
+        for (int c = 0; c < listedPools.length && keptEmpty > 0; c++)
         {
-            Pool pool = usedPools[c];
+            Pool pool = listedPools[c];
             while (pool != null)
             {
                 final Pool next = pool.next;
@@ -281,8 +285,9 @@ final class Heap
 
     private long allocateSlow(final int c, final long size)
     {
+        assert noMaintenanceInCall();
         drainNotified();
-        Pool pool = usedPools[c];
+        Pool pool = listedPools[c];
         if (pool == null)
         {
             try
@@ -322,40 +327,13 @@ final class Heap
      */
     private void onFull(final Pool pool)
     {
-        if (detachFull(pool))
+        if (pool.armOrCollect(counters))
         {
             unlink(pool);
         }
         else if (pool.used == 0)
         {
             onEmpty(pool, false);
-        }
-    }
-
-    /**
-     * A full pool: collects remote frees until it has room (false), or arms it so that the next remote
-     * free notifies this heap (true: leave it detached).
-     */
-    private boolean detachFull(final Pool pool)
-    {
-        while (true)
-        {
-            if (pool.collectRemote(counters) > 0)
-            {
-                return false;
-            }
-            if (pool.notifyState() == Pool.NOTIFIED)
-            {
-                return true; // a remote free claimed it: it is on, or on its way to, the notified stack
-            }
-            if (pool.arm())
-            {
-                return true;
-            }
-            if (!pool.cancelNotify())
-            {
-                return true; // claimed between arm and cancel
-            }
         }
     }
 
@@ -374,7 +352,7 @@ final class Heap
         final boolean locked = enter();
         try
         {
-            // Never FREE then: only the owner, or maintenance while the owner is out of calls, retires a pool
+            // Never FREE then: only the owner, or maintenance while the owner is out of calls, makes a pool free
             // and clears its heap.
             if (pool.heap != this)
             {
@@ -407,6 +385,7 @@ final class Heap
     /** {@link #freeLocal} of a block whose pool must move: back into the list, or back to its arena. */
     private void afterFreeMoves(final Pool pool)
     {
+        assert noMaintenanceInCall();
         if (!pool.listed)
         {
             pool.disarmNotify();
@@ -416,7 +395,7 @@ final class Heap
         {
             if (retainEmptyPools && keptEmpty < MAX_KEPT_EMPTY && !pool.keptEmpty)
             {
-                pool.keptEmpty = true; // stays listed: the next carve of this class is saved
+                pool.setKeptEmpty(true); // stays listed: the next carve of this class is saved
                 keptEmpty++;
             }
             else
@@ -433,16 +412,16 @@ final class Heap
      */
     private void onEmpty(final Pool pool, final boolean force)
     {
-        if (pool.notifyState() == Pool.NOTIFIED)
+        if (pool.notifyStateVolatile() == Pool.NOTIFIED)
         {
             return; // still on the notified stack: keep it until drained, then maintenance returns it
         }
-        if (!force && retainEmptyPools && usedPools[pool.sizeClass] == pool && pool.next == null)
+        if (!force && retainEmptyPools && listedPools[pool.sizeClass] == pool && pool.next == null)
         {
             return;
         }
         unlink(pool);
-        arenas.returnPool(pool);
+        arenas.freePool(pool);
     }
 
     // ------------------------------------------------------------------ notifications
@@ -453,11 +432,13 @@ final class Heap
      */
     void pushNotified(final Pool pool)
     {
+        assert pool.notifyStateVolatile() == Pool.NOTIFIED && pool.nextNotified() == null :
+            "a pool is pushed once, by the thread whose CAS made it NOTIFIED";
         Pool head;
         do
         {
             head = notified;
-            pool.nextNotified = head;
+            pool.setNextNotified(head);
         }
         while (!NOTIFIED.compareAndSet(this, head, pool));
     }
@@ -465,6 +446,7 @@ final class Heap
     /** Owner: takes every notified pool back into use. */
     void drainNotified()
     {
+        assert noMaintenanceInCall();
         if (notified == null)
         {
             return;
@@ -472,18 +454,19 @@ final class Heap
         Pool pool = (Pool)NOTIFIED.getAndSet(this, (Pool)null);
         while (pool != null)
         {
-            final Pool next = pool.nextNotified;
-            pool.nextNotified = null;
-            pool.clearNotified();
+            final Pool next = pool.nextNotified();
+            assert pool.notifyStateVolatile() == Pool.NOTIFIED : "only a NOTIFIED pool is on the stack";
+            pool.setNextNotified(null);
+            pool.clearNotifiedVolatile();
             if (abandoned)
             {
-                inflightNotifications--;
-                arenas.orphanOrReturn(pool, counters);
+                lateNotifications--;
+                arenas.orphans().orphanOrFree(pool, counters);
             }
             else if (pool.heap != this)
             {
                 // Not expected (see Pool.freeRemote); never leave another heap's pool unnotified.
-                if (pool.heap != null && pool.notifyState() == Pool.NONE && pool.cancelNotifyTo(Pool.NOTIFIED))
+                if (pool.heap != null && pool.notifyStateVolatile() == Pool.NONE && pool.cancelNotifyTo(Pool.NOTIFIED))
                 {
                     pool.heap.pushNotified(pool);
                 }
@@ -491,7 +474,7 @@ final class Heap
             else if (!pool.listed)
             {
                 pool.collectRemote(counters);
-                if (!pool.isFull() || !detachFull(pool))
+                if (!pool.isFull() || !pool.armOrCollect(counters))
                 {
                     linkFront(pool);
                     if (pool.used == 0)
@@ -514,31 +497,60 @@ final class Heap
      */
     int maintain(final long round, final boolean force)
     {
+        assert lock.isHeldByCurrentThread() && setMaintaining(true);
+        try
+        {
+            return maintainExcluded(round, force);
+        }
+        finally
+        {
+            assert setMaintaining(false);
+        }
+    }
+
+    /**
+     * Invariant 6, the owner handshake, from the owner's side: inside a call, either it holds the lock or
+     * no maintenance is working on its heap. Only called inside {@code assert}.
+     */
+    private boolean noMaintenanceInCall()
+    {
+        return lock.isHeldByCurrentThread() || !maintaining;
+    }
+
+    /** Only called inside {@code assert}. */
+    private boolean setMaintaining(final boolean on)
+    {
+        maintaining = on;
+        return true;
+    }
+
+    private int maintainExcluded(final long round, final boolean force)
+    {
         drainNotified();
         int released = 0;
-        for (int c = 0; c < usedPools.length; c++)
+        for (int c = 0; c < listedPools.length; c++)
         {
-            Pool pool = usedPools[c];
+            Pool pool = listedPools[c];
             while (pool != null)
             {
                 final Pool next = pool.next;
                 released += pool.collectRemote(counters);
-                if (pool.used == 0 && pool.notifyState() != Pool.NOTIFIED)
+                if (pool.used == 0 && pool.notifyStateVolatile() != Pool.NOTIFIED)
                 {
                     if (force || (pool.seenEmptyRound >= 0 && pool.seenEmptyRound < round))
                     {
                         unlink(pool);
-                        arenas.returnPool(pool);
+                        arenas.freePool(pool);
                         released++;
                     }
                     else if (pool.seenEmptyRound < 0)
                     {
-                        pool.seenEmptyRound = round;
+                        pool.setSeenEmptyRound(round);
                     }
                 }
                 else
                 {
-                    pool.seenEmptyRound = -1;
+                    pool.setSeenEmptyRound(-1);
                 }
                 pool = next;
             }
@@ -553,7 +565,7 @@ final class Heap
         {
             return true;
         }
-        for (final Pool head : usedPools)
+        for (final Pool head : listedPools)
         {
             if (head != null)
             {
@@ -563,31 +575,87 @@ final class Heap
         return false;
     }
 
-    /** Forgets every list (abandonment: the pools were handed to the arena set). */
-    void clearLists()
+    /** Thread death ({@link Orphans}), heap lock held: from now on drained pools go to the orphans. */
+    void markAbandoned()
     {
-        java.util.Arrays.fill(usedPools, null);
+        abandoned = true;
+    }
+
+    /** Thread death: a pool of this abandoned heap is NOTIFIED; it will arrive on the notified stack. */
+    void expectLateNotification()
+    {
+        lateNotifications++;
+    }
+
+    /** Whether this abandoned heap still waits for a pool on its notified stack. Heap lock held. */
+    boolean awaitsNotifications()
+    {
+        return lateNotifications > 0 || hasNotifiedVolatile();
+    }
+
+    /** Forgets every list (thread death: the pools went to the orphans). */
+    void forgetLists()
+    {
+        java.util.Arrays.fill(listedPools, null);
         keptEmpty = 0;
     }
 
-    boolean hasNotified()
+    boolean hasNotifiedVolatile()
     {
         return notified != null;
+    }
+
+    /**
+     * The full check of this heap (package-info, invariants 2 and 3), with the owner excluded (heap lock
+     * held, owner outside any call): every listed pool is this heap's, of its list's class, not full, linked
+     * both ways, and consistent itself; the kept-empty count matches.
+     *
+     * @return null when it holds, else what is wrong.
+     */
+    String check()
+    {
+        assert lock.isHeldByCurrentThread();
+        int kept = 0;
+        for (int c = 0; c < listedPools.length; c++)
+        {
+            Pool prev = null;
+            for (Pool pool = listedPools[c]; pool != null; pool = pool.next)
+            {
+                final String at = this + ", class " + c + ", pool 0x" + Long.toHexString(pool.base) + ": ";
+                if (!pool.listed || pool.heap != this || pool.sizeClass != c)
+                {
+                    return at + "on the list but not listed as this heap's pool of this class";
+                }
+                if (pool.prev != prev)
+                {
+                    return at + "broken back link";
+                }
+                if (pool.isFull())
+                {
+                    return at + "listed and full";
+                }
+                if (pool.keptEmpty)
+                {
+                    kept++;
+                }
+                final String wrong = pool.check();
+                if (wrong != null)
+                {
+                    return this + ": " + wrong;
+                }
+                prev = pool;
+            }
+        }
+        return kept == keptEmpty ? null : this + ": " + kept + " kept empty pools listed, counted " + keptEmpty;
     }
 
     // ------------------------------------------------------------------ lists
 
     private void linkFront(final Pool pool)
     {
-        final Pool head = usedPools[pool.sizeClass];
-        pool.prev = null;
-        pool.next = head;
-        if (head != null)
-        {
-            head.prev = pool;
-        }
-        usedPools[pool.sizeClass] = pool;
-        pool.listed = true;
+        assert pool.heap == this : "a heap lists only its own pools";
+        pool.listBefore(listedPools[pool.sizeClass]);
+        listedPools[pool.sizeClass] = pool;
     }
 
     private void unlink(final Pool pool)
@@ -596,21 +664,12 @@ final class Heap
         {
             unkeep(pool);
         }
-        if (pool.prev != null)
+        if (pool.prev == null)
         {
-            pool.prev.next = pool.next;
+            assert listedPools[pool.sizeClass] == pool : "a listed pool with no predecessor heads its list";
+            listedPools[pool.sizeClass] = pool.next;
         }
-        else
-        {
-            usedPools[pool.sizeClass] = pool.next;
-        }
-        if (pool.next != null)
-        {
-            pool.next.prev = pool.prev;
-        }
-        pool.prev = null;
-        pool.next = null;
-        pool.listed = false;
+        pool.unlist();
     }
 
     @Override

@@ -34,7 +34,7 @@ final class HeapSet
     private final Heap[] shared;
     private final List<Heap> live = new CopyOnWriteArrayList<>();
     private final ArenaSet arenas;
-    private final boolean asymmetric;
+    private final boolean lockFreeOwners;
     private final boolean retainEmptyPools;
     private final AtomicInteger ids = new AtomicInteger();
     /** Set once by {@link #close()}, under this set's monitor. */
@@ -43,7 +43,7 @@ final class HeapSet
     HeapSet(final ArenaSet arenas, final int sharedHeaps, final boolean retainEmptyPools)
     {
         this.arenas = arenas;
-        this.asymmetric = ProcessBarrier.isAvailable();
+        this.lockFreeOwners = ProcessBarrier.isAvailable();
         this.retainEmptyPools = retainEmptyPools;
         this.shared = new Heap[sharedHeaps];
         for (int k = 0; k < sharedHeaps; k++)
@@ -82,7 +82,7 @@ final class HeapSet
         {
             return null;
         }
-        final Heap heap = new Heap(ids.getAndIncrement(), thread, arenas, asymmetric, retainEmptyPools);
+        final Heap heap = new Heap(ids.getAndIncrement(), thread, arenas, lockFreeOwners, retainEmptyPools);
         synchronized (this)
         {
             if (closed)
@@ -110,7 +110,7 @@ final class HeapSet
             final Heap heap = shared[(start + k) % n];
             if (heap.lock.tryLock())
             {
-                if (heap.isClosed())
+                if (heap.isClosedVolatile())
                 {
                     heap.lock.unlock();
                     throw InFlightCalls.closedException();
@@ -137,14 +137,14 @@ final class HeapSet
         {
             heap.close();
         }
-        if (asymmetric)
+        if (lockFreeOwners)
         {
             ProcessBarrier.fence(); // every owner now sees the request, or is seen inside its call
         }
         for (final Heap heap : live)
         {
             int spins = 0;
-            while (heap.ownerInCall())
+            while (heap.ownerInCallAcquire())
             {
                 if (++spins < 100)
                 {
@@ -170,9 +170,9 @@ final class HeapSet
     }
 
     /** Whether owner heaps skip the lock (the process barrier exists). */
-    boolean asymmetric()
+    boolean lockFreeOwners()
     {
-        return asymmetric;
+        return lockFreeOwners;
     }
 
 }

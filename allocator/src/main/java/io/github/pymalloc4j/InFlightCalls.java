@@ -70,7 +70,7 @@ final class InFlightCalls
     }
 
     /** Whether {@link #close()} has begun. */
-    boolean isClosed()
+    boolean isClosedVolatile()
     {
         return closed;
     }

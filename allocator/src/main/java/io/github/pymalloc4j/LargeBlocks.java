@@ -18,7 +18,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * block; a free releases exactly that. The real figure is known only after the C call, so an upper
  * bound ({@link #bound}) is reserved before it and the difference released after: the counter never
  * exceeds the maximum, not even while a call runs. A block resizes in place, keeping its charge, only
- * when the new size fits its usable size and uses more than three quarters of it; otherwise it goes
+ * under realloc's in-place rule ({@link Allocator#REALLOC_IN_PLACE_QUARTERS}) of its usable size; otherwise it goes
  * through C {@code realloc} (or into a pool) and is charged anew, so a block shrunk step by step gives
  * its memory back to C. The statistics keep counting requested sizes.
  *
@@ -111,7 +111,7 @@ final class LargeBlocks
         boolean resizedInPlace(final long address, final long oldSize, final long record, final long newSize)
         {
             final long usable = record & USABLE_MASK;
-            if (newSize <= usable && 4 * newSize > 3 * usable)
+            if (Allocator.reallocStaysInPlace(newSize, usable))
             {
                 sizes.put(address, newSize);
                 bytes += newSize - oldSize;
@@ -332,8 +332,8 @@ final class LargeBlocks
     }
 
     /**
-     * Resizes a live large block: in place when the new size fits its usable size and uses more than
-     * three quarters of it, else with the system {@code realloc}, charged anew.
+     * Resizes a live large block: in place under {@link Allocator#REALLOC_IN_PLACE_QUARTERS} of its usable
+     * size, else with the system {@code realloc}, charged anew.
      *
      * @throws IllegalArgumentException if {@code address} is not a live large block (also when another
      *                                  thread is freeing or resizing it); nothing changes then.

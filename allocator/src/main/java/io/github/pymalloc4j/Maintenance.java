@@ -1,7 +1,10 @@
 package io.github.pymalloc4j;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -14,11 +17,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code Allocator.trim()} calls, with {@code force} set.
  *
  * <pre>
- *  round:  1. heaps whose thread died   -&gt; ArenaSet.abandon (pools to orphans / arenas)
- *          2. abandoned heaps            -&gt; drain late notifications, then forget them
+ *  round:  1. heaps whose thread died   -&gt; Orphans.abandonDeadHeaps (pools to orphans, empty ones free)
+ *          2. abandoned heaps            -&gt; Orphans.forgetDrainedHeaps (late notifications, then forget them)
  *          3. live heaps: tryLock each, request, ONE membarrier, skip those whose owner is in a call,
  *             maintain the others (collect remote frees, return pools empty for a whole round)
- *          4. arena set                  -&gt; collect orphans, decommit pools and unmap arenas empty for a round
+ *          4. arena set                  -&gt; ArenaSet.purge: free empty orphans, decommit pools and unmap arenas
+ *                                           free since an earlier round
  * </pre>
  * When a round finds nothing to do the thread backs off, up to 8 periods.
  */
@@ -30,7 +34,7 @@ final class Maintenance implements Runnable
     private final ArenaSet arenas;
     private final long periodNanos;
     private final ReentrantLock roundLock = new ReentrantLock();
-    private final List<Heap> abandoned = new ArrayList<>();
+    private final Orphans orphans;
     /** Counters of heaps that are gone. Guarded by {@link #roundLock}; read by statistics. */
     final Counters retired = new Counters();
     private final Thread thread;
@@ -43,6 +47,7 @@ final class Maintenance implements Runnable
     {
         this.heaps = heaps;
         this.arenas = arenas;
+        this.orphans = arenas.orphans();
         this.periodNanos = periodNanos;
         this.thread = Thread.ofPlatform().daemon().name("pymalloc4j-maintenance-" + THREADS.incrementAndGet()).unstarted(this);
     }
@@ -108,17 +113,9 @@ final class Maintenance implements Runnable
             {
                 return 0;
             }
-            arenas.lock.lock();
-            try
-            {
-                arenas.round++;
-            }
-            finally
-            {
-                arenas.lock.unlock();
-            }
-            final long round = arenas.round;
-            int work = abandonDeadHeaps() + drainAbandoned() + maintainIdleHeaps(round, force);
+            final long round = arenas.nextRound();
+            int work = orphans.abandonDeadHeaps(heaps) + orphans.forgetDrainedHeaps(retired) +
+                maintainIdleHeaps(round, force);
             arenas.lock.lock();
             try
             {
@@ -148,10 +145,7 @@ final class Maintenance implements Runnable
         try
         {
             into.add(retired);
-            for (final Heap heap : abandoned)
-            {
-                into.add(heap.counters);
-            }
+            orphans.addAbandonedCounters(into);
             return List.copyOf(heaps.live());
         }
         finally
@@ -160,55 +154,70 @@ final class Maintenance implements Runnable
         }
     }
 
-    private int abandonDeadHeaps()
+    /**
+     * The full check (package-info, "Checks"): the arena set's invariants, and each live heap whose owner it
+     * can exclude now by the owner handshake (the others are skipped). Not after {@link HeapSet#close()}.
+     *
+     * @return null when every invariant checked holds, else what is wrong.
+     */
+    String checkFull()
     {
-        int work = 0;
-        for (final Heap heap : heaps.live())
+        roundLock.lock();
+        try
         {
-            if (heap.ownerThread == null || heap.ownerThread.isAlive())
+            final String arenaState = arenas.checkInvariants(true);
+            if (arenaState != null)
             {
-                continue;
+                return arenaState;
             }
-            heap.lock.lock();
+            final List<Heap> taken = new ArrayList<>();
+            boolean handshake = false;
+            for (final Heap heap : heaps.live())
+            {
+                if (heap.lock.tryLock())
+                {
+                    taken.add(heap);
+                    if (heap.lockFreeOwner())
+                    {
+                        heap.requestMaintenanceVolatile();
+                        handshake = true;
+                    }
+                }
+            }
             try
             {
-                arenas.abandon(heap);
-                heap.drainNotified();
+                if (handshake)
+                {
+                    ProcessBarrier.fence();
+                }
+                final Set<Heap> excluded = Collections.newSetFromMap(new IdentityHashMap<>());
+                for (final Heap heap : taken)
+                {
+                    if (!heap.ownerInCallAcquire())
+                    {
+                        final String wrong = heap.check();
+                        if (wrong != null)
+                        {
+                            return wrong;
+                        }
+                        excluded.add(heap);
+                    }
+                }
+                return arenas.checkDetached(excluded);
             }
             finally
             {
-                heap.lock.unlock();
+                for (final Heap heap : taken)
+                {
+                    heap.endMaintenanceVolatile();
+                    heap.lock.unlock();
+                }
             }
-            heaps.remove(heap);
-            abandoned.add(heap);
-            work++;
         }
-        return work;
-    }
-
-    private int drainAbandoned()
-    {
-        int work = 0;
-        for (int k = abandoned.size() - 1; k >= 0; k--)
+        finally
         {
-            final Heap heap = abandoned.get(k);
-            heap.lock.lock();
-            try
-            {
-                heap.drainNotified();
-            }
-            finally
-            {
-                heap.lock.unlock();
-            }
-            if (heap.inflightNotifications == 0 && !heap.hasNotified())
-            {
-                retired.add(heap.counters);
-                abandoned.remove(k);
-                work++;
-            }
+            roundLock.unlock();
         }
-        return work;
     }
 
     private int maintainIdleHeaps(final long round, final boolean force)
@@ -219,9 +228,9 @@ final class Maintenance implements Runnable
         {
             if (heap.mayNeedMaintenance() && heap.lock.tryLock())
             {
-                if (heap.usesHandshake())
+                if (heap.lockFreeOwner())
                 {
-                    heap.requestMaintenance();
+                    heap.requestMaintenanceVolatile();
                     handshake = true;
                 }
                 taken.add(heap);
@@ -240,7 +249,7 @@ final class Maintenance implements Runnable
                 final Heap heap = taken.get(released);
                 try
                 {
-                    if (!heap.ownerInCall())
+                    if (!heap.ownerInCallAcquire())
                     {
                         work += heap.maintain(round, force);
                     }
@@ -248,7 +257,7 @@ final class Maintenance implements Runnable
                 finally
                 {
                     released++;
-                    heap.endMaintenance(); // let this heap's owner go on at once
+                    heap.endMaintenanceVolatile(); // let this heap's owner go on at once
                     heap.lock.unlock();
                 }
             }
@@ -257,7 +266,7 @@ final class Maintenance implements Runnable
         {
             for (int k = released; k < taken.size(); k++)
             {
-                taken.get(k).endMaintenance();
+                taken.get(k).endMaintenanceVolatile();
                 taken.get(k).lock.unlock();
             }
         }

@@ -6,18 +6,18 @@ import java.lang.invoke.VarHandle;
 /**
  * One arena: {@code arenaSize} bytes of address space from {@code mmap}, aligned to its own size,
  * cut into {@code poolCount} pools. Pools are carved lazily at the high-water mark {@code carved};
- * a pool that empties goes onto {@code freePools} and is reused (LIFO) before new ones are carved.
+ * a pool that becomes free goes onto {@code freePools} and is reused (LIFO) before new ones are carved.
  *
  * <pre>
  *  base (aligned to arenaSize)
  *   | pool 0 | pool 1 | pool 2 | ... | pool carved-1 | never carved ... | base + arenaSize
  *   '------- Pool objects exist -------------------'
- *   freePools: indices of carved pools that are empty
+ *   freePools: indices of carved pools that are free (serve no class)
  *   freePoolCount() = freePools stack depth + (poolCount - carved)
  * </pre>
  *
- * Guarded by the {@link ArenaSet} lock, except {@link #poolAt}, which any thread may call: pools are
- * published with a release store and read with an acquire load.
+ * Guarded by the {@link ArenaSet} lock, except {@link #poolAtAcquire}, which any thread may call: pools
+ * are published with a release store and read with an acquire load.
  */
 final class NativeArena
 {
@@ -33,15 +33,15 @@ final class NativeArena
     /** Pools {@code [0, carved)} have been handed out at least once. */
     int carved;
 
-    /** False once unmapped. */
-    boolean mapped = true;
+    /** False once out of the arena map (unmapped, or waiting to be); see {@link ArenaMapping}. */
+    private boolean mapped = true;
     /** Maintenance round in which the arena became wholly free. */
-    long freeSinceRound;
+    private long freeSinceRound;
 
-    /** Neighbours in {@link ArenaSet}'s list of usable arenas (sorted by free pools, ascending). */
-    NativeArena prev;
-    NativeArena next;
-    boolean usable;
+    /** Neighbours in the list of {@link UsableArenas} (sorted by free pools, ascending). */
+    private NativeArena prevUsable;
+    private NativeArena nextUsable;
+    private boolean usable;
 
     NativeArena(final long base, final int poolCount, final int poolShift)
     {
@@ -53,7 +53,7 @@ final class NativeArena
         this.freePools = new int[poolCount];
     }
 
-    /** Number of pools that can still be handed out: empty carved pools plus never-carved ones. */
+    /** Number of pools that can still be handed out: free carved pools plus never-carved ones. */
     int freePoolCount()
     {
         return freePoolsTop + poolCount - carved;
@@ -69,7 +69,7 @@ final class NativeArena
      *
      * @param address an address inside this arena.
      */
-    Pool poolAt(final long address)
+    Pool poolAtAcquire(final long address)
     {
         return (Pool)POOLS.getAcquire(pools, (int)((address - base) >>> poolShift));
     }
@@ -81,7 +81,7 @@ final class NativeArena
     }
 
     /**
-     * Takes an empty pool: the most recently emptied one, else a new one at the high-water mark.
+     * Takes a free pool: the most recently freed one, else a new one at the high-water mark.
      * The caller guarantees {@link #freePoolCount()} &gt; 0.
      */
     Pool takePool()
@@ -96,10 +96,117 @@ final class NativeArena
         return pool;
     }
 
-    /** Gives back an empty pool of this arena. */
+    /** Gives back a pool of this arena that has become free. */
     void returnPool(final Pool pool)
     {
+        assert pool.arena == this && pool.sizeClass == Pool.FREE : "only a free pool of this arena goes on its stack";
+        assert freePoolsTop < carved : "more free pools than carved ones";
         freePools[freePoolsTop++] = pool.index;
+    }
+
+    /** Whether pool {@code i} is on the free-pool stack (a scan; for the full check). */
+    boolean onFreeStack(final int i)
+    {
+        for (int k = 0; k < freePoolsTop; k++)
+        {
+            if (freePools[k] == i)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Depth of the free-pool stack. */
+    int freeStackDepth()
+    {
+        return freePoolsTop;
+    }
+
+    // ------------------------------------------------------------------ mapping state (arena lock)
+
+    boolean isMapped()
+    {
+        return mapped;
+    }
+
+    /** Entered into, or taken out of, the arena map ({@link ArenaMapping}). */
+    void setMapped(final boolean mapped)
+    {
+        this.mapped = mapped;
+    }
+
+    long freeSinceRound()
+    {
+        return freeSinceRound;
+    }
+
+    /** Records the maintenance round in which the arena became wholly free. */
+    void becameWhollyFree(final long round)
+    {
+        freeSinceRound = round;
+    }
+
+    // ------------------------------------------------------------------ links of the usable list (arena lock)
+
+    NativeArena prevUsable()
+    {
+        return prevUsable;
+    }
+
+    NativeArena nextUsable()
+    {
+        return nextUsable;
+    }
+
+    /** On the list of {@link UsableArenas}. */
+    boolean isUsable()
+    {
+        return usable;
+    }
+
+    /** Links this arena in front of {@code head} (null: an empty list). */
+    void linkUsableBefore(final NativeArena head)
+    {
+        assert !usable : "arena linked twice";
+        prevUsable = null;
+        nextUsable = head;
+        if (head != null)
+        {
+            head.prevUsable = this;
+        }
+        usable = true;
+    }
+
+    /** Links this arena right after {@code anchor}. */
+    void linkUsableAfter(final NativeArena anchor)
+    {
+        assert !usable && anchor.usable : "arena linked twice, or after an unlisted one";
+        prevUsable = anchor;
+        nextUsable = anchor.nextUsable;
+        if (anchor.nextUsable != null)
+        {
+            anchor.nextUsable.prevUsable = this;
+        }
+        anchor.nextUsable = this;
+        usable = true;
+    }
+
+    /** Unlinks this arena; the caller moves the list head when this was it. */
+    void unlinkUsable()
+    {
+        assert usable : "arena not on the usable list";
+        if (prevUsable != null)
+        {
+            prevUsable.nextUsable = nextUsable;
+        }
+        if (nextUsable != null)
+        {
+            nextUsable.prevUsable = prevUsable;
+        }
+        prevUsable = null;
+        nextUsable = null;
+        usable = false;
     }
 
     /** Bytes of on-heap metadata (estimate, compressed oops). */

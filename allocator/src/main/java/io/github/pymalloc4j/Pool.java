@@ -49,7 +49,7 @@ import java.lang.invoke.VarHandle;
  * </pre>
  * Every remote bit is consumed exactly once, by one atomic read-modify-write: by a collection (block
  * live: freed; not live: counted), by the owner handing the block out again (counted), by
- * {@link #retire} (counted), or by the freer taking it back (thrown). Between a bit's OR and its
+ * {@link #markFree} (counted), or by the freer taking it back (thrown). Between a bit's OR and its
  * consumption the block cannot be freed by anyone else (the owner's free and other remote frees see the
  * bit and throw), so a collection frees the very allocation the freer saw live after its OR.
  */
@@ -58,7 +58,10 @@ final class Pool
     /** {@link #sizeClass} of a pool that serves no class. */
     static final int FREE = -1;
 
-    /** Notify states. NONE: in its heap's list, or ownerless. */
+    /**
+     * Notify states (the notification protocol, package-info). NONE: not armed (a listed, orphaned or free
+     * pool, or a detached one its owner is bringing back).
+     */
     static final int NONE = 0;
     /** Full and detached: the next remote free must tell the heap. */
     static final int NOTIFY = 1;
@@ -100,17 +103,22 @@ final class Pool
     private long[] bits;
     private short[] slack;
 
-    // Owner-only state.
+    // Owner state: written by the owner inside a call (or by maintenance while it excludes the owner),
+    // read by others only racily (statistics) or under the arena lock once the pool is free or orphaned.
+    /** Live blocks: the number of set live bits. */
     int used;
     /** Sum of requested sizes of live blocks, as the owner knows them (remote frees not yet collected count). */
     private long requestedBytes;
     private long freeHead;
     private long bumpNext;
     private long bumpEnd;
-    /** In its heap's {@code usedPools} list. */
+    // The pool's state (package-info, "Pool states"): free (sizeClass FREE), listed, detached (owned and
+    // not listed) or orphaned (heap null, on an orphan list). Read by Heap; written only by the methods below.
+    /** On its heap's list of listed pools for its class. */
     boolean listed;
     /** Listed with no live block, kept by its heap beyond the last of its class (see {@link Heap}). */
     boolean keptEmpty;
+    /** Neighbours in the heap's list. */
     Pool prev;
     Pool next;
 
@@ -119,17 +127,17 @@ final class Pool
     Heap heap;
     @SuppressWarnings("unused") // accessed through NOTIFY_STATE
     private volatile int notifyState;
-    /** Link in a heap's notified stack. */
-    Pool nextNotified;
+    /** Link in a heap's notified stack: written by the pusher before its CAS, read by the owner after its swap. */
+    private Pool nextNotified;
 
-    // Arena-lock state (see ArenaSet).
+    // Arena-lock state (see ArenaMapping).
     /** Memory may be resident: false once decommitted, true again when the pool is taken. */
     boolean committed;
-    /** On the arena set's list of empty pools awaiting decommit. */
-    boolean dirty;
-    /** Maintenance round in which the pool was emptied into its arena. */
-    long emptySinceRound;
-    /** Maintenance round in which a listed pool was last seen with no live block (-1: not seen). */
+    /** On the decommit queue of {@link ArenaMapping}. */
+    private boolean decommitQueued;
+    /** Maintenance round in which the pool became free. */
+    private long freeSinceRound;
+    /** Maintenance round in which a listed pool was first seen with no live block (-1: not seen). Owner state. */
     long seenEmptyRound = -1;
 
     Pool(final NativeArena arena, final int index, final long base, final int poolSize)
@@ -146,6 +154,7 @@ final class Pool
      */
     void init(final int classIndex, final Heap owner)
     {
+        assert sizeClass == FREE && !listed && heap == null : "only a free pool is given a class";
         sizeClass = classIndex;
         blockSize = SizeClass.blockSize(classIndex);
         capacity = poolSize / blockSize;
@@ -162,18 +171,20 @@ final class Pool
         }
         committed = true;
         seenEmptyRound = -1;
-        setOwner(owner);
+        setOwnerPlain(owner);
         NOTIFY_STATE.setVolatile(this, NONE);
         BITS.setRelease(this, new long[2 * words]); // last: a freer that acquires it sees this life's fields
     }
 
     /**
-     * Marks this pool as serving no class (it has no live block). Remote bits still set are double frees
-     * that raced past every other check: they are taken (atomically, against a freer taking its own back)
-     * and counted. Under the arena lock.
+     * Makes this pool free: it serves no class (it has no live block). Remote bits still set are double
+     * frees that raced past every other check: they are taken (atomically, against a freer taking its own
+     * back) and counted. Under the arena lock.
      */
-    void retire(final Counters counters)
+    void markFree(final Counters counters)
     {
+        assert used == 0 : "a pool with " + used + " live blocks made free";
+        assert notifyStateVolatile() != NOTIFIED : "a pool made free while its notification is in flight";
         if (sizeClass != FREE)
         {
             final long[] r = bits;
@@ -190,13 +201,109 @@ final class Pool
         keptEmpty = false;
         prev = null;
         next = null;
-        setOwner(null);
+        setOwnerPlain(null);
     }
 
-    /** Gives the pool to {@code owner} (null: ownerless). */
-    void setOwner(final Heap owner)
+    /**
+     * Gives the pool to {@code owner} (null: ownerless). A plain store: a freer that reads it racily checks
+     * what it read (the owner check, then the heap's {@code enter}), see {@link ArenaMap}.
+     */
+    void setOwnerPlain(final Heap owner)
     {
         heap = owner;
+    }
+
+    // ------------------------------------------------------------------ list links (owner, or arena lock)
+
+    /** Heap: lists this pool in front of {@code head} (null: an empty list); the heap moves its head. */
+    void listBefore(final Pool head)
+    {
+        assert !listed && sizeClass != FREE : "listed twice, or free";
+        assert used < capacity : "a listed pool is never full";
+        prev = null;
+        next = head;
+        if (head != null)
+        {
+            head.prev = this;
+        }
+        listed = true;
+    }
+
+    /** Heap: takes this pool off its list; the heap moves its head when this was it. */
+    void unlist()
+    {
+        assert listed : "not listed";
+        if (prev != null)
+        {
+            prev.next = next;
+        }
+        if (next != null)
+        {
+            next.prev = prev;
+        }
+        prev = null;
+        next = null;
+        listed = false;
+    }
+
+    /** Thread death: forgets the links (the dead heap forgets its lists as a whole). */
+    void forgetLinks()
+    {
+        listed = false;
+        prev = null;
+        next = null;
+    }
+
+    /** Heap: a listed empty pool is kept (true), or is in use again or leaves the list (false). */
+    void setKeptEmpty(final boolean kept)
+    {
+        keptEmpty = kept;
+    }
+
+    /** Maintenance: the round in which this listed pool was first seen empty, -1 when it is not empty. */
+    void setSeenEmptyRound(final long round)
+    {
+        seenEmptyRound = round;
+    }
+
+    /** Link in the notified stack (see {@link Heap#pushNotified}). */
+    Pool nextNotified()
+    {
+        return nextNotified;
+    }
+
+    void setNextNotified(final Pool next)
+    {
+        nextNotified = next;
+    }
+
+    // ------------------------------------------------------------------ memory state (arena lock)
+
+    long freeSinceRound()
+    {
+        return freeSinceRound;
+    }
+
+    /** Records the maintenance round in which the pool became free. */
+    void becameFree(final long round)
+    {
+        freeSinceRound = round;
+    }
+
+    boolean isDecommitQueued()
+    {
+        return decommitQueued;
+    }
+
+    void setDecommitQueued(final boolean queued)
+    {
+        decommitQueued = queued;
+    }
+
+    /** Its memory was given back ({@code madvise(MADV_DONTNEED)}). */
+    void decommitted()
+    {
+        committed = false;
     }
 
     boolean isFull()
@@ -255,7 +362,7 @@ final class Pool
      * @return the block index.
      * @throws IllegalArgumentException with the reason otherwise.
      */
-    int liveBlockIndex(final long address)
+    int liveBlockIndexAcquire(final long address)
     {
         final int i = blockIndex(address);
         final long bit = 1L << i;
@@ -318,7 +425,7 @@ final class Pool
     }
 
     /**
-     * Owner's free onto its own list: validates like {@link #liveBlockIndex} (one load of the bitmap word
+     * Owner's free onto its own list: validates like {@link #liveBlockIndexAcquire} (one load of the bitmap word
      * serves both the check and the update), then frees. Nothing changes on bad input.
      *
      * @throws IllegalArgumentException if {@code address} is not a live block of this pool.
@@ -333,7 +440,7 @@ final class Pool
         if ((long)i * blockSize != offset || i >= capacity || (b[w] & bit) == 0 ||
             ((long)LONGS.getOpaque(b, w + 1) & bit) != 0)
         {
-            liveBlockIndex(address); // throws with the precise reason
+            liveBlockIndexAcquire(address); // throws with the precise reason
         }
         b[w] &= ~bit;
         requestedBytes -= blockSize - slack[i];
@@ -352,7 +459,7 @@ final class Pool
      */
     Heap freeRemote(final long address)
     {
-        return freeRemote(address, life());
+        return freeRemote(address, lifeAcquire());
     }
 
     /**
@@ -360,7 +467,7 @@ final class Pool
      * validated a block and must free it later (realloc's move) keeps it to tell that the pool was
      * carved again meanwhile, so the address may be someone else's block now.
      */
-    long[] life()
+    long[] lifeAcquire()
     {
         return (long[])BITS.getAcquire(this);
     }
@@ -368,7 +475,7 @@ final class Pool
     /**
      * {@link #freeRemote(long)} of a block of the given life of this pool.
      *
-     * @param r the pool's {@link #life()} when the caller validated the block.
+     * @param r the pool's {@link #lifeAcquire()} when the caller validated the block.
      * @throws IllegalArgumentException also when the pool is no longer in that life: the block was freed
      *                                  by another thread meanwhile.
      */
@@ -378,7 +485,7 @@ final class Pool
         {
             throw freedMeanwhile(address);
         }
-        final int i = liveBlockIndex(address);
+        final int i = liveBlockIndexAcquire(address);
         final int w = ((i >>> 6) << 1) + 1;
         final long bit = 1L << i;
         if (w >= r.length)
@@ -468,7 +575,7 @@ final class Pool
     }
 
     /** Whether any remote bit is set (a hint; opaque reads). */
-    boolean hasRemoteFrees()
+    boolean hasRemoteFreesOpaque()
     {
         final int words = (capacity + 63) >>> 6;
         for (int w = 0; w < words; w++)
@@ -482,7 +589,7 @@ final class Pool
     }
 
     /** Blocks freed by other threads and not yet collected (opaque reads). */
-    int pendingRemoteFrees()
+    int pendingRemoteFreesOpaque()
     {
         if (sizeClass == FREE)
         {
@@ -502,7 +609,7 @@ final class Pool
      * minus the blocks awaiting collection. Racy reads: exact when
      * the pool's threads are quiet.
      */
-    long requestedBytes()
+    long requestedBytesOpaque()
     {
         if (sizeClass == FREE)
         {
@@ -523,6 +630,41 @@ final class Pool
         return sum;
     }
 
+    // ------------------------------------------------------------------ the notification protocol
+    // (package-info, "Notification"): armOrCollect/arm by the owner, the claim in freeRemote by the first
+    // remote free, Heap.pushNotified by that freer, clearNotifiedVolatile when the owner drains it
+    // (Heap.drainNotified), disarmNotify when the pool is listed again.
+
+    /**
+     * Owner, for a full pool: collects remote frees until it has room (false: keep it listed, or list it),
+     * or arms it so that the next remote free notifies its heap (true: it stays detached; it may be
+     * NOTIFIED already).
+     *
+     * @param collector the owner heap's counters.
+     */
+    boolean armOrCollect(final Counters collector)
+    {
+        while (true)
+        {
+            if (collectRemote(collector) > 0)
+            {
+                return false;
+            }
+            if (notifyStateVolatile() == NOTIFIED)
+            {
+                return true; // a remote free claimed it: it is on, or on its way to, the notified stack
+            }
+            if (arm())
+            {
+                return true;
+            }
+            if (!cancelNotify())
+            {
+                return true; // claimed between arm and cancel
+            }
+        }
+    }
+
     /**
      * Owner, for a full pool about to be detached: arms the notification, then looks for remote frees
      * that raced in. The volatile write here and the remote free's atomic OR are each followed by a read
@@ -531,8 +673,9 @@ final class Pool
      * @return true if armed with no remote free pending; false if some are pending (the caller cancels
      *         the notification and collects them).
      */
-    boolean arm()
+    private boolean arm()
     {
+        assert used == capacity : "only a full pool is armed";
         NOTIFY_STATE.setVolatile(this, NOTIFY);
         // Volatile reads: a volatile store followed by opaque loads may be reordered on AArch64.
         final int words = (capacity + 63) >>> 6;
@@ -557,12 +700,12 @@ final class Pool
     }
 
     /** Owner, when taking the pool off the notified stack. */
-    void clearNotified()
+    void clearNotifiedVolatile()
     {
         NOTIFY_STATE.setVolatile(this, NONE);
     }
 
-    int notifyState()
+    int notifyStateVolatile()
     {
         return (int)NOTIFY_STATE.getVolatile(this);
     }
@@ -600,6 +743,65 @@ final class Pool
     long heapBytes()
     {
         return 112 + (bits == null ? 0 : 16 + 8L * bits.length) + (slack == null ? 0 : 16 + 2L * slack.length);
+    }
+
+    /**
+     * The full check of this pool's owner state (package-info, invariants 2 and 3): {@code used} is the
+     * number of live bits, the free list holds every free block below the bump pointer exactly once, and
+     * the counts add up to the capacity. Only while no one else can change the owner state (the owner
+     * excluded, or the pool orphaned and the arena lock held); reads the free list's links in block memory.
+     *
+     * @return null when it holds, else what is wrong.
+     */
+    String check()
+    {
+        if (sizeClass == FREE)
+        {
+            return null;
+        }
+        final String at = "pool 0x" + Long.toHexString(base) + " (" + blockSize + "-byte blocks): ";
+        final int words = (capacity + 63) >>> 6;
+        if (bits.length != 2 * words)
+        {
+            return at + "bitmap of " + bits.length + " words for " + capacity + " blocks";
+        }
+        int live = 0;
+        for (int w = 0; w < words; w++)
+        {
+            live += Long.bitCount(bits[2 * w]);
+        }
+        if (live != used)
+        {
+            return at + "used is " + used + " but " + live + " live bits are set";
+        }
+        final boolean[] seen = new boolean[capacity];
+        int onList = 0;
+        for (long block = freeHead; block != 0; block = AddressSpace.getLongPlain(block))
+        {
+            final long offset = block - base;
+            final int i = (int)((offset * magic) >>> 32);
+            if (Long.compareUnsigned(offset, bumpNext - base) >= 0 || (long)i * blockSize != offset)
+            {
+                return at + "free list leads to 0x" + Long.toHexString(block) + ", not a handed-out block boundary";
+            }
+            if (isLive(i))
+            {
+                return at + "free list holds live block " + i;
+            }
+            if (seen[i])
+            {
+                return at + "free list holds block " + i + " twice";
+            }
+            seen[i] = true;
+            onList++;
+        }
+        final long neverHandedOut = (bumpEnd - bumpNext) / blockSize;
+        if (used + onList + neverHandedOut != capacity)
+        {
+            return at + used + " live + " + onList + " on the free list + " + neverHandedOut +
+                " never handed out != capacity " + capacity;
+        }
+        return null;
     }
 
     private boolean isLive(final int i)

@@ -35,7 +35,7 @@ final class StatsSnapshot
         b.poolSize = arenas.poolSize;
         b.maxReservedBytes = limit.max();
         b.purgeDelayNanos = purgeDelayNanos;
-        b.lockFreeOwners = heaps.asymmetric();
+        b.lockFreeOwners = heaps.lockFreeOwners();
         b.set(Statistic.MAINTENANCE_ROUNDS, maintenance.rounds);
         final Throwable failure = maintenance.lastFailure;
         b.maintenanceFailure = failure == null ? null : failure.toString();
@@ -87,7 +87,7 @@ final class StatsSnapshot
                             continue;
                         }
                         final int used = pool.used;
-                        final int waiting = Math.min(pool.pendingRemoteFrees(), used);
+                        final int waiting = Math.min(pool.pendingRemoteFreesOpaque(), used);
                         final long blocksInUse = used - waiting;
                         pools[c]++;
                         inUse[c] += blocksInUse;
@@ -95,7 +95,7 @@ final class StatsSnapshot
                         available[c] += pool.capacity - used;
                         // Racy against the owner: clamp to the block bytes read, so a snapshot taken mid-malloc
                         // never shows more requested than handed out (exact once the owner is quiet).
-                        requested[c] += Math.max(0, Math.min(pool.requestedBytes(), blocksInUse * pool.blockSize));
+                        requested[c] += Math.max(0, Math.min(pool.requestedBytesOpaque(), blocksInUse * pool.blockSize));
                         b.add(Statistic.QUANTIZATION, arenas.poolSize - (long)pool.capacity * pool.blockSize);
                         b.add(Statistic.COMMITTED, arenas.poolSize);
                         if (used == 0)

@@ -304,7 +304,7 @@ class RemoteDoubleFreeTest {
 
     /**
      * The interleaving by which the race above could hand a block out twice, step by step, with the same internal
-     * calls Allocator.free makes for a remote free (Pool.liveBlockIndex, then Pool.freeRemote): thread B validates
+     * calls Allocator.free makes for a remote free (Pool.liveBlockIndexAcquire, then Pool.freeRemote): thread B validates
      * block p, thread A frees p, the owner's pool is collected (trim), then B's atomic OR lands on p, which is free:
      * no exception, a remote bit is left on a free block. The owner's next malloc returns p with that bit set; the next collection frees it behind
      * the owner's back and p is handed out a second time while the owner still holds it.
@@ -320,8 +320,8 @@ class RemoteDoubleFreeTest {
             ArenaSet arenas = (ArenaSet) field.get(a);
             long p = on(owner, () -> a.malloc(48));
             long q = on(owner, () -> a.malloc(48)); // keeps the pool in use
-            Pool pool = arenas.arenaOf(p).poolAt(p);
-            on(racerB, () -> pool.liveBlockIndex(p)); // B: free(p) validates p ...
+            Pool pool = arenas.arenaOfAcquire(p).poolAtAcquire(p);
+            on(racerB, () -> pool.liveBlockIndexAcquire(p)); // B: free(p) validates p ...
             on(racerA, () -> { // A: free(p), a remote free
                 a.free(p);
                 return null;
@@ -375,10 +375,10 @@ class RemoteDoubleFreeTest {
             field.setAccessible(true);
             ArenaSet arenas = (ArenaSet) field.get(a);
             long p = on(owner, () -> a.malloc(48)); // the only block of its pool
-            Pool pool = arenas.arenaOf(p).poolAt(p);
+            Pool pool = arenas.arenaOfAcquire(p).poolAtAcquire(p);
             long[] life = on(racerB, () -> {          // B: free(p) validates p and reads the pool's life ...
-                pool.liveBlockIndex(p);
-                return pool.life();
+                pool.liveBlockIndexAcquire(p);
+                return pool.lifeAcquire();
             });
             on(racerA, () -> {                        // A: free(p) wins
                 a.free(p);

@@ -67,8 +67,8 @@ public class FullPoolArmingStress {
     @Arbiter
     public void arbiter(final IIII_Result r) {
         r.r1 = pool.listed ? 1 : 0;
-        r.r2 = heap.hasNotified() ? 1 : 0;
-        r.r3 = pool.pendingRemoteFrees();
+        r.r2 = heap.hasNotifiedVolatile() ? 1 : 0;
+        r.r3 = pool.pendingRemoteFreesOpaque();
         r.r4 = pushed;
     }
 }

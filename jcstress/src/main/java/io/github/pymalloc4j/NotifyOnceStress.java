@@ -46,7 +46,7 @@ public class NotifyOnceStress {
     private final long b = armed(heap.allocate(StressFixtures.CLASS, StressFixtures.BLOCK));
 
     private long armed(final long block) {
-        if (pool.listed || pool.notifyState() != Pool.NOTIFY) {
+        if (pool.listed || pool.notifyStateVolatile() != Pool.NOTIFY) {
             throw new IllegalStateException("the full pool was not armed and detached");
         }
         return block;
@@ -73,7 +73,7 @@ public class NotifyOnceStress {
 
     @Arbiter
     public void arbiter(final IIII_Result r) {
-        r.r3 = pool.notifyState();
-        r.r4 = heap.hasNotified() ? 1 : 0;
+        r.r3 = pool.notifyStateVolatile();
+        r.r4 = heap.hasNotifiedVolatile() ? 1 : 0;
     }
 }

@@ -72,6 +72,6 @@ public class OwnerRemoteDoubleFreeStress {
         pool.collectRemote(heap.counters);
         r.r3 = (int) heap.counters.doubleFreesDetected;
         r.r4 = b == 0 ? -1 : pool.used;
-        r.r5 = pool.pendingRemoteFrees();
+        r.r5 = pool.pendingRemoteFreesOpaque();
     }
 }

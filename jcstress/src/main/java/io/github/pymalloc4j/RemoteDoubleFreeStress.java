@@ -58,7 +58,7 @@ public class RemoteDoubleFreeStress {
 
     @Arbiter
     public void arbiter(final IIIII_Result r) {
-        r.r3 = pool.pendingRemoteFrees();
+        r.r3 = pool.pendingRemoteFreesOpaque();
         r.r4 = pool.collectRemote(heap.counters);
         r.r5 = (int) heap.counters.doubleFreesDetected;
         if (pool.used != 1 || b == 0) {

@@ -64,7 +64,7 @@ final class StressFixtures {
         pool.init(CLASS, heap);
         heap.pushNotified(pool);
         heap.drainNotified();
-        if (!pool.listed || heap.hasNotified() || pool.notifyState() != Pool.NONE) {
+        if (!pool.listed || heap.hasNotifiedVolatile() || pool.notifyStateVolatile() != Pool.NONE) {
             throw new IllegalStateException("the pool did not enter its heap's list");
         }
         return pool;
