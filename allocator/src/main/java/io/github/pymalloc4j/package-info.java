@@ -157,6 +157,9 @@
  *       Dekker pair), so no free into a full pool is missed. A pool back on its list disarms
  *       ({@code Pool.disarmNotify}, NOTIFY &rarr; NONE by CAS).</li>
  *   <li><b>Thread death</b>: {@code Orphans}, start to end (see its class comment).</li>
+ *   <li><b>Statistics file</b>: {@code StatsFileWriter} (the writer's half of the seqlock) and
+ *       {@code StatsFile.read} (the reader's); {@code StatsDirectory} decides where files live and which to
+ *       trust, {@code StatsFileLayout} holds the bytes, {@code StatsPublisher} the thread.</li>
  *   <li><b>Close</b>: {@code InFlightCalls} for every slow-path call, the owner handshake for the fast
  *       path ({@code Heap.close}, {@code HeapSet.close}); arenas are unmapped only while no call is in
  *       flight ({@code ArenaMapping.unmapQuiet}).</li>
@@ -167,6 +170,16 @@
  * {@code Pool.lifeAcquire}, {@code Pool.pendingRemoteFreesOpaque}, {@code Heap.ownerInCallAcquire}); atomic
  * read-modify-writes (CAS, getAndSet, OR) carry no suffix. The fast path reads the fields it needs
  * directly, with the ordering stated at the field.
+ *
+ * <p>The jcstress module ({@code docs/jcstress.md}) runs both handshakes and the remote double free on the
+ * real classes under {@code mvn verify}: {@code MaintenanceHandshakeStress} (owner handshake),
+ * {@code FullPoolArmingStress} and {@code NotifyOnceStress} (notification), {@code RemoteDoubleFreeStress}
+ * and {@code OwnerRemoteDoubleFreeStress} (invariant 7).
+ *
+ * <h2>Statistics</h2>
+ * Every allocator-wide total is one line of {@link io.github.pymalloc4j.Statistic} (group, JSON key, unit,
+ * file slot, label, meaning); the snapshot's fields, the text report, both JSON forms
+ * ({@code docs/stats.schema.json}), the file's totals and {@code arena-dump} are generated from that list.
  *
  * <h2>Checks</h2>
  * The invariants are asserted where each can break: in state transitions and slow paths, never on the
