@@ -299,7 +299,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         final Heap notify = livePool(pool, address).freeRemote(address, life);
         if (notify != null)
         {
-            notify.pushNotified(pool);
+            Notification.push(notify, pool);
         }
     }
 
@@ -317,7 +317,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         final Heap notify = live.freeRemote(address);
         if (notify != null)
         {
-            notify.pushNotified(live);
+            Notification.push(notify, live);
         }
     }
 

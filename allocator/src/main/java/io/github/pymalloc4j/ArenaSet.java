@@ -386,10 +386,10 @@ final class ArenaSet
                     {
                         continue;
                     }
-                    if (!pool.isFull() || pool.notifyStateVolatile() == Pool.NONE)
+                    if (!pool.isFull() || Notification.stateVolatile(pool) == Notification.NONE)
                     {
                         return pool.heap + ": detached pool 0x" + Long.toHexString(pool.base) + " has " + pool.used + " of " +
-                            pool.capacity + " blocks live and notify state " + pool.notifyStateVolatile() +
+                            pool.capacity + " blocks live and notify state " + Notification.stateVolatile(pool) +
                             ": a detached pool is full and armed or notified";
                     }
                     final String wrong = pool.check();

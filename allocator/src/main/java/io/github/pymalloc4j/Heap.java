@@ -18,7 +18,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * </pre>
  *
  * <h2>Who may touch what</h2>
- * Everything except {@link #notified} is owner state: touched by the owner thread inside an
+ * Everything except {@link #notified} (the notified stack, {@link Notification}'s) is owner state: touched by the owner thread inside an
  * allocator call, or by the maintenance thread while it holds {@link #lock} and the owner is outside
  * any call (package-info, invariant 6, and "Owner handshake"). The owner does not lock on its fast
  * path; it publishes {@code inCall = 1} with an opaque store, then reads {@code maintenanceRequested}. Maintenance takes the lock, sets the request, and
@@ -30,7 +30,6 @@ import java.util.concurrent.locks.ReentrantLock;
 final class Heap
 {
     private static final VarHandle IN_CALL;
-    private static final VarHandle NOTIFIED;
 
     static
     {
@@ -38,7 +37,6 @@ final class Heap
         {
             final MethodHandles.Lookup lookup = MethodHandles.lookup();
             IN_CALL = lookup.findVarHandle(Heap.class, "inCall", int.class);
-            NOTIFIED = lookup.findVarHandle(Heap.class, "notified", Pool.class);
         }
         catch (final ReflectiveOperationException e)
         {
@@ -68,8 +66,9 @@ final class Heap
     private volatile boolean maintenanceRequested;
     /** Set once, under {@link #lock}, by {@link #close()}: every later call fails. */
     private volatile boolean closed;
-    @SuppressWarnings("unused") // accessed through NOTIFIED
-    private volatile Pool notified;
+    /** The notified stack's head ({@link Notification}: touched by nothing else). */
+    @SuppressWarnings("unused") // accessed through Notification's VarHandle
+    volatile Pool notified;
     /** Maintenance is inside {@link #maintain}: written only inside {@code assert}s, for invariant 6. */
     private boolean maintaining;
 
@@ -327,7 +326,7 @@ final class Heap
      */
     private void onFull(final Pool pool)
     {
-        if (pool.armOrCollect(counters))
+        if (Notification.armOrCollect(pool, counters))
         {
             unlink(pool);
         }
@@ -388,7 +387,7 @@ final class Heap
         assert noMaintenanceInCall();
         if (!pool.listed)
         {
-            pool.disarmNotify();
+            Notification.disarm(pool);
             linkFront(pool);
         }
         if (pool.used == 0 && (pool.next != null || pool.prev != null || !retainEmptyPools))
@@ -412,7 +411,7 @@ final class Heap
      */
     private void onEmpty(final Pool pool, final boolean force)
     {
-        if (pool.notifyStateVolatile() == Pool.NOTIFIED)
+        if (Notification.stateVolatile(pool) == Notification.NOTIFIED)
         {
             return; // still on the notified stack: keep it until drained, then maintenance returns it
         }
@@ -426,38 +425,14 @@ final class Heap
 
     // ------------------------------------------------------------------ notifications
 
-    /**
-     * Any thread: pushes a pool whose notification it claimed. One CAS on the heap's stack head,
-     * once per fill/refill cycle of the pool.
-     */
-    void pushNotified(final Pool pool)
-    {
-        assert pool.notifyStateVolatile() == Pool.NOTIFIED && pool.nextNotified() == null :
-            "a pool is pushed once, by the thread whose CAS made it NOTIFIED";
-        Pool head;
-        do
-        {
-            head = notified;
-            pool.setNextNotified(head);
-        }
-        while (!NOTIFIED.compareAndSet(this, head, pool));
-    }
-
     /** Owner: takes every notified pool back into use. */
     void drainNotified()
     {
         assert noMaintenanceInCall();
-        if (notified == null)
-        {
-            return;
-        }
-        Pool pool = (Pool)NOTIFIED.getAndSet(this, (Pool)null);
+        Pool pool = Notification.takeAll(this);
         while (pool != null)
         {
-            final Pool next = pool.nextNotified();
-            assert pool.notifyStateVolatile() == Pool.NOTIFIED : "only a NOTIFIED pool is on the stack";
-            pool.setNextNotified(null);
-            pool.clearNotifiedVolatile();
+            final Pool next = Notification.taken(pool);
             if (abandoned)
             {
                 lateNotifications--;
@@ -466,15 +441,15 @@ final class Heap
             else if (pool.heap != this)
             {
                 // Not expected (see Pool.freeRemote); never leave another heap's pool unnotified.
-                if (pool.heap != null && pool.notifyStateVolatile() == Pool.NONE && pool.cancelNotifyTo(Pool.NOTIFIED))
+                if (pool.heap != null && Notification.claimUnarmed(pool))
                 {
-                    pool.heap.pushNotified(pool);
+                    Notification.push(pool.heap, pool);
                 }
             }
             else if (!pool.listed)
             {
                 pool.collectRemote(counters);
-                if (!pool.isFull() || !pool.armOrCollect(counters))
+                if (!pool.isFull() || !Notification.armOrCollect(pool, counters))
                 {
                     linkFront(pool);
                     if (pool.used == 0)
@@ -535,7 +510,7 @@ final class Heap
             {
                 final Pool next = pool.next;
                 released += pool.collectRemote(counters);
-                if (pool.used == 0 && pool.notifyStateVolatile() != Pool.NOTIFIED)
+                if (pool.used == 0 && Notification.stateVolatile(pool) != Notification.NOTIFIED)
                 {
                     if (force || (pool.seenEmptyRound >= 0 && pool.seenEmptyRound < round))
                     {
@@ -590,7 +565,7 @@ final class Heap
     /** Whether this abandoned heap still waits for a pool on its notified stack. Heap lock held. */
     boolean awaitsNotifications()
     {
-        return lateNotifications > 0 || hasNotifiedVolatile();
+        return lateNotifications > 0 || Notification.hasNotifiedVolatile(this);
     }
 
     /** Forgets every list (thread death: the pools went to the orphans). */
@@ -598,11 +573,6 @@ final class Heap
     {
         java.util.Arrays.fill(listedPools, null);
         keptEmpty = 0;
-    }
-
-    boolean hasNotifiedVolatile()
-    {
-        return notified != null;
     }
 
     /**

@@ -146,12 +146,12 @@ final class Orphans
                     }
                     pool.collectRemote(heap.counters);
                     pool.forgetLinks();
-                    int state = pool.notifyStateVolatile();
-                    if (state == Pool.NOTIFY && !pool.cancelNotify())
+                    int state = Notification.stateVolatile(pool);
+                    if (state == Notification.NOTIFY && !Notification.cancel(pool))
                     {
-                        state = Pool.NOTIFIED; // a remote free claimed it just now
+                        state = Notification.NOTIFIED; // a remote free claimed it just now
                     }
-                    if (state == Pool.NOTIFIED)
+                    if (state == Notification.NOTIFIED)
                     {
                         // Its push to the dead heap's stack is in flight or done: the pool stays with the
                         // dead heap until that stack is drained (then orphanOrFree).
@@ -198,7 +198,7 @@ final class Orphans
 
     private void orphan(final Pool pool)
     {
-        assert !pool.listed && pool.notifyStateVolatile() == Pool.NONE : "an orphan is unlisted and unarmed";
+        assert !pool.listed && Notification.stateVolatile(pool) == Notification.NONE : "an orphan is unlisted and unarmed";
         pool.setOwnerPlain(null);
         lists[pool.sizeClass].add(pool);
     }
@@ -215,7 +215,7 @@ final class Orphans
         for (int k = list.size() - 1; k >= 0; k--)
         {
             final Pool pool = list.get(k);
-            if (pool.notifyStateVolatile() == Pool.NOTIFIED)
+            if (Notification.stateVolatile(pool) == Notification.NOTIFIED)
             {
                 continue; // its dead heap has yet to see the notification
             }
@@ -248,7 +248,7 @@ final class Orphans
             for (int k = list.size() - 1; k >= 0; k--)
             {
                 final Pool pool = list.get(k);
-                if (pool.notifyStateVolatile() == Pool.NOTIFIED)
+                if (Notification.stateVolatile(pool) == Notification.NOTIFIED)
                 {
                     continue;
                 }

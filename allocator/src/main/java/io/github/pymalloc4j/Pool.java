@@ -34,9 +34,9 @@ import java.lang.invoke.VarHandle;
  * <p>Threads. The owner (the heap's thread, or whoever holds the heap's lock) does everything except
  * set remote bits; any other thread frees with one atomic OR on a remote-bitmap word, which also tells
  * it at once whether the block was already freed. The owner <em>collects</em> remote bits when its own
- * list runs dry. A pool that fills up leaves its heap's list and is marked {@link #NOTIFY}: the first
- * remote free into it moves it to {@link #NOTIFIED} and pushes it on the heap's notified stack, so the
- * owner brings it back into use (mimalloc's "delayed free").
+ * list runs dry. A pool that fills up leaves its heap's list and is armed ({@link Notification}): the
+ * first remote free into it claims the notification and pushes the pool on the heap's notified stack, so
+ * the owner brings it back into use (mimalloc's "delayed free").
  *
  * <p>A remote free, and why a racing double free never frees another block:
  * <pre>
@@ -58,18 +58,7 @@ final class Pool
     /** {@link #sizeClass} of a pool that serves no class. */
     static final int FREE = -1;
 
-    /**
-     * Notify states (the notification protocol, package-info). NONE: not armed (a listed, orphaned or free
-     * pool, or a detached one its owner is bringing back).
-     */
-    static final int NONE = 0;
-    /** Full and detached: the next remote free must tell the heap. */
-    static final int NOTIFY = 1;
-    /** A remote free has claimed the notification and pushes (or pushed) the pool on the heap's stack. */
-    static final int NOTIFIED = 2;
-
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
-    private static final VarHandle NOTIFY_STATE;
     private static final VarHandle BITS;
 
     static
@@ -77,7 +66,6 @@ final class Pool
         try
         {
             final MethodHandles.Lookup lookup = MethodHandles.lookup();
-            NOTIFY_STATE = lookup.findVarHandle(Pool.class, "notifyState", int.class);
             BITS = lookup.findVarHandle(Pool.class, "bits", long[].class);
         }
         catch (final ReflectiveOperationException e)
@@ -125,10 +113,14 @@ final class Pool
     // Shared state.
     /** The heap that owns this pool, or null when ownerless (empty, or orphaned by a dead thread). */
     Heap heap;
-    @SuppressWarnings("unused") // accessed through NOTIFY_STATE
-    private volatile int notifyState;
-    /** Link in a heap's notified stack: written by the pusher before its CAS, read by the owner after its swap. */
-    private Pool nextNotified;
+    /** The notify state ({@link Notification}: touched by nothing else). */
+    @SuppressWarnings("unused") // accessed through Notification's VarHandle
+    volatile int notifyState;
+    /**
+     * Link in a heap's notified stack ({@link Notification}: touched by nothing else): written by the pusher
+     * before its CAS, read by the owner after its swap.
+     */
+    Pool nextNotified;
 
     // Arena-lock state (see ArenaMapping).
     /** Memory may be resident: false once decommitted, true again when the pool is taken. */
@@ -172,7 +164,7 @@ final class Pool
         committed = true;
         seenEmptyRound = -1;
         setOwnerPlain(owner);
-        NOTIFY_STATE.setVolatile(this, NONE);
+        Notification.resetVolatile(this);
         BITS.setRelease(this, new long[2 * words]); // last: a freer that acquires it sees this life's fields
     }
 
@@ -184,7 +176,7 @@ final class Pool
     void markFree(final Counters counters)
     {
         assert used == 0 : "a pool with " + used + " live blocks made free";
-        assert notifyStateVolatile() != NOTIFIED : "a pool made free while its notification is in flight";
+        assert Notification.stateVolatile(this) != Notification.NOTIFIED : "a pool made free while its notification is in flight";
         if (sizeClass != FREE)
         {
             final long[] r = bits;
@@ -264,17 +256,6 @@ final class Pool
     void setSeenEmptyRound(final long round)
     {
         seenEmptyRound = round;
-    }
-
-    /** Link in the notified stack (see {@link Heap#pushNotified}). */
-    Pool nextNotified()
-    {
-        return nextNotified;
-    }
-
-    void setNextNotified(final Pool next)
-    {
-        nextNotified = next;
     }
 
     // ------------------------------------------------------------------ memory state (arena lock)
@@ -507,7 +488,7 @@ final class Pool
             }
             return null;
         }
-        if ((int)NOTIFY_STATE.getVolatile(this) == NOTIFY && NOTIFY_STATE.compareAndSet(this, NOTIFY, NOTIFIED))
+        if (Notification.claim(this))
         {
             // Read after the CAS: the owner armed the pool after it became its owner, and a NOTIFIED pool
             // changes hands only once its heap has drained it, so this is the heap to tell.
@@ -630,96 +611,21 @@ final class Pool
         return sum;
     }
 
-    // ------------------------------------------------------------------ the notification protocol
-    // (package-info, "Notification"): armOrCollect/arm by the owner, the claim in freeRemote by the first
-    // remote free, Heap.pushNotified by that freer, clearNotifiedVolatile when the owner drains it
-    // (Heap.drainNotified), disarmNotify when the pool is listed again.
-
     /**
-     * Owner, for a full pool: collects remote frees until it has room (false: keep it listed, or list it),
-     * or arms it so that the next remote free notifies its heap (true: it stays detached; it may be
-     * NOTIFIED already).
-     *
-     * @param collector the owner heap's counters.
+     * Whether any remote bit of this life is set, read with volatile loads (the owner's half of the
+     * notification's Dekker pair: a volatile store followed by opaque loads may be reordered on AArch64).
      */
-    boolean armOrCollect(final Counters collector)
+    boolean hasRemoteBitVolatile()
     {
-        while (true)
-        {
-            if (collectRemote(collector) > 0)
-            {
-                return false;
-            }
-            if (notifyStateVolatile() == NOTIFIED)
-            {
-                return true; // a remote free claimed it: it is on, or on its way to, the notified stack
-            }
-            if (arm())
-            {
-                return true;
-            }
-            if (!cancelNotify())
-            {
-                return true; // claimed between arm and cancel
-            }
-        }
-    }
-
-    /**
-     * Owner, for a full pool about to be detached: arms the notification, then looks for remote frees
-     * that raced in. The volatile write here and the remote free's atomic OR are each followed by a read
-     * of the other side, so at least one of them sees the other (a Dekker pair): no remote free is missed.
-     *
-     * @return true if armed with no remote free pending; false if some are pending (the caller cancels
-     *         the notification and collects them).
-     */
-    private boolean arm()
-    {
-        assert used == capacity : "only a full pool is armed";
-        NOTIFY_STATE.setVolatile(this, NOTIFY);
-        // Volatile reads: a volatile store followed by opaque loads may be reordered on AArch64.
         final int words = (capacity + 63) >>> 6;
         for (int w = 0; w < words; w++)
         {
             if ((long)LONGS.getVolatile(bits, 2 * w + 1) != 0)
             {
-                return false;
+                return true;
             }
         }
-        return true;
-    }
-
-    /**
-     * Owner: the pool is back in its list; stop asking for notifications. If a remote free already
-     * claimed it, the pool will also arrive on the notified stack, where {@link #listed} tells the owner
-     * to ignore it.
-     */
-    void disarmNotify()
-    {
-        NOTIFY_STATE.compareAndSet(this, NOTIFY, NONE);
-    }
-
-    /** Owner, when taking the pool off the notified stack. */
-    void clearNotifiedVolatile()
-    {
-        NOTIFY_STATE.setVolatile(this, NONE);
-    }
-
-    int notifyStateVolatile()
-    {
-        return (int)NOTIFY_STATE.getVolatile(this);
-    }
-
-    /** Whether a CAS moved the state from NONE to {@code state}. */
-    boolean cancelNotifyTo(final int state)
-    {
-        return NOTIFY_STATE.compareAndSet(this, NONE, state);
-    }
-
-    /** Whether a CAS moved the state from NOTIFY to NONE (used when orphaning). */
-    boolean cancelNotify()
-    {
-        return NOTIFY_STATE.compareAndSet(this, NOTIFY, NONE);
+        return false;
     }
 
     /** Requested size of live block {@code i}. */

@@ -62,7 +62,7 @@
  *  orphaned --a heap needs its class: Orphans.adopt--&gt; listed;   --empty: Orphans.freeEmpty--&gt; free
  * </pre>
  * A free pool is also <em>committed</em> or decommitted ({@code madvise(MADV_DONTNEED)}, from the round after
- * it became free; {@code ArenaMapping}'s decommit queue). Notify states ({@code Pool.NONE, NOTIFY,
+ * it became free; {@code ArenaMapping}'s decommit queue). Notify states ({@code Notification.NONE, NOTIFY,
  * NOTIFIED}) only matter for a detached pool; see "Notification" below.
  *
  * <p>An <b>arena</b> is <em>usable</em> (a free pool; on {@code UsableArenas}' list), <em>full</em> (no free
@@ -106,7 +106,7 @@
  *       stray bit) is dropped when the owner collects or hands the block out again, and counted.</li>
  *   <li>A pool is on its heap's notified stack at most once: it is pushed only by the thread whose CAS
  *       moved it from NOTIFY to NOTIFIED, and re-armed only after the owner took it off. Asserted in
- *       {@code Heap.pushNotified}.</li>
+ *       {@code Notification.push} and {@code Notification.taken}.</li>
  * </ol>
  *
  * <h2>The fast path</h2>
@@ -148,14 +148,15 @@
  *       {@code membarrier} (a fence on every running thread) and loads {@code inCall}: one of the two sees
  *       the other. Only when {@code lockFreeOwners} ({@code ProcessBarrier.isAvailable()}); otherwise
  *       owners lock their heap on every call.</li>
- *   <li><b>Notification</b> (a detached pool brought back by its first remote free; {@code Pool}'s notify
- *       state and {@code Heap}'s notified stack): arm: {@code Pool.armOrCollect} &rarr; {@code Pool.arm}
- *       (NONE &rarr; NOTIFY, volatile store, then volatile reads of the remote words); claim:
- *       {@code Pool.freeRemote} (OR, then NOTIFY &rarr; NOTIFIED by CAS); push: {@code Heap.pushNotified}
- *       (CAS on the stack head); drain: {@code Heap.drainNotified} (swap the stack, NOTIFIED &rarr; NONE,
- *       collect, list or re-arm). Arming and a remote free each write, then read what the other writes (a
- *       Dekker pair), so no free into a full pool is missed. A pool back on its list disarms
- *       ({@code Pool.disarmNotify}, NOTIFY &rarr; NONE by CAS).</li>
+ *   <li><b>Notification</b> (a detached pool brought back by its first remote free): every step in
+ *       {@code Notification}. Arm: {@code armOrCollect} &rarr; {@code arm} (NONE &rarr; NOTIFY, volatile
+ *       store, then volatile reads of the remote words, {@code Pool.hasRemoteBitVolatile}); claim:
+ *       {@code Pool.freeRemote} ORs its bit, then {@code claim} (NOTIFY &rarr; NOTIFIED by CAS); push:
+ *       {@code push} (CAS on the heap's stack head); drain: {@code Heap.drainNotified} walks
+ *       {@code takeAll} with {@code taken} (NOTIFIED &rarr; NONE), then collects, lists or re-arms.
+ *       Arming and a remote free each write, then read what the other writes (a Dekker pair), so no free
+ *       into a full pool is missed. A pool back on its list disarms ({@code disarm}, NOTIFY &rarr; NONE by
+ *       CAS).</li>
  *   <li><b>Thread death</b>: {@code Orphans}, start to end (see its class comment).</li>
  *   <li><b>Statistics file</b>: {@code StatsFileWriter} (the writer's half of the seqlock) and
  *       {@code StatsFile.read} (the reader's); {@code StatsDirectory} decides where files live and which to

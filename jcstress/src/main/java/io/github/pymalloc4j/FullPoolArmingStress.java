@@ -59,7 +59,7 @@ public class FullPoolArmingStress {
     public void remote() {
         final Heap notify = pool.freeRemote(a);
         if (notify != null) {
-            notify.pushNotified(pool);
+            Notification.push(notify, pool);
             pushed = 1;
         }
     }
@@ -67,7 +67,7 @@ public class FullPoolArmingStress {
     @Arbiter
     public void arbiter(final IIII_Result r) {
         r.r1 = pool.listed ? 1 : 0;
-        r.r2 = heap.hasNotifiedVolatile() ? 1 : 0;
+        r.r2 = Notification.hasNotifiedVolatile(heap) ? 1 : 0;
         r.r3 = pool.pendingRemoteFreesOpaque();
         r.r4 = pushed;
     }

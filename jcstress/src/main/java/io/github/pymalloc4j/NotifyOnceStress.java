@@ -17,7 +17,7 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
  *
  * <p>A pool of two blocks is filled by its owner, which arms it ({@code NOTIFY}) and detaches it. Two
  * other threads each free one of its blocks at once ({@link Pool#freeRemote}); each that wins the CAS
- * {@code NOTIFY -> NOTIFIED} pushes the pool ({@link Heap#pushNotified}). The pool has one
+ * {@code NOTIFY -> NOTIFIED} pushes the pool ({@link Notification#push}). The pool has one
  * {@code nextNotified} link: pushed twice it would be linked to itself and a drain would take it
  * twice.
  *
@@ -46,7 +46,7 @@ public class NotifyOnceStress {
     private final long b = armed(heap.allocate(StressFixtures.CLASS, StressFixtures.BLOCK));
 
     private long armed(final long block) {
-        if (pool.listed || pool.notifyStateVolatile() != Pool.NOTIFY) {
+        if (pool.listed || Notification.stateVolatile(pool) != Notification.NOTIFY) {
             throw new IllegalStateException("the full pool was not armed and detached");
         }
         return block;
@@ -67,13 +67,13 @@ public class NotifyOnceStress {
         if (notify == null) {
             return 0;
         }
-        notify.pushNotified(pool);
+        Notification.push(notify, pool);
         return 1;
     }
 
     @Arbiter
     public void arbiter(final IIII_Result r) {
-        r.r3 = pool.notifyStateVolatile();
-        r.r4 = heap.hasNotifiedVolatile() ? 1 : 0;
+        r.r3 = Notification.stateVolatile(pool);
+        r.r4 = Notification.hasNotifiedVolatile(heap) ? 1 : 0;
     }
 }

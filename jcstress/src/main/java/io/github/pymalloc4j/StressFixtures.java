@@ -62,9 +62,9 @@ final class StressFixtures {
         }
         final Pool pool = new Pool(null, 0, SCRATCH, blocks * BLOCK);
         pool.init(CLASS, heap);
-        heap.pushNotified(pool);
+        Notification.push(heap, pool);
         heap.drainNotified();
-        if (!pool.listed || heap.hasNotifiedVolatile() || pool.notifyStateVolatile() != Pool.NONE) {
+        if (!pool.listed || Notification.hasNotifiedVolatile(heap) || Notification.stateVolatile(pool) != Notification.NONE) {
             throw new IllegalStateException("the pool did not enter its heap's list");
         }
         return pool;
@@ -80,7 +80,7 @@ final class StressFixtures {
         try {
             final Heap notify = pool.freeRemote(address);
             if (notify != null) {
-                notify.pushNotified(pool);
+                Notification.push(notify, pool);
             }
             return 1;
         } catch (final IllegalArgumentException refused) {
