@@ -9,14 +9,11 @@ import java.lang.foreign.ValueLayout;
  * load or store; the allocator uses it only on memory it owns (free-list links in free blocks,
  * zeroing, copying).
  */
-final class AddressSpace
-{
+final class AddressSpace {
     /** The whole address space as one native segment (a restricted operation: needs native access). */
     private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
-    private AddressSpace()
-    {
-    }
+    private AddressSpace() {}
 
     /**
      * Plain read of a 64-bit value.
@@ -24,8 +21,7 @@ final class AddressSpace
      * @param address native address, 8-byte aligned or not.
      * @return the value stored there.
      */
-    static long getLongPlain(final long address)
-    {
+    static long getLongPlain(final long address) {
         return ALL.get(ValueLayout.JAVA_LONG_UNALIGNED, address);
     }
 
@@ -35,8 +31,7 @@ final class AddressSpace
      * @param address native address.
      * @param value   value to store.
      */
-    static void putLongPlain(final long address, final long value)
-    {
+    static void putLongPlain(final long address, final long value) {
         ALL.set(ValueLayout.JAVA_LONG_UNALIGNED, address, value);
     }
 
@@ -46,9 +41,8 @@ final class AddressSpace
      * @param address first byte.
      * @param length  byte count.
      */
-    static void zero(final long address, final long length)
-    {
-        ALL.asSlice(address, length).fill((byte)0);
+    static void zero(final long address, final long length) {
+        ALL.asSlice(address, length).fill((byte) 0);
     }
 
     /**
@@ -58,8 +52,7 @@ final class AddressSpace
      * @param to     destination address.
      * @param length byte count.
      */
-    static void copy(final long from, final long to, final long length)
-    {
+    static void copy(final long from, final long to, final long length) {
         MemorySegment.copy(ALL, from, ALL, to, length);
     }
 }

@@ -41,8 +41,7 @@ import java.util.concurrent.locks.LockSupport;
  * publishes its statistics into a memory-mapped file that other processes read with {@link StatsFile}
  * (layout in {@code docs/dump-format.md}); a daemon thread refreshes it, nothing on the allocation path.
  */
-public final class Allocator implements SegmentAllocator, AutoCloseable
-{
+public final class Allocator implements SegmentAllocator, AutoCloseable {
     /** Requests of at most this many bytes are served from pools. */
     public static final int SMALL_REQUEST_THRESHOLD = SizeClass.MAX_SMALL_SIZE;
     /** Largest request accepted (64 TiB); larger ones are taken for a bug and refused. */
@@ -64,6 +63,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     private final ArenaMap map;
     /** {@code heaps.byThread()}: one load less on the malloc path. */
     private final Heap[] byThread;
+
     private final HeapSet heaps;
     private final LargeBlocks large;
     private final Maintenance maintenance;
@@ -79,40 +79,49 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     private final Arena lifetime = Arena.ofShared();
     /** The debug tier: the full check at every stats(), trim() and close(). */
     private final boolean fullCheck;
+
     private volatile boolean closed;
 
-    private Allocator(final Builder builder)
-    {
+    private Allocator(final Builder builder) {
         purgeDelayNanos = builder.purgeDelay.toNanos();
         fullCheck = builder.fullCheck;
         final boolean immediate = purgeDelayNanos == 0;
         limit = new ReservationLimit(builder.maxReservedBytes);
         inFlight = new InFlightCalls();
-        arenas = new ArenaSet(builder.arenaSize, (int)builder.poolSize, builder.rangeBytes(), builder.addressRange == 0,
-            limit, immediate, inFlight);
+        arenas = new ArenaSet(
+                builder.arenaSize,
+                (int) builder.poolSize,
+                builder.rangeBytes(),
+                builder.addressRange == 0,
+                limit,
+                immediate,
+                inFlight);
         map = arenas.map();
         heaps = new HeapSet(arenas, builder.sharedHeaps, !immediate);
         byThread = heaps.byThread();
         large = new LargeBlocks(limit, arenas);
-        maintenance = new Maintenance(heaps, arenas, immediate ? Builder.DEFAULT_PURGE_DELAY.toNanos() : purgeDelayNanos);
+        maintenance =
+                new Maintenance(heaps, arenas, immediate ? Builder.DEFAULT_PURGE_DELAY.toNanos() : purgeDelayNanos);
         publisher = startPublisher(builder); // before the maintenance thread: nothing to stop if it fails
         maintenance.start();
     }
 
-    private StatsPublisher startPublisher(final Builder builder)
-    {
-        if (builder.publishName == null)
-        {
+    private StatsPublisher startPublisher(final Builder builder) {
+        if (builder.publishName == null) {
             return StatsPublisher.fromSystemProperties(this::stats, builder.arenaSize, builder.poolSize);
         }
-        try
-        {
-            return StatsPublisher.start(this::stats, builder.arenaSize, builder.poolSize, builder.publishName,
-                builder.publishPeriod, builder.publishDirectory, 0);
-        }
-        catch (final IOException e)
-        {
-            throw new UncheckedIOException("cannot publish statistics as " + builder.publishName + ": " + e.getMessage(), e);
+        try {
+            return StatsPublisher.start(
+                    this::stats,
+                    builder.arenaSize,
+                    builder.poolSize,
+                    builder.publishName,
+                    builder.publishPeriod,
+                    builder.publishDirectory,
+                    0);
+        } catch (final IOException e) {
+            throw new UncheckedIOException(
+                    "cannot publish statistics as " + builder.publishName + ": " + e.getMessage(), e);
         }
     }
 
@@ -122,8 +131,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      *
      * @return a new allocator.
      */
-    public static Allocator create()
-    {
+    public static Allocator create() {
         return builder().build();
     }
 
@@ -132,8 +140,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      *
      * @return a new builder with the defaults set.
      */
-    public static Builder builder()
-    {
+    public static Builder builder() {
         return new Builder();
     }
 
@@ -148,15 +155,12 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @throws OutOfMemoryError         if the reserved-bytes maximum or the OS refuses.
      * @throws IllegalStateException    if the allocator is closed.
      */
-    public long malloc(final long size)
-    {
-        if (Long.compareUnsigned(size, SMALL_REQUEST_THRESHOLD) <= 0)
-        {
+    public long malloc(final long size) {
+        if (Long.compareUnsigned(size, SMALL_REQUEST_THRESHOLD) <= 0) {
             final Thread thread = Thread.currentThread();
             final Heap[] table = byThread;
-            final Heap heap = table[(int)thread.threadId() & (table.length - 1)];
-            if (heap != null && heap.ownerThread == thread)
-            {
+            final Heap heap = table[(int) thread.threadId() & (table.length - 1)];
+            if (heap != null && heap.ownerThread == thread) {
                 return heap.malloc(SizeClass.indexOf(size), size, true);
             }
         }
@@ -167,23 +171,17 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * Everything but the owner's small malloc found in the thread table: a thread's first call, a thread
      * whose slot another holds, virtual threads, large blocks, bad sizes.
      */
-    private long mallocSlow(final long size)
-    {
-        if (Long.compareUnsigned(size, SMALL_REQUEST_THRESHOLD) <= 0)
-        {
+    private long mallocSlow(final long size) {
+        if (Long.compareUnsigned(size, SMALL_REQUEST_THRESHOLD) <= 0) {
             final Heap heap = heaps.current();
-            if (heap != null)
-            {
+            if (heap != null) {
                 return heap.malloc(SizeClass.indexOf(size), size, true);
             }
         }
         final int call = inFlight.enter();
-        try
-        {
+        try {
             return allocate(size, 0, false);
-        }
-        finally
-        {
+        } finally {
             inFlight.exit(call);
         }
     }
@@ -196,12 +194,10 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      *                                  (foreign, interior, or already freed); nothing changes then.
      * @throws IllegalStateException    if the allocator is closed.
      */
-    public void free(final long address)
-    {
+    public void free(final long address) {
         final Pool pool = map.poolOfPlain(address);
         final Heap heap = pool == null ? null : pool.heap;
-        if (heap == null || heap.ownerThread != Thread.currentThread() || !heap.freeOwned(pool, address))
-        {
+        if (heap == null || heap.ownerThread != Thread.currentThread() || !heap.freeOwned(pool, address)) {
             freeSlow(address);
         }
     }
@@ -213,43 +209,34 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @return the calling thread's heap (for a virtual thread, a handle whose calls take the general path).
      * @throws IllegalStateException if the allocator is closed.
      */
-    public ThreadHeap threadHeap()
-    {
+    public ThreadHeap threadHeap() {
         ensureOpen();
         Heap heap = heaps.current();
-        if (heap == null)
-        {
+        if (heap == null) {
             heap = heaps.createForCurrentThread();
         }
         return new ThreadHeap(this, map, heap, Thread.currentThread());
     }
 
     /** Everything but the owner's free of a live block: zero, large blocks, remote frees, bad input. */
-    void freeSlow(final long address)
-    {
+    void freeSlow(final long address) {
         ensureOpen();
-        if (address == 0)
-        {
+        if (address == 0) {
             return;
         }
         final NativeArena arena = arenas.arenaOfAcquire(address);
-        if (arena == null)
-        {
+        if (arena == null) {
             freeLarge(address);
             return;
         }
         freePooled(arena, address);
     }
 
-    private void freeLarge(final long address)
-    {
+    private void freeLarge(final long address) {
         final int call = inFlight.enter();
-        try
-        {
+        try {
             large.free(address, true);
-        }
-        finally
-        {
+        } finally {
             inFlight.exit(call);
         }
     }
@@ -258,65 +245,51 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * Frees a block of an arena: the owner's free, or one atomic OR (a remote free touches only Java-heap
      * metadata, so it needs no registration against {@link #close()}).
      */
-    private static void freePooled(final NativeArena arena, final long address)
-    {
+    private static void freePooled(final NativeArena arena, final long address) {
         final Pool pool = arena.poolAtAcquire(address);
         // Read once and check it is the caller's own heap: if this free is a double free, maintenance may
         // meanwhile have returned the pool (heap null) or another thread's heap may own it now, and a
         // thread must never run another heap's enter/exit.
         final Heap heap = pool == null ? null : pool.heap;
-        if (heap != null && heap.ownerThread == Thread.currentThread())
-        {
+        if (heap != null && heap.ownerThread == Thread.currentThread()) {
             freeOwned(pool, heap, address);
-        }
-        else
-        {
+        } else {
             freeRemote(pool, address);
         }
     }
 
     /** {@link #freePooled} of a block checked live in the given {@link Pool#lifeAcquire()} of its pool. */
-    private static void freePooledOfLife(final NativeArena arena, final Pool pool, final long[] life, final long address)
-    {
+    private static void freePooledOfLife(
+            final NativeArena arena, final Pool pool, final long[] life, final long address) {
         final Heap heap = arena.poolAtAcquire(address) == pool ? pool.heap : null;
-        if (heap != null && heap.ownerThread == Thread.currentThread())
-        {
+        if (heap != null && heap.ownerThread == Thread.currentThread()) {
             final boolean locked = heap.enter();
-            try
-            {
+            try {
                 // The owner is the only one who carves a pool it holds: in this life now, it stays in it.
-                if (pool.heap == heap && pool.sizeClass != Pool.FREE && pool.lifeAcquire() == life)
-                {
+                if (pool.heap == heap && pool.sizeClass != Pool.FREE && pool.lifeAcquire() == life) {
                     heap.freeLocal(pool, address);
                     return;
                 }
-            }
-            finally
-            {
+            } finally {
                 heap.exit(locked);
             }
         }
         final Heap notify = livePool(pool, address).freeRemote(address, life);
-        if (notify != null)
-        {
+        if (notify != null) {
             Notification.push(notify, pool);
         }
     }
 
-    private static void freeOwned(final Pool pool, final Heap heap, final long address)
-    {
-        if (!heap.freeOwned(pool, address))
-        {
+    private static void freeOwned(final Pool pool, final Heap heap, final long address) {
+        if (!heap.freeOwned(pool, address)) {
             freeRemote(pool, address); // the pool left this heap meanwhile (it was empty): report the bad free
         }
     }
 
-    private static void freeRemote(final Pool pool, final long address)
-    {
+    private static void freeRemote(final Pool pool, final long address) {
         final Pool live = livePool(pool, address);
         final Heap notify = live.freeRemote(address);
-        if (notify != null)
-        {
+        if (notify != null) {
             Notification.push(notify, live);
         }
     }
@@ -333,36 +306,27 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @throws OutOfMemoryError         if the reserved-bytes maximum or the OS refuses.
      * @throws IllegalStateException    if the allocator is closed.
      */
-    public long calloc(final long count, final long size)
-    {
+    public long calloc(final long count, final long size) {
         ensureOpen();
-        if (count < 0 || size < 0)
-        {
+        if (count < 0 || size < 0) {
             throw new IllegalArgumentException("calloc(" + count + ", " + size + "): negative count or size");
         }
         final long total;
-        try
-        {
+        try {
             total = Math.multiplyExact(count, size);
-        }
-        catch (final ArithmeticException e)
-        {
+        } catch (final ArithmeticException e) {
             throw new IllegalArgumentException("calloc(" + count + ", " + size + "): count * size overflows", e);
         }
         checkSize(total);
         final int call = inFlight.enter();
-        try
-        {
-            if (total <= SMALL_REQUEST_THRESHOLD)
-            {
+        try {
+            if (total <= SMALL_REQUEST_THRESHOLD) {
                 final long block = allocateSmall(SizeClass.indexOf(total), total, true);
                 AddressSpace.zero(block, total); // a pooled block may hold old data
                 return block;
             }
             return allocate(total, 0, true);
-        }
-        finally
-        {
+        } finally {
             inFlight.exit(call);
         }
     }
@@ -378,17 +342,13 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @throws OutOfMemoryError         if the reserved-bytes maximum or the OS refuses.
      * @throws IllegalStateException    if the allocator is closed.
      */
-    public long mallocAligned(final long size, final long alignment)
-    {
+    public long mallocAligned(final long size, final long alignment) {
         ensureOpen();
         checkAlignment(alignment);
         final int call = inFlight.enter();
-        try
-        {
+        try {
             return allocate(size, alignment, false);
-        }
-        finally
-        {
+        } finally {
             inFlight.exit(call);
         }
     }
@@ -409,19 +369,15 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @throws OutOfMemoryError         if the reserved-bytes maximum or the OS refuses.
      * @throws IllegalStateException    if the allocator is closed.
      */
-    public long realloc(final long address, final long newSize)
-    {
+    public long realloc(final long address, final long newSize) {
         ensureOpen();
         checkSize(newSize);
         final int call = inFlight.enter();
-        try
-        {
+        try {
             final long result = address == 0 ? allocateUncounted(newSize) : reallocLive(address, newSize);
             reallocs.increment();
             return result;
-        }
-        finally
-        {
+        } finally {
             inFlight.exit(call);
         }
     }
@@ -435,12 +391,10 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @throws IllegalArgumentException if the address is not a live block.
      * @throws IllegalStateException    if the allocator is closed.
      */
-    public long usableSize(final long address)
-    {
+    public long usableSize(final long address) {
         ensureOpen();
         final NativeArena arena = arenas.arenaOfAcquire(address);
-        if (arena == null)
-        {
+        if (arena == null) {
             return largeSize(address);
         }
         final Pool pool = livePool(arena.poolAtAcquire(address), address); // Java-heap metadata only: no native read
@@ -449,15 +403,11 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     }
 
     /** A large block's size, as a call in flight: close() must not release the records meanwhile. */
-    private long largeSize(final long address)
-    {
+    private long largeSize(final long address) {
         final int call = inFlight.enter();
-        try
-        {
+        try {
             return large.sizeOf(address);
-        }
-        finally
-        {
+        } finally {
             inFlight.exit(call);
         }
     }
@@ -475,18 +425,15 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @throws IllegalStateException    if the allocator is closed.
      */
     @Override
-    public MemorySegment allocate(final long byteSize, final long byteAlignment)
-    {
+    public MemorySegment allocate(final long byteSize, final long byteAlignment) {
         ensureOpen();
         checkAlignment(byteAlignment);
         final int call = inFlight.enter();
-        try
-        {
+        try {
             // Registered, so close() has not closed the lifetime yet: reinterpret cannot fail.
-            return MemorySegment.ofAddress(allocate(byteSize, byteAlignment, false)).reinterpret(byteSize, lifetime, null);
-        }
-        finally
-        {
+            return MemorySegment.ofAddress(allocate(byteSize, byteAlignment, false))
+                    .reinterpret(byteSize, lifetime, null);
+        } finally {
             inFlight.exit(call);
         }
     }
@@ -498,11 +445,9 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @throws IllegalArgumentException if it is not a native segment this allocator handed out.
      * @throws IllegalStateException    if the allocator is closed.
      */
-    public void free(final MemorySegment segment)
-    {
+    public void free(final MemorySegment segment) {
         ensureOpen();
-        if (!segment.isNative())
-        {
+        if (!segment.isNative()) {
             throw new IllegalArgumentException("not a native segment: " + segment);
         }
         free(segment.address());
@@ -516,20 +461,15 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      *
      * @throws IllegalStateException if the allocator is closed.
      */
-    public void trim()
-    {
+    public void trim() {
         ensureOpen();
         final int call = inFlight.enter();
-        try
-        {
+        try {
             maintenance.runRound(true);
-            if (fullCheck)
-            {
+            if (fullCheck) {
                 failIfInconsistent(maintenance.checkFull());
             }
-        }
-        finally
-        {
+        } finally {
             inFlight.exit(call);
         }
     }
@@ -542,22 +482,24 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @return the statistics.
      * @throws IllegalStateException if the allocator is closed.
      */
-    public AllocatorStats stats()
-    {
+    public AllocatorStats stats() {
         ensureOpen();
         final int call = inFlight.enter();
-        try
-        {
+        try {
             arenas.finishDeferredUnmaps(); // what the next round would do: the snapshot shows what is held
-            if (fullCheck)
-            {
+            if (fullCheck) {
                 failIfInconsistent(maintenance.checkFull());
             }
-            return StatsSnapshot.take(arenas, heaps, large, maintenance, limit,
-                reallocs.sum(), pooledReallocMoves.sum(), purgeDelayNanos);
-        }
-        finally
-        {
+            return StatsSnapshot.take(
+                    arenas,
+                    heaps,
+                    large,
+                    maintenance,
+                    limit,
+                    reallocs.sum(),
+                    pooledReallocMoves.sum(),
+                    purgeDelayNanos);
+        } finally {
             inFlight.exit(call);
         }
     }
@@ -568,11 +510,9 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      *
      * @throws IllegalStateException if statistics are not published, or the allocator is closed.
      */
-    public void publishNow()
-    {
+    public void publishNow() {
         ensureOpen();
-        if (publisher == null)
-        {
+        if (publisher == null) {
             throw new IllegalStateException("statistics publishing is off: see Allocator.Builder.publishStats");
         }
         publisher.publishNow();
@@ -583,8 +523,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      *
      * @return the file; empty if statistics are not published or the allocator is closed (the file is gone).
      */
-    public Optional<Path> statsFile()
-    {
+    public Optional<Path> statsFile() {
         return publisher == null || closed ? Optional.empty() : Optional.of(publisher.path());
     }
 
@@ -600,45 +539,35 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * one of them to return).
      */
     @Override
-    public void close()
-    {
-        synchronized (this)
-        {
-            if (closed)
-            {
+    public void close() {
+        synchronized (this) {
+            if (closed) {
                 return;
             }
             closed = true;
         }
         // While maintenance runs and the heaps are open: the check uses the owner handshake.
         final String wrong = fullCheck ? maintenance.checkFull() : null;
-        if (publisher != null)
-        {
+        if (publisher != null) {
             publisher.close(); // first: its thread takes snapshots
         }
-        maintenance.stop();     // no round runs after this (trim() rounds are calls in flight)
-        inFlight.close();       // slow-path calls: finished, and later ones refused
-        closeLifetime();        // segments: accesses in flight finish, later ones throw
-        heaps.close();          // owners' fast paths: none inside a call, none can start one
+        maintenance.stop(); // no round runs after this (trim() rounds are calls in flight)
+        inFlight.close(); // slow-path calls: finished, and later ones refused
+        closeLifetime(); // segments: accesses in flight finish, later ones throw
+        heaps.close(); // owners' fast paths: none inside a call, none can start one
         arenas.releaseAll();
         large.releaseAll();
         failIfInconsistent(wrong); // after everything is released: a failed check still closes
     }
 
     /** Closes the segments' scope; a downcall holding one of them makes the JDK refuse: wait for it. */
-    private void closeLifetime()
-    {
-        while (true)
-        {
-            try
-            {
+    private void closeLifetime() {
+        while (true) {
+            try {
                 lifetime.close();
                 return;
-            }
-            catch (final IllegalStateException e)
-            {
-                if (!lifetime.scope().isAlive())
-                {
+            } catch (final IllegalStateException e) {
+                if (!lifetime.scope().isAlive()) {
                     return;
                 }
                 LockSupport.parkNanos(1_000_000);
@@ -651,20 +580,17 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      *
      * @return true once closed.
      */
-    public boolean isClosed()
-    {
+    public boolean isClosed() {
         return closed;
     }
 
     /** Bytes the reservation limit counts as held (arenas and large blocks). For tests. */
-    long limitReservedBytes()
-    {
+    long limitReservedBytes() {
         return limit.reserved();
     }
 
     /** Checks the internal invariants that the statistics cannot show; null when they hold. For tests. */
-    String checkInvariants()
-    {
+    String checkInvariants() {
         return closed ? null : arenas.checkInvariants(false);
     }
 
@@ -672,50 +598,40 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * The full check (package-info, "Checks"): every invariant of the arena set, and of each heap whose owner
      * can be excluded now. Null when they hold, else what is wrong. For tests and the debug tier.
      */
-    String checkFull()
-    {
+    String checkFull() {
         return closed ? null : maintenance.checkFull();
     }
 
     /** The debug tier: throws if the full check finds the allocator inconsistent. */
-    private void failIfInconsistent(final String wrong)
-    {
-        if (wrong != null)
-        {
-            throw new IllegalStateException("pymalloc4j full check (-D" + Builder.CHECK_PROPERTY + "=full) failed: " + wrong);
+    private void failIfInconsistent(final String wrong) {
+        if (wrong != null) {
+            throw new IllegalStateException(
+                    "pymalloc4j full check (-D" + Builder.CHECK_PROPERTY + "=full) failed: " + wrong);
         }
     }
 
     /** Whether owner heaps skip their lock (the process barrier is available). For tests and reports. */
-    boolean lockFreeOwners()
-    {
+    boolean lockFreeOwners() {
         return heaps.lockFreeOwners();
     }
 
     // ---------------------------------------------------------------- slow paths
 
-    private long allocate(final long size, final long alignment, final boolean zeroed)
-    {
+    private long allocate(final long size, final long alignment, final boolean zeroed) {
         ensureOpen();
         checkSize(size);
         final long rounded = alignment <= SizeClass.ALIGNMENT ? size : (Math.max(size, 1) + alignment - 1) & -alignment;
-        if (rounded <= SMALL_REQUEST_THRESHOLD)
-        {
+        if (rounded <= SMALL_REQUEST_THRESHOLD) {
             final long block = allocateSmall(SizeClass.indexOf(rounded), size, true);
-            if (zeroed)
-            {
+            if (zeroed) {
                 AddressSpace.zero(block, size);
             }
             return block;
         }
-        try
-        {
+        try {
             return large.allocate(size, alignment, zeroed, true);
-        }
-        catch (final OutOfMemoryError e)
-        {
-            if (!releaseOwnKeptEmpty())
-            {
+        } catch (final OutOfMemoryError e) {
+            if (!releaseOwnKeptEmpty()) {
                 throw e;
             }
             return large.allocate(size, alignment, zeroed, true);
@@ -728,77 +644,59 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      *
      * @return whether any pool was given back.
      */
-    private boolean releaseOwnKeptEmpty()
-    {
+    private boolean releaseOwnKeptEmpty() {
         final Heap heap = heaps.current();
-        if (heap == null)
-        {
+        if (heap == null) {
             return false;
         }
         final boolean locked = heap.enter();
-        try
-        {
+        try {
             return heap.releaseKeptEmpty() > 0;
-        }
-        finally
-        {
+        } finally {
             heap.exit(locked);
         }
     }
 
-    private long allocateUncounted(final long size)
-    {
-        return size <= SMALL_REQUEST_THRESHOLD ?
-            allocateSmall(SizeClass.indexOf(size), size, false) : large.allocate(size, 0, false, false);
+    private long allocateUncounted(final long size) {
+        return size <= SMALL_REQUEST_THRESHOLD
+                ? allocateSmall(SizeClass.indexOf(size), size, false)
+                : large.allocate(size, 0, false, false);
     }
 
     /** A block of class {@code c} from the calling thread's heap, or a shared one for a virtual thread. */
-    private long allocateSmall(final int c, final long size, final boolean counted)
-    {
+    private long allocateSmall(final int c, final long size, final boolean counted) {
         Heap heap = heaps.current();
-        if (heap == null)
-        {
+        if (heap == null) {
             heap = heaps.createForCurrentThread();
         }
-        if (heap != null)
-        {
+        if (heap != null) {
             return heap.malloc(c, size, counted);
         }
         final Heap shared = heaps.lockShared(); // throws if closed
-        try
-        {
+        try {
             final long block = shared.allocate(c, size);
-            if (counted)
-            {
+            if (counted) {
                 shared.counters.mallocs++;
             }
             return block;
-        }
-        finally
-        {
+        } finally {
             shared.lock.unlock();
         }
     }
 
-    private long reallocLive(final long address, final long newSize)
-    {
+    private long reallocLive(final long address, final long newSize) {
         final NativeArena arena = arenas.arenaOfAcquire(address);
-        if (arena == null)
-        {
+        if (arena == null) {
             final long oldSize = large.sizeOf(address);
-            if (newSize > SMALL_REQUEST_THRESHOLD || reallocStaysInPlace(newSize, oldSize))
-            {
+            if (newSize > SMALL_REQUEST_THRESHOLD || reallocStaysInPlace(newSize, oldSize)) {
                 return large.resize(address, newSize);
             }
             // Out of the records while it moves: a racing free of it is refused, C cannot reuse the address.
             final long[] taken = large.take(address);
             final long moved;
-            try
-            {
+            try {
                 moved = allocateSmall(SizeClass.indexOf(newSize), newSize, false);
-            }
-            catch (final RuntimeException | Error e)
-            {
+            } catch (final RuntimeException | Error e) {
                 large.restore(address, taken);
                 throw e;
             }
@@ -810,20 +708,16 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         final long[] life = pool.lifeAcquire(); // before the check: the block is checked live in this life
         pool.liveBlockIndexAcquire(address);
         final long blockSize = pool.blockSize;
-        if (reallocStaysInPlace(Math.max(newSize, 1), blockSize) && resizeOwnedInPlace(pool, life, address, newSize))
-        {
+        if (reallocStaysInPlace(Math.max(newSize, 1), blockSize) && resizeOwnedInPlace(pool, life, address, newSize)) {
             return address;
         }
         final long moved = allocateUncounted(newSize);
         AddressSpace.copy(address, moved, Math.min(blockSize, newSize));
-        try
-        {
+        try {
             // Only in the life it was checked in: if a racing free emptied the pool and it was carved
             // again (perhaps for moved itself), the address is another block now and must not be freed.
             freePooledOfLife(arena, pool, life, address);
-        }
-        catch (final RuntimeException e)
-        {
+        } catch (final RuntimeException e) {
             // Another thread freed the block meanwhile: this realloc fails and must change nothing.
             discard(moved);
             throw e;
@@ -833,29 +727,21 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
     }
 
     /** {@link #free(long)} without the open check: for calls registered in {@link #inFlight}. */
-    private void freeBlock(final long address)
-    {
+    private void freeBlock(final long address) {
         final NativeArena arena = arenas.arenaOfAcquire(address);
-        if (arena == null)
-        {
+        if (arena == null) {
             large.free(address, true);
-        }
-        else
-        {
+        } else {
             freePooled(arena, address);
         }
     }
 
     /** Gives back a block that {@link #allocateUncounted} took for a call that then failed: no user free. */
-    private void discard(final long block)
-    {
+    private void discard(final long block) {
         final NativeArena arena = arenas.arenaOfAcquire(block);
-        if (arena == null)
-        {
+        if (arena == null) {
             large.free(block, false);
-        }
-        else
-        {
+        } else {
             freePooled(arena, block);
             pooledReallocMoves.increment(); // the free it counted is not a user free
         }
@@ -870,77 +756,61 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * @throws IllegalArgumentException if the block was freed meanwhile; nothing changed.
      */
     /** {@link #REALLOC_IN_PLACE_QUARTERS}: whether a block of {@code size} bytes resized to {@code newSize} stays. */
-    static boolean reallocStaysInPlace(final long newSize, final long size)
-    {
+    static boolean reallocStaysInPlace(final long newSize, final long size) {
         return newSize <= size && 4 * newSize > REALLOC_IN_PLACE_QUARTERS * size;
     }
 
-    private static boolean resizeOwnedInPlace(final Pool pool, final long[] life, final long address, final long newSize)
-    {
+    private static boolean resizeOwnedInPlace(
+            final Pool pool, final long[] life, final long address, final long newSize) {
         final Heap heap = pool.heap;
-        if (heap == null || heap.ownerThread != Thread.currentThread())
-        {
+        if (heap == null || heap.ownerThread != Thread.currentThread()) {
             return false;
         }
         final boolean locked = heap.enter();
-        try
-        {
-            if (pool.heap != heap)
-            {
+        try {
+            if (pool.heap != heap) {
                 return false;
             }
-            if (pool.lifeAcquire() != life)
-            {
+            if (pool.lifeAcquire() != life) {
                 throw pool.freedMeanwhile(address);
             }
             pool.resizeOwned(pool.liveBlockIndexAcquire(address), newSize);
             return true;
-        }
-        finally
-        {
+        } finally {
             heap.exit(locked);
         }
     }
 
-    private static Pool livePool(final Pool pool, final long address)
-    {
-        if (pool == null || pool.sizeClass == Pool.FREE)
-        {
-            throw new IllegalArgumentException("0x" + Long.toHexString(address) +
-                " was not allocated by this allocator, or is a double free: it lies in an arena's " +
-                (pool == null ? "never used" : "empty") + " pool");
+    private static Pool livePool(final Pool pool, final long address) {
+        if (pool == null || pool.sizeClass == Pool.FREE) {
+            throw new IllegalArgumentException("0x" + Long.toHexString(address)
+                    + " was not allocated by this allocator, or is a double free: it lies in an arena's "
+                    + (pool == null ? "never used" : "empty")
+                    + " pool");
         }
         return pool;
     }
 
-    private void ensureOpen()
-    {
-        if (closed)
-        {
+    private void ensureOpen() {
+        if (closed) {
             throw InFlightCalls.closedException();
         }
     }
 
-    private static void checkSize(final long size)
-    {
-        if (size < 0)
-        {
+    private static void checkSize(final long size) {
+        if (size < 0) {
             throw new IllegalArgumentException("negative size: " + size);
         }
-        if (size > MAX_REQUEST_SIZE)
-        {
+        if (size > MAX_REQUEST_SIZE) {
             throw new IllegalArgumentException("absurd size: " + size + " bytes (maximum " + MAX_REQUEST_SIZE + ")");
         }
     }
 
-    private static void checkAlignment(final long alignment)
-    {
-        if (alignment <= 0 || (alignment & (alignment - 1)) != 0)
-        {
+    private static void checkAlignment(final long alignment) {
+        if (alignment <= 0 || (alignment & (alignment - 1)) != 0) {
             throw new IllegalArgumentException("alignment must be a power of two: " + alignment);
         }
-        if (alignment > MAX_ALIGNMENT)
-        {
+        if (alignment > MAX_ALIGNMENT) {
             throw new IllegalArgumentException("absurd alignment: " + alignment + " (maximum " + MAX_ALIGNMENT + ")");
         }
     }
@@ -949,8 +819,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
      * Chooses the arena size, pool size, reserved-bytes maximum, purge delay and statistics publishing of a
      * new {@link Allocator}.
      */
-    public static final class Builder
-    {
+    public static final class Builder {
         static final Duration DEFAULT_PURGE_DELAY = Duration.ofMillis(10);
         /** {@code -Dpymalloc4j.check=full} turns the debug tier on: the full check at stats(), trim(), close(). */
         static final String CHECK_PROPERTY = "pymalloc4j.check";
@@ -966,9 +835,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
         private Path publishDirectory;
         private boolean fullCheck = "full".equals(System.getProperty(CHECK_PROPERTY));
 
-        private Builder()
-        {
-        }
+        private Builder() {}
 
         /**
          * The debug tier (package-private: for tests; users set {@code -Dpymalloc4j.check=full}).
@@ -977,8 +844,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
          *           {@link IllegalStateException} when it fails.
          * @return this builder.
          */
-        Builder fullCheck(final boolean on)
-        {
+        Builder fullCheck(final boolean on) {
             fullCheck = on;
             return this;
         }
@@ -990,8 +856,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
          * @param bytes the arena size.
          * @return this builder.
          */
-        public Builder arenaSize(final long bytes)
-        {
+        public Builder arenaSize(final long bytes) {
             arenaSize = bytes;
             return this;
         }
@@ -1002,8 +867,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
          * @param bytes the pool size.
          * @return this builder.
          */
-        public Builder poolSize(final long bytes)
-        {
+        public Builder poolSize(final long bytes) {
             poolSize = bytes;
             return this;
         }
@@ -1015,8 +879,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
          * @param bytes the maximum, &gt; 0.
          * @return this builder.
          */
-        public Builder maxReservedBytes(final long bytes)
-        {
+        public Builder maxReservedBytes(final long bytes) {
             maxReservedBytes = bytes;
             return this;
         }
@@ -1032,21 +895,17 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
          * @param bytes from one arena to 1 TiB.
          * @return this builder.
          */
-        public Builder addressRange(final long bytes)
-        {
+        public Builder addressRange(final long bytes) {
             addressRange = bytes;
             return this;
         }
 
         /** The range to reserve: the one set, else the default capped by the limit. */
-        long rangeBytes()
-        {
-            if (addressRange != 0)
-            {
+        long rangeBytes() {
+            if (addressRange != 0) {
                 return addressRange;
             }
-            if (maxReservedBytes >= ArenaMap.DEFAULT_RANGE_BYTES)
-            {
+            if (maxReservedBytes >= ArenaMap.DEFAULT_RANGE_BYTES) {
                 return ArenaMap.DEFAULT_RANGE_BYTES;
             }
             return Math.max(arenaSize, (maxReservedBytes + arenaSize - 1) / arenaSize * arenaSize);
@@ -1062,8 +921,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
          * @param delay the delay, 0 to 1 minute.
          * @return this builder.
          */
-        public Builder purgeDelay(final Duration delay)
-        {
+        public Builder purgeDelay(final Duration delay) {
             purgeDelay = delay;
             return this;
         }
@@ -1075,8 +933,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
          * @param count 1 to 1024.
          * @return this builder.
          */
-        public Builder sharedHeaps(final int count)
-        {
+        public Builder sharedHeaps(final int count) {
             sharedHeaps = count;
             return this;
         }
@@ -1094,8 +951,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
          * @return this builder.
          * @throws IllegalArgumentException if the name is not of that form.
          */
-        public Builder publishStats(final String name)
-        {
+        public Builder publishStats(final String name) {
             publishName = StatsPublisher.checkName(name);
             return this;
         }
@@ -1108,8 +964,7 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
          * @return this builder.
          * @throws IllegalArgumentException if the period is out of range.
          */
-        public Builder publishPeriod(final Duration period)
-        {
+        public Builder publishPeriod(final Duration period) {
             publishPeriod = StatsPublisher.checkPeriod(period);
             return this;
         }
@@ -1122,10 +977,8 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
          * @return this builder.
          * @throws IllegalArgumentException if it is null.
          */
-        public Builder publishDirectory(final Path directory)
-        {
-            if (directory == null)
-            {
+        public Builder publishDirectory(final Path directory) {
+            if (directory == null) {
                 throw new IllegalArgumentException("statistics directory must not be null");
             }
             publishDirectory = directory;
@@ -1140,35 +993,29 @@ public final class Allocator implements SegmentAllocator, AutoCloseable
          * @throws IllegalArgumentException if a setting is out of range.
          * @throws UncheckedIOException     if {@link #publishStats(String)} was asked and the file cannot be made.
          */
-        public Allocator build()
-        {
-            if (Long.bitCount(poolSize) != 1 || poolSize < 4096 || poolSize > (1L << 20))
-            {
+        public Allocator build() {
+            if (Long.bitCount(poolSize) != 1 || poolSize < 4096 || poolSize > (1L << 20)) {
                 throw new IllegalArgumentException("pool size must be a power of two from 4 KiB to 1 MiB: " + poolSize);
             }
-            if (Long.bitCount(arenaSize) != 1 || arenaSize < (64L << 10) || arenaSize > (1L << 30))
-            {
-                throw new IllegalArgumentException("arena size must be a power of two from 64 KiB to 1 GiB: " + arenaSize);
+            if (Long.bitCount(arenaSize) != 1 || arenaSize < (64L << 10) || arenaSize > (1L << 30)) {
+                throw new IllegalArgumentException(
+                        "arena size must be a power of two from 64 KiB to 1 GiB: " + arenaSize);
             }
-            if (arenaSize < 4 * poolSize)
-            {
-                throw new IllegalArgumentException("arena size " + arenaSize + " must hold at least 4 pools of " + poolSize);
+            if (arenaSize < 4 * poolSize) {
+                throw new IllegalArgumentException(
+                        "arena size " + arenaSize + " must hold at least 4 pools of " + poolSize);
             }
-            if (maxReservedBytes <= 0)
-            {
+            if (maxReservedBytes <= 0) {
                 throw new IllegalArgumentException("maximum reserved bytes must be positive: " + maxReservedBytes);
             }
-            if (addressRange != 0 && (addressRange < arenaSize || addressRange > (1L << 40)))
-            {
-                throw new IllegalArgumentException("address range must be from one arena (" + arenaSize +
-                    " bytes) to 1 TiB: " + addressRange);
+            if (addressRange != 0 && (addressRange < arenaSize || addressRange > (1L << 40))) {
+                throw new IllegalArgumentException(
+                        "address range must be from one arena (" + arenaSize + " bytes) to 1 TiB: " + addressRange);
             }
-            if (purgeDelay == null || purgeDelay.isNegative() || purgeDelay.compareTo(Duration.ofMinutes(1)) > 0)
-            {
+            if (purgeDelay == null || purgeDelay.isNegative() || purgeDelay.compareTo(Duration.ofMinutes(1)) > 0) {
                 throw new IllegalArgumentException("purge delay must be from 0 to 1 minute: " + purgeDelay);
             }
-            if (sharedHeaps < 1 || sharedHeaps > 1024)
-            {
+            if (sharedHeaps < 1 || sharedHeaps > 1024) {
                 throw new IllegalArgumentException("shared heaps must be from 1 to 1024: " + sharedHeaps);
             }
             return new Allocator(this);

@@ -13,8 +13,7 @@ import java.util.List;
  * holds exactly; counts that other threads are changing are exact once they are quiet. Rendered by {@link #toText()} (in the spirit of CPython's
  * {@code sys._debugmallocstats()}) and {@link #toJson()} (schema in {@code docs/stats-format.md}).
  */
-public final class AllocatorStats implements StatsTotals
-{
+public final class AllocatorStats implements StatsTotals {
     /** Version of the JSON schema written by {@link #toJson()}. */
     public static final int JSON_SCHEMA_VERSION = 3;
 
@@ -30,8 +29,7 @@ public final class AllocatorStats implements StatsTotals
     /** The stored totals, indexed by {@link Statistic#ordinal()} (derived ones are computed on read). */
     private final long[] totals;
 
-    AllocatorStats(final Builder b)
-    {
+    AllocatorStats(final Builder b) {
         arenaSize = b.arenaSize;
         poolSize = b.poolSize;
         sizeClasses = List.copyOf(b.sizeClasses);
@@ -45,8 +43,7 @@ public final class AllocatorStats implements StatsTotals
     }
 
     /** Mutable fields the snapshot fills in. */
-    static final class Builder
-    {
+    static final class Builder {
         long arenaSize;
         long poolSize;
         final List<SizeClassStats> sizeClasses = new java.util.ArrayList<>();
@@ -59,15 +56,13 @@ public final class AllocatorStats implements StatsTotals
         final long[] totals = new long[Statistic.COUNT];
 
         /** Sets a stored total. */
-        void set(final Statistic statistic, final long value)
-        {
+        void set(final Statistic statistic, final long value) {
             assert !statistic.derived() : statistic + " is derived";
             totals[statistic.ordinal()] = value;
         }
 
         /** Adds to a stored total. */
-        void add(final Statistic statistic, final long value)
-        {
+        void add(final Statistic statistic, final long value) {
             assert !statistic.derived() : statistic + " is derived";
             totals[statistic.ordinal()] += value;
         }
@@ -85,16 +80,19 @@ public final class AllocatorStats implements StatsTotals
      * @param pendingRemoteFrees blocks freed by threads other than the owner, not yet collected by it.
      */
     public record SizeClassStats(
-        int index, int blockSize, int pools, long blocksInUse, long blocksAvailable, long bytesRequested,
-        long pendingRemoteFrees)
-    {
+            int index,
+            int blockSize,
+            int pools,
+            long blocksInUse,
+            long blocksAvailable,
+            long bytesRequested,
+            long pendingRemoteFrees) {
         /**
          * Bytes handed out in live blocks.
          *
          * @return {@code blocksInUse * blockSize}.
          */
-        public long bytesInUse()
-        {
+        public long bytesInUse() {
             return blocksInUse * blockSize;
         }
 
@@ -103,8 +101,7 @@ public final class AllocatorStats implements StatsTotals
          *
          * @return {@code bytesInUse() - bytesRequested}.
          */
-        public long internalWaste()
-        {
+        public long internalWaste() {
             return bytesInUse() - bytesRequested;
         }
 
@@ -113,10 +110,9 @@ public final class AllocatorStats implements StatsTotals
          *
          * @return a fraction from 0 to 1; 0 when the class has no pool.
          */
-        public double utilisation()
-        {
+        public double utilisation() {
             final long capacity = blocksInUse + pendingRemoteFrees + blocksAvailable;
-            return capacity == 0 ? 0.0 : (double)blocksInUse / capacity;
+            return capacity == 0 ? 0.0 : (double) blocksInUse / capacity;
         }
     }
 
@@ -129,9 +125,7 @@ public final class AllocatorStats implements StatsTotals
      * @param poolsFree   pools that can be handed out: empty carved ones plus never-carved ones.
      * @param pools       each carved pool, by index.
      */
-    public record ArenaStats(long address, int poolsTotal, int poolsCarved, int poolsFree, List<PoolStats> pools)
-    {
-    }
+    public record ArenaStats(long address, int poolsTotal, int poolsCarved, int poolsFree, List<PoolStats> pools) {}
 
     /**
      * One carved pool.
@@ -145,9 +139,13 @@ public final class AllocatorStats implements StatsTotals
      * @param heapId             the owning heap's id; -1 when empty or orphaned (its thread died).
      */
     public record PoolStats(
-        int index, int sizeClass, int blockSize, int blocksInUse, int capacity, int pendingRemoteFrees, int heapId)
-    {
-    }
+            int index,
+            int sizeClass,
+            int blockSize,
+            int blocksInUse,
+            int capacity,
+            int pendingRemoteFrees,
+            int heapId) {}
 
     /**
      * One heap: a platform thread's own, or one shared by virtual threads.
@@ -163,110 +161,98 @@ public final class AllocatorStats implements StatsTotals
      * @param frees              blocks it took back (own frees and collected remote frees).
      */
     public record HeapStats(
-        int id, String threadName, boolean shared, int pools, long blocksInUse, long bytesInUse,
-        long pendingRemoteFrees, long mallocs, long frees)
-    {
-    }
+            int id,
+            String threadName,
+            boolean shared,
+            int pools,
+            long blocksInUse,
+            long bytesInUse,
+            long pendingRemoteFrees,
+            long mallocs,
+            long frees) {}
 
     /** @return bytes per arena. */
-    public long arenaSize()
-    {
+    public long arenaSize() {
         return arenaSize;
     }
 
     /** @return bytes per pool. */
-    public long poolSize()
-    {
+    public long poolSize() {
         return poolSize;
     }
 
     /** @return the largest request served from pools (512). */
-    public int smallRequestThreshold()
-    {
+    public int smallRequestThreshold() {
         return SizeClass.MAX_SMALL_SIZE;
     }
 
     /** @return the 32 size classes, by index. */
-    public List<SizeClassStats> sizeClasses()
-    {
+    public List<SizeClassStats> sizeClasses() {
         return sizeClasses;
     }
 
     /** @return live heaps (own and shared) that hold pools or have served calls, by id. */
-    public List<HeapStats> heaps()
-    {
+    public List<HeapStats> heaps() {
         return heaps;
     }
 
     /** @return current arenas, by ascending address. */
-    public List<ArenaStats> arenas()
-    {
+    public List<ArenaStats> arenas() {
         return arenas;
     }
 
     /** @return arenas ever mapped. */
-    public long arenasAllocatedTotal()
-    {
+    public long arenasAllocatedTotal() {
         return get(Statistic.ARENAS_ALLOCATED_TOTAL);
     }
 
     /** @return arenas given back to the OS. */
-    public long arenasReclaimed()
-    {
+    public long arenasReclaimed() {
         return get(Statistic.ARENAS_RECLAIMED);
     }
 
     /** @return the most arenas held at once. */
-    public long arenasHighWater()
-    {
+    public long arenasHighWater() {
         return get(Statistic.ARENAS_HIGH_WATER);
     }
 
     /** @return arenas held now. */
-    public long arenasCurrent()
-    {
+    public long arenasCurrent() {
         return get(Statistic.ARENAS_CURRENT);
     }
 
     /** @return bytes reserved in arenas: {@code arenasCurrent() * arenaSize()}. */
-    public long arenaBytes()
-    {
+    public long arenaBytes() {
         return get(Statistic.ARENA_BYTES);
     }
 
     /** @return bytes in live pooled blocks (block sizes, not requested sizes). */
-    public long bytesInAllocatedBlocks()
-    {
+    public long bytesInAllocatedBlocks() {
         return get(Statistic.IN_ALLOCATED_BLOCKS);
     }
 
     /** @return bytes in blocks freed by other threads and not yet collected by their pool's owner. */
-    public long bytesPendingRemoteFree()
-    {
+    public long bytesPendingRemoteFree() {
         return get(Statistic.PENDING_REMOTE_FREE);
     }
 
     /** @return bytes in free blocks of used pools. */
-    public long bytesInAvailableBlocks()
-    {
+    public long bytesInAvailableBlocks() {
         return get(Statistic.IN_AVAILABLE_BLOCKS);
     }
 
     /** @return bytes in pools that serve no class: empty carved pools and never-carved ones. */
-    public long bytesInUnusedPools()
-    {
+    public long bytesInUnusedPools() {
         return get(Statistic.IN_UNUSED_POOLS);
     }
 
     /** @return bytes at the tail of used pools too small for one more block. */
-    public long bytesLostToQuantization()
-    {
+    public long bytesLostToQuantization() {
         return get(Statistic.QUANTIZATION);
     }
 
     /** @return the five categories added up; always equal to {@link #arenaBytes()}. */
-    public long accountedBytes()
-    {
+    public long accountedBytes() {
         return StatsTotals.accounted(this);
     }
 
@@ -276,8 +262,7 @@ public final class AllocatorStats implements StatsTotals
      *
      * @return committed bytes.
      */
-    public long committedBytes()
-    {
+    public long committedBytes() {
         return get(Statistic.COMMITTED);
     }
 
@@ -287,116 +272,97 @@ public final class AllocatorStats implements StatsTotals
      *
      * @return those bytes; {@link Allocator#trim()} brings them to 0.
      */
-    public long freeNotReturnedBytes()
-    {
+    public long freeNotReturnedBytes() {
         return get(Statistic.FREE_NOT_RETURNED);
     }
 
     /** @return pools decommitted ({@code madvise(MADV_DONTNEED)}) since creation. */
-    public long poolsDecommitted()
-    {
+    public long poolsDecommitted() {
         return get(Statistic.POOLS_DECOMMITTED);
     }
 
     /** @return pools whose heap's thread died, waiting to be adopted or to empty. */
-    public int orphanPools()
-    {
-        return (int)get(Statistic.ORPHAN_POOLS);
+    public int orphanPools() {
+        return (int) get(Statistic.ORPHAN_POOLS);
     }
 
     /** @return live blocks in orphaned pools. */
-    public long orphanedBlocksInUse()
-    {
+    public long orphanedBlocksInUse() {
         return get(Statistic.ORPHANED_BLOCKS_IN_USE);
     }
 
     /** @return the purge delay in nanoseconds (0: memory goes back at once). */
-    public long purgeDelayNanos()
-    {
+    public long purgeDelayNanos() {
         return purgeDelayNanos;
     }
 
     /** @return whether platform threads allocate without any lock (the process barrier is available). */
-    public boolean lockFreeOwners()
-    {
+    public boolean lockFreeOwners() {
         return lockFreeOwners;
     }
 
     /** @return maintenance rounds run. */
-    public long maintenanceRounds()
-    {
+    public long maintenanceRounds() {
         return get(Statistic.MAINTENANCE_ROUNDS);
     }
 
     /** @return the last failure of the maintenance thread, or null. */
-    public String maintenanceFailure()
-    {
+    public String maintenanceFailure() {
         return maintenanceFailure;
     }
 
     /** @return live pooled bytes as requested by the callers. */
-    public long bytesRequested()
-    {
+    public long bytesRequested() {
         return get(Statistic.REQUESTED);
     }
 
     /** @return internal fragmentation: {@code bytesInAllocatedBlocks() - bytesRequested()}. */
-    public long internalFragmentationBytes()
-    {
+    public long internalFragmentationBytes() {
         return get(Statistic.INTERNAL_FRAGMENTATION);
     }
 
     /** @return external fragmentation: the fraction of arena bytes not in live blocks (0 when no arenas). */
-    public double externalFragmentation()
-    {
+    public double externalFragmentation() {
         return fraction(Statistic.EXTERNAL_FRAGMENTATION);
     }
 
     /** @return live blocks served by the system allocator. */
-    public long largeAllocations()
-    {
+    public long largeAllocations() {
         return get(Statistic.LARGE_COUNT);
     }
 
     /** @return requested bytes of live large blocks. */
-    public long largeBytes()
-    {
+    public long largeBytes() {
         return get(Statistic.LARGE_BYTES);
     }
 
     /** @return bytes held from the OS that the limit applies to: {@code arenaBytes() + largeBytes()}. */
-    public long reservedBytes()
-    {
+    public long reservedBytes() {
         return get(Statistic.RESERVED);
     }
 
     /** @return the reserved-bytes maximum; {@link Long#MAX_VALUE} when unlimited. */
-    public long maxReservedBytes()
-    {
+    public long maxReservedBytes() {
         return maxReservedBytes;
     }
 
     /** @return estimated bytes of on-heap metadata (pool and arena objects, bitmaps, maps). */
-    public long heapMetadataBytes()
-    {
+    public long heapMetadataBytes() {
         return get(Statistic.HEAP_METADATA);
     }
 
     /** @return successful allocations: malloc, calloc, mallocAligned and allocate (not realloc). */
-    public long mallocs()
-    {
+    public long mallocs() {
         return get(Statistic.MALLOCS);
     }
 
     /** @return successful frees (not those done inside realloc), remote ones included. */
-    public long frees()
-    {
+    public long frees() {
         return get(Statistic.FREES);
     }
 
     /** @return frees of pooled blocks by threads other than the owner (collected or pending). */
-    public long remoteFrees()
-    {
+    public long remoteFrees() {
         return get(Statistic.REMOTE_FREES);
     }
 
@@ -404,20 +370,17 @@ public final class AllocatorStats implements StatsTotals
      * @return double frees found after the fact: a remote free that raced past the caller's check and was
      *         caught when the owner collected it (all others throw in the caller).
      */
-    public long doubleFreesDetected()
-    {
+    public long doubleFreesDetected() {
         return get(Statistic.DOUBLE_FREES_DETECTED);
     }
 
     /** @return successful reallocs. */
-    public long reallocs()
-    {
+    public long reallocs() {
         return get(Statistic.REALLOCS);
     }
 
     /** @return blocks obtained from the system allocator (realloc moves included). */
-    public long largeMallocs()
-    {
+    public long largeMallocs() {
         return get(Statistic.LARGE_MALLOCS);
     }
 
@@ -429,8 +392,7 @@ public final class AllocatorStats implements StatsTotals
      * @throws IllegalArgumentException if it is a {@link Statistic.Unit#FRACTION}.
      */
     @Override
-    public long get(final Statistic statistic)
-    {
+    public long get(final Statistic statistic) {
         return StatsTotals.value(statistic, totals);
     }
 
@@ -442,27 +404,23 @@ public final class AllocatorStats implements StatsTotals
      * @throws IllegalArgumentException if it is not a fraction.
      */
     @Override
-    public double fraction(final Statistic statistic)
-    {
+    public double fraction(final Statistic statistic) {
         return StatsTotals.fraction(statistic, totals);
     }
 
     /** @return a human-readable report; see {@code docs/stats-format.md}. */
-    public String toText()
-    {
+    public String toText() {
         return StatsFormat.text(this);
     }
 
     /** @return the snapshot as JSON, schema version {@value #JSON_SCHEMA_VERSION}; see {@code docs/stats-format.md}. */
-    public String toJson()
-    {
+    public String toJson() {
         return StatsFormat.json(this);
     }
 
     @Override
-    public String toString()
-    {
-        return "AllocatorStats[arenas=" + arenasCurrent() + ", heaps=" + heaps.size() + ", inUse=" + bytesInAllocatedBlocks() +
-            ", large=" + largeBytes() + ", reserved=" + reservedBytes() + "]";
+    public String toString() {
+        return "AllocatorStats[arenas=" + arenasCurrent() + ", heaps=" + heaps.size() + ", inUse="
+                + bytesInAllocatedBlocks() + ", large=" + largeBytes() + ", reserved=" + reservedBytes() + "]";
     }
 }

@@ -33,8 +33,7 @@ import java.lang.invoke.VarHandle;
  *       owner) take the slow path, which reads the arena ({@link #arenaOfAcquire}) and its pool with acquire loads.</li>
  * </ol>
  */
-final class ArenaMap
-{
+final class ArenaMap {
     private static final VarHandle ARENAS = MethodHandles.arrayElementVarHandle(NativeArena[].class);
     private static final VarHandle POOLS = MethodHandles.arrayElementVarHandle(Pool[].class);
 
@@ -45,18 +44,21 @@ final class ArenaMap
     final long base;
     /** Bytes in the range: a multiple of the arena size. */
     final long rangeBytes;
+
     private final int arenaShift;
     private final int poolShift;
     private final int poolsPerArena;
     private final int slots;
     /** Start of the raw mapping (the range plus its alignment slack), for {@link #release()}. */
     private final long rawBase;
+
     private final long rawBytes;
 
     private volatile NativeArena[] arenas = new NativeArena[1];
     private volatile Pool[] pools;
     /** Slots in use; guarded by the arena lock. */
     private int used;
+
     private boolean released;
 
     /**
@@ -68,28 +70,24 @@ final class ArenaMap
      *                   16 arenas); false for a range the user chose.
      * @throws OutOfMemoryError if the OS refuses the reservation.
      */
-    ArenaMap(final long arenaSize, final int poolSize, final long rangeBytes, final boolean shrinkable)
-    {
+    ArenaMap(final long arenaSize, final int poolSize, final long rangeBytes, final boolean shrinkable) {
         this.arenaShift = Long.numberOfTrailingZeros(arenaSize);
         this.poolShift = Integer.numberOfTrailingZeros(poolSize);
-        this.poolsPerArena = (int)(arenaSize / poolSize);
+        this.poolsPerArena = (int) (arenaSize / poolSize);
         long slotCount = Math.max(1, rangeBytes / arenaSize);
-        if (slotCount > Integer.MAX_VALUE / poolsPerArena)
-        {
+        if (slotCount > Integer.MAX_VALUE / poolsPerArena) {
             throw new IllegalArgumentException("address range of " + rangeBytes + " bytes holds too many pools");
         }
         long raw = Libc.mmapReserve((slotCount + 1) * arenaSize);
-        while ((raw == Libc.MAP_FAILED || raw == 0) && shrinkable && slotCount > 16)
-        {
+        while ((raw == Libc.MAP_FAILED || raw == 0) && shrinkable && slotCount > 16) {
             slotCount = Math.max(16, slotCount / 2);
             raw = Libc.mmapReserve((slotCount + 1) * arenaSize);
         }
-        if (raw == Libc.MAP_FAILED || raw == 0)
-        {
-            throw new OutOfMemoryError("pymalloc4j: cannot reserve " + (slotCount + 1) * arenaSize +
-                " bytes of address space for arenas (Allocator.Builder.addressRange sets the size)");
+        if (raw == Libc.MAP_FAILED || raw == 0) {
+            throw new OutOfMemoryError("pymalloc4j: cannot reserve " + (slotCount + 1) * arenaSize
+                    + " bytes of address space for arenas (Allocator.Builder.addressRange sets the size)");
         }
-        this.slots = (int)slotCount;
+        this.slots = (int) slotCount;
         this.rangeBytes = slotCount * arenaSize;
         this.rawBytes = this.rangeBytes + arenaSize;
         this.rawBase = raw;
@@ -104,11 +102,10 @@ final class ArenaMap
      *
      * @param address any address.
      */
-    Pool poolOfPlain(final long address)
-    {
+    Pool poolOfPlain(final long address) {
         final Pool[] table = pools;
         final long k = (address - base) >>> poolShift;
-        return k < table.length ? table[(int)k] : null;
+        return k < table.length ? table[(int) k] : null;
     }
 
     /**
@@ -116,11 +113,10 @@ final class ArenaMap
      *
      * @param address any address.
      */
-    NativeArena arenaOfAcquire(final long address)
-    {
+    NativeArena arenaOfAcquire(final long address) {
         final NativeArena[] table = arenas;
         final long k = (address - base) >>> arenaShift;
-        return k < table.length ? (NativeArena)ARENAS.getAcquire(table, (int)k) : null;
+        return k < table.length ? (NativeArena) ARENAS.getAcquire(table, (int) k) : null;
     }
 
     // ------------------------------------------------------------------ slots (arena lock held)
@@ -131,22 +127,18 @@ final class ArenaMap
      * @return the slot's address.
      * @throws OutOfMemoryError if the range is full or the OS refuses.
      */
-    long commitSlot()
-    {
+    long commitSlot() {
         final NativeArena[] table = arenas;
         int slot = 0;
-        while (slot < used && table[slot] != null)
-        {
+        while (slot < used && table[slot] != null) {
             slot++;
         }
-        if (slot == slots)
-        {
-            throw new OutOfMemoryError("pymalloc4j: the address range for arenas (" + rangeBytes +
-                " bytes) is full; Allocator.Builder.addressRange reserves a larger one");
+        if (slot == slots) {
+            throw new OutOfMemoryError("pymalloc4j: the address range for arenas (" + rangeBytes
+                    + " bytes) is full; Allocator.Builder.addressRange reserves a larger one");
         }
-        final long address = base + ((long)slot << arenaShift);
-        if (Libc.mmapFixed(address, 1L << arenaShift, Libc.PROT_READ | Libc.PROT_WRITE) != address)
-        {
+        final long address = base + ((long) slot << arenaShift);
+        if (Libc.mmapFixed(address, 1L << arenaShift, Libc.PROT_READ | Libc.PROT_WRITE) != address) {
             throw new OutOfMemoryError("pymalloc4j: mmap of " + (1L << arenaShift) + " bytes for a new arena failed");
         }
         return address;
@@ -157,21 +149,17 @@ final class ArenaMap
      *
      * @return 0 on success, -1 if the OS refused.
      */
-    int decommitSlot(final long address)
-    {
+    int decommitSlot(final long address) {
         return Libc.mmapFixed(address, 1L << arenaShift, Libc.PROT_NONE) == address ? 0 : -1;
     }
 
     /** Enters an arena and its carved pools into the tables. Arena lock held. */
-    void put(final NativeArena arena)
-    {
-        final int slot = (int)((arena.base - base) >>> arenaShift);
-        if (slot >= arenas.length)
-        {
+    void put(final NativeArena arena) {
+        final int slot = (int) ((arena.base - base) >>> arenaShift);
+        if (slot >= arenas.length) {
             grow(slot + 1);
         }
-        for (int i = 0; i < arena.carved; i++)
-        {
+        for (int i = 0; i < arena.carved; i++) {
             publish(arena.pool(i));
         }
         ARENAS.setRelease(arenas, slot, arena);
@@ -179,47 +167,39 @@ final class ArenaMap
     }
 
     /** Enters a newly carved pool of a mapped arena. Arena lock held. */
-    void publish(final Pool pool)
-    {
-        POOLS.setRelease(pools, (int)((pool.base - base) >>> poolShift), pool);
+    void publish(final Pool pool) {
+        POOLS.setRelease(pools, (int) ((pool.base - base) >>> poolShift), pool);
     }
 
     /** Takes an arena and its pools out of the tables. Arena lock held. */
-    void remove(final NativeArena arena)
-    {
-        final int slot = (int)((arena.base - base) >>> arenaShift);
+    void remove(final NativeArena arena) {
+        final int slot = (int) ((arena.base - base) >>> arenaShift);
         ARENAS.setRelease(arenas, slot, null);
         final Pool[] table = pools;
-        for (int i = 0; i < poolsPerArena; i++)
-        {
+        for (int i = 0; i < poolsPerArena; i++) {
             POOLS.setRelease(table, slot * poolsPerArena + i, null);
         }
-        while (used > 0 && arenas[used - 1] == null)
-        {
+        while (used > 0 && arenas[used - 1] == null) {
             used--;
         }
     }
 
-    private void grow(final int minSlots)
-    {
-        final int n = (int)Math.min(slots, Math.max(minSlots, 2L * arenas.length));
+    private void grow(final int minSlots) {
+        final int n = (int) Math.min(slots, Math.max(minSlots, 2L * arenas.length));
         pools = java.util.Arrays.copyOf(pools, n * poolsPerArena);
         arenas = java.util.Arrays.copyOf(arenas, n);
     }
 
     /** Unmaps the whole range. Every arena must be out of the map and no call may be in flight. */
-    void release()
-    {
-        if (!released)
-        {
+    void release() {
+        if (!released) {
             released = true;
             Libc.munmap(rawBase, rawBytes);
         }
     }
 
     /** Bytes of on-heap metadata (estimate, compressed oops). */
-    long heapBytes()
-    {
+    long heapBytes() {
         return 64 + 16 + 4L * arenas.length + 16 + 4L * pools.length;
     }
 }

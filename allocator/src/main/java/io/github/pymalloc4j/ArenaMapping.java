@@ -22,8 +22,7 @@ import java.util.List;
  * same block). Otherwise the arena waits, out of the map and still counted against the limit, for the
  * next round.
  */
-final class ArenaMapping
-{
+final class ArenaMapping {
     private final long arenaSize;
     private final int poolSize;
     private final int poolShift;
@@ -35,26 +34,27 @@ final class ArenaMapping
     private final ArrayDeque<Pool> decommitQueue = new ArrayDeque<>();
     private final List<NativeArena> unmapping = new ArrayList<>();
 
-    ArenaMapping(final long arenaSize, final int poolSize, final ArenaMap map, final ReservationLimit limit,
-        final InFlightCalls inFlight)
-    {
+    ArenaMapping(
+            final long arenaSize,
+            final int poolSize,
+            final ArenaMap map,
+            final ReservationLimit limit,
+            final InFlightCalls inFlight) {
         this.arenaSize = arenaSize;
         this.poolSize = poolSize;
         this.poolShift = Integer.numberOfTrailingZeros(poolSize);
-        this.poolsPerArena = (int)(arenaSize / poolSize);
+        this.poolsPerArena = (int) (arenaSize / poolSize);
         this.map = map;
         this.limit = limit;
         this.inFlight = inFlight;
     }
 
-    ArenaMap map()
-    {
+    ArenaMap map() {
         return map;
     }
 
     /** The arenas in the map, in creation order. */
-    List<NativeArena> mapped()
-    {
+    List<NativeArena> mapped() {
         return mapped;
     }
 
@@ -62,10 +62,8 @@ final class ArenaMapping
      * Arenas held: the mapped ones in creation order, then those out of the map whose unmapping waits for
      * calls in flight (wholly free, still counted against the limit).
      */
-    List<NativeArena> held()
-    {
-        if (unmapping.isEmpty())
-        {
+    List<NativeArena> held() {
+        if (unmapping.isEmpty()) {
             return mapped;
         }
         final List<NativeArena> held = new ArrayList<>(mapped);
@@ -74,8 +72,7 @@ final class ArenaMapping
     }
 
     /** Arenas out of the map whose unmapping waits for calls in flight. */
-    int awaitingUnmap()
-    {
+    int awaitingUnmap() {
         return unmapping.size();
     }
 
@@ -83,10 +80,8 @@ final class ArenaMapping
      * An arena out of the map but still mapped and counted against the limit, taken back into the map; or
      * null when none waits.
      */
-    NativeArena takeBack()
-    {
-        if (unmapping.isEmpty())
-        {
+    NativeArena takeBack() {
+        if (unmapping.isEmpty()) {
             return null;
         }
         final NativeArena arena = unmapping.removeLast();
@@ -100,16 +95,12 @@ final class ArenaMapping
      *
      * @throws OutOfMemoryError if the range is full or the OS refuses.
      */
-    NativeArena mapNew()
-    {
+    NativeArena mapNew() {
         assert unmapping.isEmpty() : "a slot is committed only while no arena awaits unmapping (its slot stays taken)";
         final long base;
-        try
-        {
+        try {
             base = map.commitSlot();
-        }
-        catch (final RuntimeException | Error e)
-        {
+        } catch (final RuntimeException | Error e) {
             limit.release(arenaSize);
             throw e;
         }
@@ -118,8 +109,7 @@ final class ArenaMapping
         return arena;
     }
 
-    private void enter(final NativeArena arena)
-    {
+    private void enter(final NativeArena arena) {
         map.put(arena);
         arena.setMapped(true);
         mapped.add(arena);
@@ -130,8 +120,7 @@ final class ArenaMapping
      *
      * @return arenas unmapped (this one and others that waited).
      */
-    int unmap(final NativeArena arena)
-    {
+    int unmap(final NativeArena arena) {
         assert arena.isWhollyFree() && !arena.isUsable() : "only a wholly free arena off the usable list is unmapped";
         map.remove(arena);
         mapped.remove(arena);
@@ -146,18 +135,14 @@ final class ArenaMapping
      *
      * @return arenas unmapped.
      */
-    int unmapQuiet()
-    {
-        if (unmapping.isEmpty() || !inFlight.isQuiet())
-        {
+    int unmapQuiet() {
+        if (unmapping.isEmpty() || !inFlight.isQuiet()) {
             return 0;
         }
         final int n = unmapping.size();
-        for (int k = n - 1; k >= 0; k--)
-        {
+        for (int k = n - 1; k >= 0; k--) {
             final NativeArena arena = unmapping.remove(k);
-            if (map.decommitSlot(arena.base) != 0)
-            {
+            if (map.decommitSlot(arena.base) != 0) {
                 throw new IllegalStateException("unmapping arena 0x" + Long.toHexString(arena.base) + " failed");
             }
             limit.release(arenaSize);
@@ -166,10 +151,8 @@ final class ArenaMapping
     }
 
     /** Queues a pool that became free for decommit, unless queued already. */
-    void queueDecommit(final Pool pool)
-    {
-        if (!pool.isDecommitQueued())
-        {
+    void queueDecommit(final Pool pool) {
+        if (!pool.isDecommitQueued()) {
             pool.setDecommitQueued(true);
             decommitQueue.add(pool);
         }
@@ -181,26 +164,18 @@ final class ArenaMapping
      *
      * @return pools decommitted.
      */
-    int decommitQueued(final long round, final boolean force)
-    {
+    int decommitQueued(final long round, final boolean force) {
         int decommitted = 0;
-        for (int k = decommitQueue.size(); k > 0; k--)
-        {
+        for (int k = decommitQueue.size(); k > 0; k--) {
             final Pool pool = decommitQueue.poll();
-            if (pool.sizeClass != Pool.FREE || !pool.committed || !pool.arena.isMapped())
-            {
+            if (pool.sizeClass != Pool.FREE || !pool.committed || !pool.arena.isMapped()) {
                 pool.setDecommitQueued(false);
-            }
-            else if (force || pool.freeSinceRound() < round)
-            {
+            } else if (force || pool.freeSinceRound() < round) {
                 pool.setDecommitQueued(false);
-                if (decommit(pool))
-                {
+                if (decommit(pool)) {
                     decommitted++;
                 }
-            }
-            else
-            {
+            } else {
                 decommitQueue.add(pool);
             }
         }
@@ -212,15 +187,12 @@ final class ArenaMapping
      *
      * @return whether it was committed (and so is decommitted now).
      */
-    boolean decommit(final Pool pool)
-    {
+    boolean decommit(final Pool pool) {
         assert pool.sizeClass == Pool.FREE : "only a free pool is decommitted";
-        if (!pool.committed)
-        {
+        if (!pool.committed) {
             return false;
         }
-        if (Libc.madvise(pool.base, poolSize, Libc.MADV_DONTNEED) != 0)
-        {
+        if (Libc.madvise(pool.base, poolSize, Libc.MADV_DONTNEED) != 0) {
             throw new IllegalStateException("madvise(DONTNEED) of pool 0x" + Long.toHexString(pool.base) + " failed");
         }
         pool.decommitted();
@@ -233,13 +205,11 @@ final class ArenaMapping
      *
      * @return arenas released.
      */
-    int releaseAll()
-    {
+    int releaseAll() {
         mapped.addAll(unmapping);
         unmapping.clear();
         final int n = mapped.size();
-        for (final NativeArena arena : mapped)
-        {
+        for (final NativeArena arena : mapped) {
             map.remove(arena);
             arena.setMapped(false);
             limit.release(arenaSize);
@@ -251,11 +221,9 @@ final class ArenaMapping
     }
 
     /** Bytes of on-heap metadata (estimate, compressed oops). */
-    long heapBytes()
-    {
+    long heapBytes() {
         long bytes = map.heapBytes() + 16 + 4L * mapped.size() + 16 + 8L * decommitQueue.size();
-        for (final NativeArena arena : mapped)
-        {
+        for (final NativeArena arena : mapped) {
             bytes += arena.heapBytes();
         }
         return bytes;

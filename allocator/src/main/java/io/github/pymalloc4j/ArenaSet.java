@@ -20,8 +20,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *                 wholly free arenas likewise, except one (kept as hysteresis)
  * </pre>
  */
-final class ArenaSet
-{
+final class ArenaSet {
     final long arenaSize;
     final int poolSize;
     final int poolsPerArena;
@@ -46,35 +45,37 @@ final class ArenaSet
     long highWater;
     long poolsDecommitted;
 
-    ArenaSet(final long arenaSize, final int poolSize, final long rangeBytes, final boolean rangeShrinkable,
-        final ReservationLimit limit, final boolean immediate, final InFlightCalls inFlight)
-    {
+    ArenaSet(
+            final long arenaSize,
+            final int poolSize,
+            final long rangeBytes,
+            final boolean rangeShrinkable,
+            final ReservationLimit limit,
+            final boolean immediate,
+            final InFlightCalls inFlight) {
         this.arenaSize = arenaSize;
         this.poolSize = poolSize;
-        this.poolsPerArena = (int)(arenaSize / poolSize);
+        this.poolsPerArena = (int) (arenaSize / poolSize);
         this.limit = limit;
         this.immediate = immediate;
         this.usable = new UsableArenas(poolsPerArena);
-        this.mapping = new ArenaMapping(arenaSize, poolSize, new ArenaMap(arenaSize, poolSize, rangeBytes, rangeShrinkable),
-            limit, inFlight);
+        this.mapping = new ArenaMapping(
+                arenaSize, poolSize, new ArenaMap(arenaSize, poolSize, rangeBytes, rangeShrinkable), limit, inFlight);
         this.orphans = new Orphans(this, orphanCounters);
     }
 
     /** The arena holding {@code address}, or null if it lies in none. Lock-free, any thread (acquire). */
-    NativeArena arenaOfAcquire(final long address)
-    {
+    NativeArena arenaOfAcquire(final long address) {
         return mapping.map().arenaOfAcquire(address);
     }
 
     /** The address range and its tables. */
-    ArenaMap map()
-    {
+    ArenaMap map() {
         return mapping.map();
     }
 
     /** Thread death and the orphaned pools. */
-    Orphans orphans()
-    {
+    Orphans orphans() {
         return orphans;
     }
 
@@ -82,26 +83,22 @@ final class ArenaSet
      * Arenas held: the mapped ones in creation order, then those out of the map whose unmapping waits for
      * calls in flight (wholly free, still counted against the limit). Lock held.
      */
-    List<NativeArena> arenas()
-    {
+    List<NativeArena> arenas() {
         return mapping.held();
     }
 
     /** The arenas in the map, in creation order. Lock held. */
-    List<NativeArena> mappedArenas()
-    {
+    List<NativeArena> mappedArenas() {
         return mapping.mapped();
     }
 
     /** Orphaned pools of class {@code c}. Lock held. */
-    List<Pool> orphans(final int c)
-    {
+    List<Pool> orphans(final int c) {
         return orphans.ofClass(c);
     }
 
     /** Lock held. */
-    long heapBytes()
-    {
+    long heapBytes() {
         return mapping.heapBytes() + usable.heapBytes();
     }
 
@@ -110,15 +107,11 @@ final class ArenaSet
      *
      * @return its number.
      */
-    long nextRound()
-    {
+    long nextRound() {
         lock.lock();
-        try
-        {
+        try {
             return ++round;
-        }
-        finally
-        {
+        } finally {
             lock.unlock();
         }
     }
@@ -131,45 +124,34 @@ final class ArenaSet
      *
      * @throws OutOfMemoryError if a new arena is needed and the limit or the OS refuses.
      */
-    Pool takePool(final int c, final Heap heap)
-    {
+    Pool takePool(final int c, final Heap heap) {
         lock.lock();
-        try
-        {
+        try {
             final Pool orphan = orphans.adopt(c, heap);
-            if (orphan != null)
-            {
+            if (orphan != null) {
                 return orphan;
             }
             final Pool pool = takeFreePool();
             pool.init(c, heap);
             return pool;
-        }
-        finally
-        {
+        } finally {
             lock.unlock();
         }
     }
 
     /** Takes back a pool with no live block: it becomes free. */
-    void freePool(final Pool pool)
-    {
+    void freePool(final Pool pool) {
         lock.lock();
-        try
-        {
+        try {
             freePoolLocked(pool);
-        }
-        finally
-        {
+        } finally {
             lock.unlock();
         }
     }
 
-    private Pool takeFreePool()
-    {
+    private Pool takeFreePool() {
         NativeArena arena = usable.fullest();
-        if (arena == null)
-        {
+        if (arena == null) {
             arena = newArena();
         }
         final int n = arena.freePoolCount();
@@ -181,41 +163,32 @@ final class ArenaSet
     }
 
     /** {@link #freePool}, lock held. */
-    void freePoolLocked(final Pool pool)
-    {
+    void freePoolLocked(final Pool pool) {
         assert lock.isHeldByCurrentThread();
         final NativeArena arena = pool.arena;
         final int n = arena.freePoolCount();
         pool.markFree(orphanCounters);
         arena.returnPool(pool);
         pool.becameFree(round);
-        if (immediate)
-        {
-            if (mapping.decommit(pool))
-            {
+        if (immediate) {
+            if (mapping.decommit(pool)) {
                 poolsDecommitted++;
             }
-        }
-        else
-        {
+        } else {
             mapping.queueDecommit(pool);
         }
-        if (usable.returnedPool(arena, n))
-        {
+        if (usable.returnedPool(arena, n)) {
             arena.becameWhollyFree(round);
-            if (immediate && usable.whollyFree() > 1)
-            {
+            if (immediate && usable.whollyFree() > 1) {
                 unmap(arena);
             }
         }
     }
 
-    private NativeArena newArena()
-    {
+    private NativeArena newArena() {
         // One still mapped and counted against the limit is taken back instead of mapping another.
         NativeArena arena = mapping.takeBack();
-        if (arena == null)
-        {
+        if (arena == null) {
             reserve(arenaSize, ReservationLimit.NEW_ARENA);
             arena = mapping.mapNew();
             allocatedTotal++;
@@ -226,8 +199,7 @@ final class ArenaSet
     }
 
     /** Unmaps a wholly free arena (or leaves it waiting for the calls in flight). */
-    private void unmap(final NativeArena arena)
-    {
+    private void unmap(final NativeArena arena) {
         usable.removeWhollyFree(arena);
         reclaimed += mapping.unmap(arena);
     }
@@ -240,8 +212,7 @@ final class ArenaSet
      *
      * @return pools decommitted or freed plus arenas unmapped.
      */
-    int purge(final boolean force)
-    {
+    int purge(final boolean force) {
         assert lock.isHeldByCurrentThread();
         final int unmapped = mapping.unmapQuiet();
         reclaimed += unmapped;
@@ -249,21 +220,15 @@ final class ArenaSet
         final int decommitted = mapping.decommitQueued(round, force);
         poolsDecommitted += decommitted;
         work += decommitted;
-        if (usable.whollyFree() > 1)
-        {
+        if (usable.whollyFree() > 1) {
             NativeArena keep = null;
-            for (final NativeArena arena : new ArrayList<>(mapping.mapped()))
-            {
-                if (!arena.isWhollyFree())
-                {
+            for (final NativeArena arena : new ArrayList<>(mapping.mapped())) {
+                if (!arena.isWhollyFree()) {
                     continue;
                 }
-                if (keep == null)
-                {
+                if (keep == null) {
                     keep = arena;
-                }
-                else if (force || arena.freeSinceRound() < round)
-                {
+                } else if (force || arena.freeSinceRound() < round) {
                     unmap(arena);
                     work++;
                 }
@@ -273,17 +238,13 @@ final class ArenaSet
     }
 
     /** Unmaps every arena; the set is unusable afterwards. No call may be in flight. */
-    void releaseAll()
-    {
+    void releaseAll() {
         lock.lock();
-        try
-        {
+        try {
             reclaimed += mapping.releaseAll();
             usable.clear();
             orphans.clear();
-        }
-        finally
-        {
+        } finally {
             lock.unlock();
         }
     }
@@ -295,24 +256,19 @@ final class ArenaSet
      *
      * @return arenas unmapped.
      */
-    int finishDeferredUnmaps()
-    {
+    int finishDeferredUnmaps() {
         lock.lock();
-        try
-        {
+        try {
             final int unmapped = mapping.unmapQuiet();
             reclaimed += unmapped;
             return unmapped;
-        }
-        finally
-        {
+        } finally {
             lock.unlock();
         }
     }
 
     /** Arenas out of the map whose unmapping waits for calls in flight. Lock held. */
-    int arenasAwaitingUnmap()
-    {
+    int arenasAwaitingUnmap() {
         return mapping.awaitingUnmap();
     }
 
@@ -322,24 +278,18 @@ final class ArenaSet
      *
      * @return arenas unmapped.
      */
-    int releaseWhollyFreeArenas()
-    {
+    int releaseWhollyFreeArenas() {
         lock.lock();
-        try
-        {
+        try {
             int released = 0;
-            for (final NativeArena arena : new ArrayList<>(mapping.mapped()))
-            {
-                if (arena.isWhollyFree())
-                {
+            for (final NativeArena arena : new ArrayList<>(mapping.mapped())) {
+                if (arena.isWhollyFree()) {
                     unmap(arena);
                     released++;
                 }
             }
             return released;
-        }
-        finally
-        {
+        } finally {
             lock.unlock();
         }
     }
@@ -350,16 +300,11 @@ final class ArenaSet
      *
      * @throws OutOfMemoryError naming the limit if it still refuses.
      */
-    void reserve(final long bytes, final String what)
-    {
-        try
-        {
+    void reserve(final long bytes, final String what) {
+        try {
             limit.reserve(bytes, what);
-        }
-        catch (final OutOfMemoryError e)
-        {
-            if (releaseWhollyFreeArenas() == 0)
-            {
+        } catch (final OutOfMemoryError e) {
+            if (releaseWhollyFreeArenas() == 0) {
                 throw e;
             }
             limit.reserve(bytes, what);
@@ -372,37 +317,29 @@ final class ArenaSet
      *
      * @return null when it holds, else what is wrong.
      */
-    String checkDetached(final Set<Heap> excluded)
-    {
+    String checkDetached(final Set<Heap> excluded) {
         lock.lock();
-        try
-        {
-            for (final NativeArena arena : mapping.mapped())
-            {
-                for (int i = 0; i < arena.carved; i++)
-                {
+        try {
+            for (final NativeArena arena : mapping.mapped()) {
+                for (int i = 0; i < arena.carved; i++) {
                     final Pool pool = arena.pool(i);
-                    if (pool.sizeClass == Pool.FREE || pool.listed || !excluded.contains(pool.heap))
-                    {
+                    if (pool.sizeClass == Pool.FREE || pool.listed || !excluded.contains(pool.heap)) {
                         continue;
                     }
-                    if (!pool.isFull() || Notification.stateVolatile(pool) == Notification.NONE)
-                    {
-                        return pool.heap + ": detached pool 0x" + Long.toHexString(pool.base) + " has " + pool.used + " of " +
-                            pool.capacity + " blocks live and notify state " + Notification.stateVolatile(pool) +
-                            ": a detached pool is full and armed or notified";
+                    if (!pool.isFull() || Notification.stateVolatile(pool) == Notification.NONE) {
+                        return pool.heap + ": detached pool 0x" + Long.toHexString(pool.base) + " has " + pool.used
+                                + " of " + pool.capacity
+                                + " blocks live and notify state " + Notification.stateVolatile(pool)
+                                + ": a detached pool is full and armed or notified";
                     }
                     final String wrong = pool.check();
-                    if (wrong != null)
-                    {
+                    if (wrong != null) {
                         return pool.heap + ": " + wrong;
                     }
                 }
             }
             return null;
-        }
-        finally
-        {
+        } finally {
             lock.unlock();
         }
     }
@@ -412,46 +349,36 @@ final class ArenaSet
      * list, and with {@code full} every arena's pools and every orphan. Null when they hold, else what is
      * wrong.
      */
-    String checkInvariants(final boolean full)
-    {
+    String checkInvariants(final boolean full) {
         lock.lock();
-        try
-        {
+        try {
             final String list = usable.check(mapping.mapped(), immediate);
-            if (list != null || !full)
-            {
+            if (list != null || !full) {
                 return list;
             }
-            for (final NativeArena arena : mapping.mapped())
-            {
+            for (final NativeArena arena : mapping.mapped()) {
                 int free = 0;
-                for (int i = 0; i < arena.carved; i++)
-                {
+                for (int i = 0; i < arena.carved; i++) {
                     final Pool pool = arena.pool(i);
                     final boolean isFree = pool.sizeClass == Pool.FREE;
-                    if (isFree != arena.onFreeStack(i))
-                    {
-                        return "pool 0x" + Long.toHexString(pool.base) + (isFree ? " is free but not" : " serves a class but is") +
-                            " on its arena's free-pool stack";
+                    if (isFree != arena.onFreeStack(i)) {
+                        return "pool 0x" + Long.toHexString(pool.base)
+                                + (isFree ? " is free but not" : " serves a class but is")
+                                + " on its arena's free-pool stack";
                     }
-                    if (isFree)
-                    {
+                    if (isFree) {
                         free++;
-                        if (pool.heap != null || pool.listed)
-                        {
+                        if (pool.heap != null || pool.listed) {
                             return "free pool 0x" + Long.toHexString(pool.base) + " is owned or listed";
                         }
                     }
                 }
-                if (free != arena.freeStackDepth())
-                {
+                if (free != arena.freeStackDepth()) {
                     return "arena 0x" + Long.toHexString(arena.base) + ": a pool is twice on its free-pool stack";
                 }
             }
             return orphans.check();
-        }
-        finally
-        {
+        } finally {
             lock.unlock();
         }
     }

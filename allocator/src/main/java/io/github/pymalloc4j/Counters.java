@@ -5,16 +5,14 @@ package io.github.pymalloc4j;
  * the single thread that owns them at the time; statistics read them racily, so totals are exact once
  * the threads are quiet and never torn (longs on 64-bit JVMs).
  */
-final class Counters
-{
+final class Counters {
     long mallocs;
     long localFrees;
     long remoteFreesCollected;
     long doubleFreesDetected;
 
     /** Adds another set into this one (a retiring heap's counts). */
-    void add(final Counters other)
-    {
+    void add(final Counters other) {
         mallocs += other.mallocs;
         localFrees += other.localFrees;
         remoteFreesCollected += other.remoteFreesCollected;

@@ -23,8 +23,7 @@ import java.util.Set;
  * final symbolic link, through java.nio's {@code unix} attribute view where there is one (Linux, macOS); on a
  * file system without owners only the type is known and the owner is {@link #UNKNOWN_UID}.
  */
-final class FileTrust
-{
+final class FileTrust {
     /** Owner of a path whose file system has none, and our own uid where it cannot be found out. */
     static final long UNKNOWN_UID = -1;
     /** The superuser, trusted like ourselves. */
@@ -43,9 +42,7 @@ final class FileTrust
 
     private static final long OUR_UID = probeUid();
 
-    private FileTrust()
-    {
-    }
+    private FileTrust() {}
 
     /**
      * What {@code lstat} says of a path.
@@ -58,46 +55,38 @@ final class FileTrust
      * @param size    bytes.
      * @param fileKey the file's identity (device and inode), or null.
      */
-    record Status(Path path, String type, long uid, int mode, long size, Object fileKey)
-    {
-        boolean regularFile()
-        {
+    record Status(Path path, String type, long uid, int mode, long size, Object fileKey) {
+        boolean regularFile() {
             return "regular file".equals(type);
         }
 
-        boolean directory()
-        {
+        boolean directory() {
             return "directory".equals(type);
         }
 
         /** @return whether the group or others may write to it. */
-        boolean othersCanWrite()
-        {
+        boolean othersCanWrite() {
             return mode >= 0 && (mode & GROUP_OR_OTHER_WRITE) != 0;
         }
 
         /** @return whether only an entry's owner may delete or rename it (the sticky bit of a directory). */
-        boolean sticky()
-        {
+        boolean sticky() {
             return mode >= 0 && (mode & S_ISVTX) != 0;
         }
 
         /** @return the permissions as {@code ls -l} shows them, e.g. {@code rwxrwxrwt}. */
-        String permissions()
-        {
+        String permissions() {
             return FileTrust.permissions(mode);
         }
 
         /** @return whether {@code other} is the same file (device and inode), where that is known. */
-        boolean sameFile(final Status other)
-        {
+        boolean sameFile(final Status other) {
             return fileKey == null ? other.fileKey == null && type.equals(other.type) : fileKey.equals(other.fileKey);
         }
     }
 
     /** @return the effective uid of this process, or {@link #UNKNOWN_UID}. */
-    static long ourUid()
-    {
+    static long ourUid() {
         return OUR_UID;
     }
 
@@ -108,29 +97,25 @@ final class FileTrust
      * @return its status.
      * @throws IOException if it does not exist or cannot be examined.
      */
-    static Status status(final Path path) throws IOException
-    {
-        final BasicFileAttributes basic = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        try
-        {
+    static Status status(final Path path) throws IOException {
+        final BasicFileAttributes basic =
+                Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        try {
             final Map<String, Object> unix = Files.readAttributes(path, "unix:mode,uid", LinkOption.NOFOLLOW_LINKS);
-            final int mode = ((Number)unix.get("mode")).intValue();
-            final long uid = Integer.toUnsignedLong(((Number)unix.get("uid")).intValue());
+            final int mode = ((Number) unix.get("mode")).intValue();
+            final long uid = Integer.toUnsignedLong(((Number) unix.get("uid")).intValue());
             return new Status(path, type(mode), uid, mode & 07777, basic.size(), basic.fileKey());
-        }
-        catch (final UnsupportedOperationException | IllegalArgumentException e)
-        {
+        } catch (final UnsupportedOperationException | IllegalArgumentException e) {
             // no unix view: the type from the basic attributes, the permissions from the POSIX view if any
         }
-        final String type = basic.isSymbolicLink() ? "symbolic link" : basic.isDirectory() ? "directory" :
-            basic.isRegularFile() ? "regular file" : "special file";
+        final String type = basic.isSymbolicLink()
+                ? "symbolic link"
+                : basic.isDirectory() ? "directory" : basic.isRegularFile() ? "regular file" : "special file";
         int mode = -1;
-        try
-        {
-            mode = mode(Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS).permissions());
-        }
-        catch (final UnsupportedOperationException e)
-        {
+        try {
+            mode = mode(Files.readAttributes(path, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                    .permissions());
+        } catch (final UnsupportedOperationException e) {
             // no permissions either
         }
         return new Status(path, type, UNKNOWN_UID, mode, basic.size(), basic.fileKey());
@@ -144,20 +129,17 @@ final class FileTrust
      * @param s the directory's status.
      * @return a reason (to follow the directory's name in a message), or empty if it can be trusted.
      */
-    static Optional<String> directoryProblem(final Status s)
-    {
-        if (!s.directory())
-        {
+    static Optional<String> directoryProblem(final Status s) {
+        if (!s.directory()) {
             return Optional.of("is not a directory (it is a " + s.type() + ")");
         }
         final Optional<String> owner = ownerProblem(s);
-        if (owner.isPresent())
-        {
+        if (owner.isPresent()) {
             return owner;
         }
-        if (s.othersCanWrite() && !s.sticky())
-        {
-            return Optional.of("has mode " + s.permissions() + ": the group or others can write to it (and it is not sticky)");
+        if (s.othersCanWrite() && !s.sticky()) {
+            return Optional.of(
+                    "has mode " + s.permissions() + ": the group or others can write to it (and it is not sticky)");
         }
         return Optional.empty();
     }
@@ -169,19 +151,15 @@ final class FileTrust
      * @param s the file's status.
      * @return a reason (to follow the file's name in a message), or empty if it can be trusted.
      */
-    static Optional<String> fileProblem(final Status s)
-    {
-        if (!s.regularFile())
-        {
+    static Optional<String> fileProblem(final Status s) {
+        if (!s.regularFile()) {
             return Optional.of("is not a regular file (it is a " + s.type() + ")");
         }
         final Optional<String> owner = ownerProblem(s);
-        if (owner.isPresent())
-        {
+        if (owner.isPresent()) {
             return owner;
         }
-        if (s.othersCanWrite())
-        {
+        if (s.othersCanWrite()) {
             return Optional.of("has mode " + s.permissions() + ": the group or others can write to it");
         }
         return Optional.empty();
@@ -191,46 +169,36 @@ final class FileTrust
      * @return "is owned by uid X, not by us (uid Y) or root" if the owner is known and is neither us nor root
      * (root can change anything anyway, so a path root owns is no less ours than one we own).
      */
-    static Optional<String> ownerProblem(final Status s)
-    {
-        if (!foreign(s.uid()))
-        {
+    static Optional<String> ownerProblem(final Status s) {
+        if (!foreign(s.uid())) {
             return Optional.empty();
         }
         return Optional.of("is owned by uid " + s.uid() + ", not by us (uid " + OUR_UID + ") or root");
     }
 
     /** @return whether the owner is known and is another user than us or root. */
-    static boolean foreign(final long uid)
-    {
+    static boolean foreign(final long uid) {
         return uid != UNKNOWN_UID && OUR_UID != UNKNOWN_UID && uid != OUR_UID && uid != ROOT_UID;
     }
 
-    static String permissions(final int mode)
-    {
-        if (mode < 0)
-        {
+    static String permissions(final int mode) {
+        if (mode < 0) {
             return "unknown";
         }
         final char[] p = "rwxrwxrwx".toCharArray();
-        for (int bit = 0; bit < 9; bit++)
-        {
-            if ((mode & (1 << (8 - bit))) == 0)
-            {
+        for (int bit = 0; bit < 9; bit++) {
+            if ((mode & (1 << (8 - bit))) == 0) {
                 p[bit] = '-';
             }
         }
-        if ((mode & S_ISVTX) != 0)
-        {
+        if ((mode & S_ISVTX) != 0) {
             p[8] = p[8] == 'x' ? 't' : 'T';
         }
         return new String(p);
     }
 
-    private static String type(final int mode)
-    {
-        return switch (mode & S_IFMT)
-        {
+    private static String type(final int mode) {
+        return switch (mode & S_IFMT) {
             case S_IFREG -> "regular file";
             case S_IFDIR -> "directory";
             case S_IFLNK -> "symbolic link";
@@ -242,40 +210,32 @@ final class FileTrust
         };
     }
 
-    private static int mode(final Set<PosixFilePermission> permissions)
-    {
+    private static int mode(final Set<PosixFilePermission> permissions) {
         int mode = 0;
-        for (final PosixFilePermission p : permissions)
-        {
+        for (final PosixFilePermission p : permissions) {
             mode |= 1 << (8 - p.ordinal());
         }
         return mode;
     }
 
     /** {@code geteuid()}; else the owner of {@code /proc/self}; else unknown. */
-    private static long probeUid()
-    {
-        try
-        {
+    private static long probeUid() {
+        try {
             final Linker linker = Linker.nativeLinker();
             final Optional<MemorySegment> geteuid = linker.defaultLookup().find("geteuid");
-            if (geteuid.isPresent())
-            {
-                final MethodHandle call = linker.downcallHandle(geteuid.get(), FunctionDescriptor.of(ValueLayout.JAVA_INT));
-                return Integer.toUnsignedLong((int)call.invokeExact());
+            if (geteuid.isPresent()) {
+                final MethodHandle call =
+                        linker.downcallHandle(geteuid.get(), FunctionDescriptor.of(ValueLayout.JAVA_INT));
+                return Integer.toUnsignedLong((int) call.invokeExact());
             }
-        }
-        catch (final Throwable t)
-        {
+        } catch (final Throwable t) {
             // no native access, or no such function: try the file system
         }
-        try
-        {
-            return Integer.toUnsignedLong(((Number)Objects.requireNonNull(
-                Files.getAttribute(Path.of("/proc/self"), "unix:uid"))).intValue());
-        }
-        catch (final IOException | RuntimeException e)
-        {
+        try {
+            return Integer.toUnsignedLong(
+                    ((Number) Objects.requireNonNull(Files.getAttribute(Path.of("/proc/self"), "unix:uid")))
+                            .intValue());
+        } catch (final IOException | RuntimeException e) {
             return UNKNOWN_UID;
         }
     }

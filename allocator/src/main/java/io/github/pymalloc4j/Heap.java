@@ -27,19 +27,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * the owner sees the request (and waits on the lock) or maintenance sees the owner inside a call
  * (and skips this heap). Without {@code membarrier}, owners take the lock on every call instead.
  */
-final class Heap
-{
+final class Heap {
     private static final VarHandle IN_CALL;
 
-    static
-    {
-        try
-        {
+    static {
+        try {
             final MethodHandles.Lookup lookup = MethodHandles.lookup();
             IN_CALL = lookup.findVarHandle(Heap.class, "inCall", int.class);
-        }
-        catch (final ReflectiveOperationException e)
-        {
+        } catch (final ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
@@ -56,13 +51,16 @@ final class Heap
     private final Pool[] listedPools = new Pool[SizeClass.COUNT];
     /** Listed pools with {@link Pool#keptEmpty} set. Owner state. */
     private int keptEmpty;
+
     private final ArenaSet arenas;
     /** The owner enters its calls without the lock (the owner handshake); false for a shared heap. */
     private final boolean lockFreeOwner;
+
     private final boolean retainEmptyPools;
 
     @SuppressWarnings("unused") // accessed through IN_CALL
     private int inCall;
+
     private volatile boolean maintenanceRequested;
     /** Set once, under {@link #lock}, by {@link #close()}: every later call fails. */
     private volatile boolean closed;
@@ -80,9 +78,12 @@ final class Heap
     /** Pools that were NOTIFIED when the heap was abandoned and are not drained yet. */
     private int lateNotifications;
 
-    Heap(final int id, final Thread ownerThread, final ArenaSet arenas, final boolean lockFreeOwners,
-        final boolean retainEmptyPools)
-    {
+    Heap(
+            final int id,
+            final Thread ownerThread,
+            final ArenaSet arenas,
+            final boolean lockFreeOwners,
+            final boolean retainEmptyPools) {
         this.id = id;
         this.ownerThread = ownerThread;
         this.arenas = arenas;
@@ -98,10 +99,8 @@ final class Heap
      *
      * @throws IllegalStateException if the allocator was closed (nothing is held then).
      */
-    boolean enter()
-    {
-        if (!lockFreeOwner)
-        {
+    boolean enter() {
+        if (!lockFreeOwner) {
             lockOpen();
             return true;
         }
@@ -110,8 +109,7 @@ final class Heap
         // (they treat a fence as a barrier for every memory access, and emit nothing for it on x86). The
         // CPU side of the ordering is maintenance's membarrier. See package-info, "Owner handshake".
         VarHandle.acquireFence();
-        if (maintenanceRequested)
-        {
+        if (maintenanceRequested) {
             IN_CALL.setRelease(this, 0);
             lockOpen();
             return true;
@@ -124,11 +122,9 @@ final class Heap
      *
      * @throws IllegalStateException if the allocator was closed (the lock is not held then).
      */
-    void lockOpen()
-    {
+    void lockOpen() {
         lock.lock();
-        if (closed)
-        {
+        if (closed) {
             lock.unlock();
             throw InFlightCalls.closedException();
         }
@@ -140,60 +136,47 @@ final class Heap
      * and comes to the lock, where it finds the heap closed. The caller then waits for
      * {@link #ownerInCallAcquire()} to turn false (after a process barrier).
      */
-    void close()
-    {
+    void close() {
         lock.lock();
-        try
-        {
+        try {
             closed = true;
             maintenanceRequested = true;
-        }
-        finally
-        {
+        } finally {
             lock.unlock();
         }
     }
 
     /** Owner: marks the end of a call started by {@link #enter}. */
-    void exit(final boolean locked)
-    {
-        if (locked)
-        {
+    void exit(final boolean locked) {
+        if (locked) {
             lock.unlock();
-        }
-        else
-        {
+        } else {
             IN_CALL.setRelease(this, 0);
         }
     }
 
     /** Maintenance, holding {@link #lock}: asks the owner to stay out. */
-    void requestMaintenanceVolatile()
-    {
+    void requestMaintenanceVolatile() {
         maintenanceRequested = true;
     }
 
     /** Maintenance, after the process barrier: whether the owner is inside a call. */
-    boolean ownerInCallAcquire()
-    {
-        return lockFreeOwner && (int)IN_CALL.getAcquire(this) != 0; // pairs with exit's release store
+    boolean ownerInCallAcquire() {
+        return lockFreeOwner && (int) IN_CALL.getAcquire(this) != 0; // pairs with exit's release store
     }
 
     /** Maintenance, before unlocking. */
-    void endMaintenanceVolatile()
-    {
+    void endMaintenanceVolatile() {
         maintenanceRequested = false;
     }
 
     /** Whether {@link #close()} was called. */
-    boolean isClosedVolatile()
-    {
+    boolean isClosedVolatile() {
         return closed;
     }
 
     /** Whether the owner enters without the lock, so maintenance must use the owner handshake. */
-    boolean lockFreeOwner()
-    {
+    boolean lockFreeOwner() {
         return lockFreeOwner;
     }
 
@@ -206,20 +189,15 @@ final class Heap
      * @throws IllegalStateException if the allocator was closed.
      * @throws OutOfMemoryError      if a new arena was needed and refused; nothing changed then.
      */
-    long malloc(final int c, final long size, final boolean counted)
-    {
+    long malloc(final int c, final long size, final boolean counted) {
         final boolean locked = enter();
-        try
-        {
+        try {
             final long block = allocate(c, size);
-            if (counted)
-            {
+            if (counted) {
                 counters.mallocs++;
             }
             return block;
-        }
-        finally
-        {
+        } finally {
             exit(locked);
         }
     }
@@ -230,18 +208,14 @@ final class Heap
      *
      * @throws OutOfMemoryError if a new arena was needed and refused; nothing changed then.
      */
-    long allocate(final int c, final long size)
-    {
+    long allocate(final int c, final long size) {
         final Pool pool = listedPools[c];
-        if (pool != null)
-        {
-            if (pool.keptEmpty)
-            {
+        if (pool != null) {
+            if (pool.keptEmpty) {
                 unkeep(pool);
             }
             final long block = pool.allocate(size);
-            if (pool.isFull())
-            {
+            if (pool.isFull()) {
                 onFull(pool);
             }
             return block;
@@ -250,8 +224,7 @@ final class Heap
     }
 
     /** A kept empty pool is in use again, or leaves the list. */
-    private void unkeep(final Pool pool)
-    {
+    private void unkeep(final Pool pool) {
         pool.setKeptEmpty(false);
         keptEmpty--;
     }
@@ -262,17 +235,13 @@ final class Heap
      *
      * @return pools given back.
      */
-    int releaseKeptEmpty()
-    {
+    int releaseKeptEmpty() {
         int released = 0;
-        for (int c = 0; c < listedPools.length && keptEmpty > 0; c++)
-        {
+        for (int c = 0; c < listedPools.length && keptEmpty > 0; c++) {
             Pool pool = listedPools[c];
-            while (pool != null)
-            {
+            while (pool != null) {
                 final Pool next = pool.next;
-                if (pool.keptEmpty && pool.used == 0)
-                {
+                if (pool.keptEmpty && pool.used == 0) {
                     onEmpty(pool, true); // a NOTIFIED pool stays until its notification is drained
                     released += pool.listed ? 0 : 1;
                 }
@@ -282,40 +251,31 @@ final class Heap
         return released;
     }
 
-    private long allocateSlow(final int c, final long size)
-    {
+    private long allocateSlow(final int c, final long size) {
         assert noMaintenanceInCall();
         drainNotified();
         Pool pool = listedPools[c];
-        if (pool == null)
-        {
-            try
-            {
+        if (pool == null) {
+            try {
                 pool = arenas.takePool(c, this);
-            }
-            catch (final OutOfMemoryError e)
-            {
-                if (releaseKeptEmpty() == 0)
-                {
+            } catch (final OutOfMemoryError e) {
+                if (releaseKeptEmpty() == 0) {
                     throw e;
                 }
                 pool = arenas.takePool(c, this);
             }
             linkFront(pool);
-            if (pool.isFull())
-            {
+            if (pool.isFull()) {
                 // An adopted orphan is never full; a fresh pool has capacity >= 8. Defensive only.
                 onFull(pool);
                 return allocateSlow(c, size);
             }
         }
-        if (pool.keptEmpty)
-        {
+        if (pool.keptEmpty) {
             unkeep(pool);
         }
         final long block = pool.allocate(size);
-        if (pool.isFull())
-        {
+        if (pool.isFull()) {
             onFull(pool);
         }
         return block;
@@ -324,14 +284,10 @@ final class Heap
     /**
      * A listed pool just filled up: collect remote frees, or detach it armed for notification.
      */
-    private void onFull(final Pool pool)
-    {
-        if (Notification.armOrCollect(pool, counters))
-        {
+    private void onFull(final Pool pool) {
+        if (Notification.armOrCollect(pool, counters)) {
             unlink(pool);
-        }
-        else if (pool.used == 0)
-        {
+        } else if (pool.used == 0) {
             onEmpty(pool, false);
         }
     }
@@ -346,22 +302,17 @@ final class Heap
      * @throws IllegalArgumentException if the block is not live; nothing changed.
      * @throws IllegalStateException    if the allocator was closed.
      */
-    boolean freeOwned(final Pool pool, final long address)
-    {
+    boolean freeOwned(final Pool pool, final long address) {
         final boolean locked = enter();
-        try
-        {
+        try {
             // Never FREE then: only the owner, or maintenance while the owner is out of calls, makes a pool free
             // and clears its heap.
-            if (pool.heap != this)
-            {
+            if (pool.heap != this) {
                 return false;
             }
             freeLocal(pool, address);
             return true;
-        }
-        finally
-        {
+        } finally {
             exit(locked);
         }
     }
@@ -369,36 +320,28 @@ final class Heap
     /**
      * Owner's free of a block in one of its own pools. Validates first: nothing changes on bad input.
      */
-    void freeLocal(final Pool pool, final long address)
-    {
+    void freeLocal(final Pool pool, final long address) {
         pool.freeOwned(address);
         counters.localFrees++;
         // One test on the pool's own fields: it was full (detached), or it emptied and is not the last
         // pool of its class (the head with no next, which stays, so a malloc/free pair makes no call).
-        if (!pool.listed || pool.used == 0 && (pool.next != null || pool.prev != null || !retainEmptyPools))
-        {
+        if (!pool.listed || pool.used == 0 && (pool.next != null || pool.prev != null || !retainEmptyPools)) {
             afterFreeMoves(pool);
         }
     }
 
     /** {@link #freeLocal} of a block whose pool must move: back into the list, or back to its arena. */
-    private void afterFreeMoves(final Pool pool)
-    {
+    private void afterFreeMoves(final Pool pool) {
         assert noMaintenanceInCall();
-        if (!pool.listed)
-        {
+        if (!pool.listed) {
             Notification.disarm(pool);
             linkFront(pool);
         }
-        if (pool.used == 0 && (pool.next != null || pool.prev != null || !retainEmptyPools))
-        {
-            if (retainEmptyPools && keptEmpty < MAX_KEPT_EMPTY && !pool.keptEmpty)
-            {
+        if (pool.used == 0 && (pool.next != null || pool.prev != null || !retainEmptyPools)) {
+            if (retainEmptyPools && keptEmpty < MAX_KEPT_EMPTY && !pool.keptEmpty) {
                 pool.setKeptEmpty(true); // stays listed: the next carve of this class is saved
                 keptEmpty++;
-            }
-            else
-            {
+            } else {
                 onEmpty(pool, false);
             }
         }
@@ -409,14 +352,11 @@ final class Heap
      * pair does not hand the pool back and forth with the arena) until maintenance finds it still
      * empty; any other goes back to its arena now.
      */
-    private void onEmpty(final Pool pool, final boolean force)
-    {
-        if (Notification.stateVolatile(pool) == Notification.NOTIFIED)
-        {
+    private void onEmpty(final Pool pool, final boolean force) {
+        if (Notification.stateVolatile(pool) == Notification.NOTIFIED) {
             return; // still on the notified stack: keep it until drained, then maintenance returns it
         }
-        if (!force && retainEmptyPools && listedPools[pool.sizeClass] == pool && pool.next == null)
-        {
+        if (!force && retainEmptyPools && listedPools[pool.sizeClass] == pool && pool.next == null) {
             return;
         }
         unlink(pool);
@@ -426,34 +366,24 @@ final class Heap
     // ------------------------------------------------------------------ notifications
 
     /** Owner: takes every notified pool back into use. */
-    void drainNotified()
-    {
+    void drainNotified() {
         assert noMaintenanceInCall();
         Pool pool = Notification.takeAll(this);
-        while (pool != null)
-        {
+        while (pool != null) {
             final Pool next = Notification.taken(pool);
-            if (abandoned)
-            {
+            if (abandoned) {
                 lateNotifications--;
                 arenas.orphans().orphanOrFree(pool, counters);
-            }
-            else if (pool.heap != this)
-            {
+            } else if (pool.heap != this) {
                 // Not expected (see Pool.freeRemote); never leave another heap's pool unnotified.
-                if (pool.heap != null && Notification.claimUnarmed(pool))
-                {
+                if (pool.heap != null && Notification.claimUnarmed(pool)) {
                     Notification.push(pool.heap, pool);
                 }
-            }
-            else if (!pool.listed)
-            {
+            } else if (!pool.listed) {
                 pool.collectRemote(counters);
-                if (!pool.isFull() || !Notification.armOrCollect(pool, counters))
-                {
+                if (!pool.isFull() || !Notification.armOrCollect(pool, counters)) {
                     linkFront(pool);
-                    if (pool.used == 0)
-                    {
+                    if (pool.used == 0) {
                         onEmpty(pool, false);
                     }
                 }
@@ -470,15 +400,11 @@ final class Heap
      *
      * @return work done: pools handed back to the arenas plus blocks collected.
      */
-    int maintain(final long round, final boolean force)
-    {
+    int maintain(final long round, final boolean force) {
         assert lock.isHeldByCurrentThread() && setMaintaining(true);
-        try
-        {
+        try {
             return maintainExcluded(round, force);
-        }
-        finally
-        {
+        } finally {
             assert setMaintaining(false);
         }
     }
@@ -487,44 +413,33 @@ final class Heap
      * Invariant 6, the owner handshake, from the owner's side: inside a call, either it holds the lock or
      * no maintenance is working on its heap. Only called inside {@code assert}.
      */
-    private boolean noMaintenanceInCall()
-    {
+    private boolean noMaintenanceInCall() {
         return lock.isHeldByCurrentThread() || !maintaining;
     }
 
     /** Only called inside {@code assert}. */
-    private boolean setMaintaining(final boolean on)
-    {
+    private boolean setMaintaining(final boolean on) {
         maintaining = on;
         return true;
     }
 
-    private int maintainExcluded(final long round, final boolean force)
-    {
+    private int maintainExcluded(final long round, final boolean force) {
         drainNotified();
         int released = 0;
-        for (int c = 0; c < listedPools.length; c++)
-        {
+        for (int c = 0; c < listedPools.length; c++) {
             Pool pool = listedPools[c];
-            while (pool != null)
-            {
+            while (pool != null) {
                 final Pool next = pool.next;
                 released += pool.collectRemote(counters);
-                if (pool.used == 0 && Notification.stateVolatile(pool) != Notification.NOTIFIED)
-                {
-                    if (force || (pool.seenEmptyRound >= 0 && pool.seenEmptyRound < round))
-                    {
+                if (pool.used == 0 && Notification.stateVolatile(pool) != Notification.NOTIFIED) {
+                    if (force || (pool.seenEmptyRound >= 0 && pool.seenEmptyRound < round)) {
                         unlink(pool);
                         arenas.freePool(pool);
                         released++;
-                    }
-                    else if (pool.seenEmptyRound < 0)
-                    {
+                    } else if (pool.seenEmptyRound < 0) {
                         pool.setSeenEmptyRound(round);
                     }
-                }
-                else
-                {
+                } else {
                     pool.setSeenEmptyRound(-1);
                 }
                 pool = next;
@@ -534,16 +449,12 @@ final class Heap
     }
 
     /** Whether the heap may have work for maintenance (racy hint). */
-    boolean mayNeedMaintenance()
-    {
-        if (notified != null)
-        {
+    boolean mayNeedMaintenance() {
+        if (notified != null) {
             return true;
         }
-        for (final Pool head : listedPools)
-        {
-            if (head != null)
-            {
+        for (final Pool head : listedPools) {
+            if (head != null) {
                 return true;
             }
         }
@@ -551,26 +462,22 @@ final class Heap
     }
 
     /** Thread death ({@link Orphans}), heap lock held: from now on drained pools go to the orphans. */
-    void markAbandoned()
-    {
+    void markAbandoned() {
         abandoned = true;
     }
 
     /** Thread death: a pool of this abandoned heap is NOTIFIED; it will arrive on the notified stack. */
-    void expectLateNotification()
-    {
+    void expectLateNotification() {
         lateNotifications++;
     }
 
     /** Whether this abandoned heap still waits for a pool on its notified stack. Heap lock held. */
-    boolean awaitsNotifications()
-    {
+    boolean awaitsNotifications() {
         return lateNotifications > 0 || Notification.hasNotifiedVolatile(this);
     }
 
     /** Forgets every list (thread death: the pools went to the orphans). */
-    void forgetLists()
-    {
+    void forgetLists() {
         java.util.Arrays.fill(listedPools, null);
         keptEmpty = 0;
     }
@@ -582,35 +489,27 @@ final class Heap
      *
      * @return null when it holds, else what is wrong.
      */
-    String check()
-    {
+    String check() {
         assert lock.isHeldByCurrentThread();
         int kept = 0;
-        for (int c = 0; c < listedPools.length; c++)
-        {
+        for (int c = 0; c < listedPools.length; c++) {
             Pool prev = null;
-            for (Pool pool = listedPools[c]; pool != null; pool = pool.next)
-            {
+            for (Pool pool = listedPools[c]; pool != null; pool = pool.next) {
                 final String at = this + ", class " + c + ", pool 0x" + Long.toHexString(pool.base) + ": ";
-                if (!pool.listed || pool.heap != this || pool.sizeClass != c)
-                {
+                if (!pool.listed || pool.heap != this || pool.sizeClass != c) {
                     return at + "on the list but not listed as this heap's pool of this class";
                 }
-                if (pool.prev != prev)
-                {
+                if (pool.prev != prev) {
                     return at + "broken back link";
                 }
-                if (pool.isFull())
-                {
+                if (pool.isFull()) {
                     return at + "listed and full";
                 }
-                if (pool.keptEmpty)
-                {
+                if (pool.keptEmpty) {
                     kept++;
                 }
                 final String wrong = pool.check();
-                if (wrong != null)
-                {
+                if (wrong != null) {
                     return this + ": " + wrong;
                 }
                 prev = pool;
@@ -621,21 +520,17 @@ final class Heap
 
     // ------------------------------------------------------------------ lists
 
-    private void linkFront(final Pool pool)
-    {
+    private void linkFront(final Pool pool) {
         assert pool.heap == this : "a heap lists only its own pools";
         pool.listBefore(listedPools[pool.sizeClass]);
         listedPools[pool.sizeClass] = pool;
     }
 
-    private void unlink(final Pool pool)
-    {
-        if (pool.keptEmpty)
-        {
+    private void unlink(final Pool pool) {
+        if (pool.keptEmpty) {
             unkeep(pool);
         }
-        if (pool.prev == null)
-        {
+        if (pool.prev == null) {
             assert listedPools[pool.sizeClass] == pool : "a listed pool with no predecessor heads its list";
             listedPools[pool.sizeClass] = pool.next;
         }
@@ -643,8 +538,9 @@ final class Heap
     }
 
     @Override
-    public String toString()
-    {
-        return ownerThread == null ? "shared heap " + id : "heap " + id + " of thread \"" + ownerThread.getName() + "\"";
+    public String toString() {
+        return ownerThread == null
+                ? "shared heap " + id
+                : "heap " + id + " of thread \"" + ownerThread.getName() + "\"";
     }
 }

@@ -17,8 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * no memory each (the idea of Netty 4.2's magazines and the JDK's {@code BufferStack}). Their frees are
  * remote frees (one atomic OR), since no virtual thread owns a pool.
  */
-final class HeapSet
-{
+final class HeapSet {
     /** Slots of the direct-mapped thread table: a power of two. */
     private static final int SLOTS = 4096;
 
@@ -30,6 +29,7 @@ final class HeapSet
      * {@code ownerThread} field is trusted.
      */
     private final Heap[] byThread = new Heap[SLOTS];
+
     private final ThreadLocal<Heap> own = new ThreadLocal<>();
     private final Heap[] shared;
     private final List<Heap> live = new CopyOnWriteArrayList<>();
@@ -40,14 +40,12 @@ final class HeapSet
     /** Set once by {@link #close()}, under this set's monitor. */
     private boolean closed;
 
-    HeapSet(final ArenaSet arenas, final int sharedHeaps, final boolean retainEmptyPools)
-    {
+    HeapSet(final ArenaSet arenas, final int sharedHeaps, final boolean retainEmptyPools) {
         this.arenas = arenas;
         this.lockFreeOwners = ProcessBarrier.isAvailable();
         this.retainEmptyPools = retainEmptyPools;
         this.shared = new Heap[sharedHeaps];
-        for (int k = 0; k < sharedHeaps; k++)
-        {
+        for (int k = 0; k < sharedHeaps; k++) {
             shared[k] = new Heap(ids.getAndIncrement(), null, arenas, false, retainEmptyPools);
             live.add(shared[k]);
         }
@@ -57,16 +55,14 @@ final class HeapSet
      * The table {@link #current} looks in first: {@code table[threadId & (length - 1)]}, checked against
      * the heap's owner. A fast path that holds it skips a load; a miss must fall back to {@link #current}.
      */
-    Heap[] byThread()
-    {
+    Heap[] byThread() {
         return byThread;
     }
 
     /** The calling platform thread's heap, or null (first call, or a virtual thread). */
-    Heap current()
-    {
+    Heap current() {
         final Thread thread = Thread.currentThread();
-        final Heap heap = byThread[(int)thread.threadId() & (SLOTS - 1)];
+        final Heap heap = byThread[(int) thread.threadId() & (SLOTS - 1)];
         return heap != null && heap.ownerThread == thread ? heap : own.get();
     }
 
@@ -75,24 +71,20 @@ final class HeapSet
      *
      * @throws IllegalStateException if the heaps are closed.
      */
-    Heap createForCurrentThread()
-    {
+    Heap createForCurrentThread() {
         final Thread thread = Thread.currentThread();
-        if (thread.isVirtual())
-        {
+        if (thread.isVirtual()) {
             return null;
         }
         final Heap heap = new Heap(ids.getAndIncrement(), thread, arenas, lockFreeOwners, retainEmptyPools);
-        synchronized (this)
-        {
-            if (closed)
-            {
+        synchronized (this) {
+            if (closed) {
                 throw InFlightCalls.closedException();
             }
             live.add(heap);
         }
         own.set(heap);
-        byThread[(int)thread.threadId() & (SLOTS - 1)] = heap;
+        byThread[(int) thread.threadId() & (SLOTS - 1)] = heap;
         return heap;
     }
 
@@ -101,17 +93,13 @@ final class HeapSet
      *
      * @throws IllegalStateException if the heaps are closed (no lock is held then).
      */
-    Heap lockShared()
-    {
+    Heap lockShared() {
         final int n = shared.length;
-        final int start = (int)(Thread.currentThread().threadId() % n);
-        for (int k = 0; k < n; k++)
-        {
+        final int start = (int) (Thread.currentThread().threadId() % n);
+        for (int k = 0; k < n; k++) {
             final Heap heap = shared[(start + k) % n];
-            if (heap.lock.tryLock())
-            {
-                if (heap.isClosedVolatile())
-                {
+            if (heap.lock.tryLock()) {
+                if (heap.isClosedVolatile()) {
                     heap.lock.unlock();
                     throw InFlightCalls.closedException();
                 }
@@ -127,31 +115,22 @@ final class HeapSet
      * Closing the allocator: refuses new heaps, closes every heap, and returns once no thread is inside
      * a call on any of them. Maintenance must be stopped first (it would clear the requests).
      */
-    void close()
-    {
-        synchronized (this)
-        {
+    void close() {
+        synchronized (this) {
             closed = true;
         }
-        for (final Heap heap : live)
-        {
+        for (final Heap heap : live) {
             heap.close();
         }
-        if (lockFreeOwners)
-        {
+        if (lockFreeOwners) {
             ProcessBarrier.fence(); // every owner now sees the request, or is seen inside its call
         }
-        for (final Heap heap : live)
-        {
+        for (final Heap heap : live) {
             int spins = 0;
-            while (heap.ownerInCallAcquire())
-            {
-                if (++spins < 100)
-                {
+            while (heap.ownerInCallAcquire()) {
+                if (++spins < 100) {
                     Thread.onSpinWait();
-                }
-                else
-                {
+                } else {
                     java.util.concurrent.locks.LockSupport.parkNanos(50_000);
                 }
             }
@@ -159,20 +138,16 @@ final class HeapSet
     }
 
     /** Live heaps (own and shared); a snapshot-safe list. */
-    List<Heap> live()
-    {
+    List<Heap> live() {
         return live;
     }
 
-    void remove(final Heap heap)
-    {
+    void remove(final Heap heap) {
         live.remove(heap);
     }
 
     /** Whether owner heaps skip the lock (the process barrier exists). */
-    boolean lockFreeOwners()
-    {
+    boolean lockFreeOwners() {
         return lockFreeOwners;
     }
-
 }

@@ -26,8 +26,7 @@ import java.util.concurrent.locks.LockSupport;
  * undo without seeing the new state. Costs a caller two atomic adds on paths that already make a C
  * call, copy a block, or take a lock.
  */
-final class InFlightCalls
-{
+final class InFlightCalls {
     /** Stripes: a power of two. */
     private static final int STRIPES = 32;
     /** Longs between two stripes: 128 bytes, so no two stripes share a cache line (or its neighbour). */
@@ -36,6 +35,7 @@ final class InFlightCalls
     private final AtomicLongArray counts = new AtomicLongArray(STRIPES * SPACING);
     /** The current thread's registered calls: an unmapper inside a call of its own discounts them. */
     private final ThreadLocal<int[]> depth = ThreadLocal.withInitial(() -> new int[1]);
+
     private volatile boolean closed;
 
     /**
@@ -44,13 +44,11 @@ final class InFlightCalls
      * @return the stripe to pass to {@link #exit(int)}.
      * @throws IllegalStateException if the allocator is closed or closing.
      */
-    int enter()
-    {
+    int enter() {
         final int stripe = stripe();
         counts.getAndIncrement(stripe);
         VarHandle.fullFence(); // order the count before the reads below and the caller's arena-map reads
-        if (closed)
-        {
+        if (closed) {
             counts.getAndDecrement(stripe);
             throw closedException();
         }
@@ -63,39 +61,31 @@ final class InFlightCalls
      *
      * @param stripe what {@link #enter()} returned.
      */
-    void exit(final int stripe)
-    {
+    void exit(final int stripe) {
         depth.get()[0]--;
         counts.getAndDecrement(stripe);
     }
 
     /** Whether {@link #close()} has begun. */
-    boolean isClosedVolatile()
-    {
+    boolean isClosedVolatile() {
         return closed;
     }
 
     /**
      * Refuses every later {@link #enter()} and waits until no registered call is in flight.
      */
-    void close()
-    {
+    void close() {
         closed = true;
         awaitQuiet();
     }
 
     /** Waits until no call is in flight (new calls may still register unless closed). Not from inside a call. */
-    void awaitQuiet()
-    {
+    void awaitQuiet() {
         int spins = 0;
-        while (!isQuiet())
-        {
-            if (++spins < 100)
-            {
+        while (!isQuiet()) {
+            if (++spins < 100) {
                 Thread.onSpinWait();
-            }
-            else
-            {
+            } else {
                 LockSupport.parkNanos(50_000);
             }
         }
@@ -106,29 +96,24 @@ final class InFlightCalls
      * the arena map: true means no call can still be reading that arena. (The unmapper's own call, if it
      * is inside one, reads no wholly free arena.)
      */
-    boolean isQuiet()
-    {
+    boolean isQuiet() {
         VarHandle.fullFence();
         final int own = stripe();
         final int mine = depth.get()[0];
-        for (int s = 0; s < STRIPES * SPACING; s += SPACING)
-        {
-            if (counts.get(s) != (s == own ? mine : 0))
-            {
+        for (int s = 0; s < STRIPES * SPACING; s += SPACING) {
+            if (counts.get(s) != (s == own ? mine : 0)) {
                 return false;
             }
         }
         return true;
     }
 
-    private static int stripe()
-    {
+    private static int stripe() {
         final long id = Thread.currentThread().threadId();
-        return (int)((id * 0x9E3779B97F4A7C15L) >>> (64 - Integer.numberOfTrailingZeros(STRIPES))) * SPACING;
+        return (int) ((id * 0x9E3779B97F4A7C15L) >>> (64 - Integer.numberOfTrailingZeros(STRIPES))) * SPACING;
     }
 
-    static IllegalStateException closedException()
-    {
+    static IllegalStateException closedException() {
         return new IllegalStateException("allocator is closed");
     }
 }

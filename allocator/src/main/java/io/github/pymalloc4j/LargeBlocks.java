@@ -1,8 +1,7 @@
 package io.github.pymalloc4j;
 
-import org.agrona.collections.Long2LongHashMap;
-
 import java.util.concurrent.locks.ReentrantLock;
+import org.agrona.collections.Long2LongHashMap;
 
 /**
  * Blocks of more than 512 bytes (or with an alignment pools cannot give), obtained from the system
@@ -33,8 +32,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * large blocks, a block being resized may be counted in neither or (moving between stripes) in both, so
  * the large-block figures are exact only in a snapshot taken while no large-block call runs.
  */
-final class LargeBlocks
-{
+final class LargeBlocks {
     private static final long MISSING = -1;
     /** Number of stripes, a power of two. */
     static final int STRIPES = 16;
@@ -44,11 +42,11 @@ final class LargeBlocks
     private static final long MIN_CHUNK = 32;
     /** A record's low bits: the usable size; above: log2 of the alignment of an aligned block, else 0. */
     private static final int SHIFT_BITS = 58;
+
     private static final long USABLE_MASK = (1L << SHIFT_BITS) - 1;
 
     /** One lock and the records of the addresses that hash to it. */
-    private static final class Stripe
-    {
+    private static final class Stripe {
         final ReentrantLock lock = new ReentrantLock();
         /** Live blocks: address -> requested size. */
         final Long2LongHashMap sizes = new Long2LongHashMap(16, 0.6f, MISSING);
@@ -58,17 +56,17 @@ final class LargeBlocks
         long bytes;
         /** Counted allocations (malloc-like calls) and frees (free calls), and every system allocation. */
         long mallocs;
+
         long frees;
         long systemAllocations;
 
         /** Called with the lock held. */
-        long liveSize(final long address)
-        {
+        long liveSize(final long address) {
             final long size = sizes.get(address);
-            if (size < 0)
-            {
-                throw new IllegalArgumentException("0x" + Long.toHexString(address) +
-                    " was not allocated by this allocator (a foreign pointer, or a double free of a large block)");
+            if (size < 0) {
+                throw new IllegalArgumentException(
+                        "0x" + Long.toHexString(address)
+                                + " was not allocated by this allocator (a foreign pointer, or a double free of a large block)");
             }
             return size;
         }
@@ -80,25 +78,24 @@ final class LargeBlocks
          * @param counted   a user allocation (counted in {@link #mallocs}).
          * @param newSystem a block the system allocator just handed out (counted in {@link #systemAllocations}).
          */
-        void record(final long address, final long size, final long record, final boolean counted, final boolean newSystem)
-        {
+        void record(
+                final long address,
+                final long size,
+                final long record,
+                final boolean counted,
+                final boolean newSystem) {
             lock.lock();
-            try
-            {
+            try {
                 sizes.put(address, size);
                 held.put(address, record);
                 bytes += size;
-                if (newSystem)
-                {
+                if (newSystem) {
                     systemAllocations++;
                 }
-                if (counted)
-                {
+                if (counted) {
                     mallocs++;
                 }
-            }
-            finally
-            {
+            } finally {
                 lock.unlock();
             }
         }
@@ -108,11 +105,9 @@ final class LargeBlocks
          *
          * @return whether it did.
          */
-        boolean resizedInPlace(final long address, final long oldSize, final long record, final long newSize)
-        {
+        boolean resizedInPlace(final long address, final long oldSize, final long record, final long newSize) {
             final long usable = record & USABLE_MASK;
-            if (Allocator.reallocStaysInPlace(newSize, usable))
-            {
+            if (Allocator.reallocStaysInPlace(newSize, usable)) {
                 sizes.put(address, newSize);
                 bytes += newSize - oldSize;
                 return true;
@@ -125,44 +120,37 @@ final class LargeBlocks
     private final ReservationLimit limit;
     private final ArenaSet arenas;
 
-    LargeBlocks(final ReservationLimit limit, final ArenaSet arenas)
-    {
+    LargeBlocks(final ReservationLimit limit, final ArenaSet arenas) {
         this.limit = limit;
         this.arenas = arenas;
-        for (int i = 0; i < STRIPES; i++)
-        {
+        for (int i = 0; i < STRIPES; i++) {
             stripes[i] = new Stripe();
         }
     }
 
-    private Stripe stripe(final long address)
-    {
+    private Stripe stripe(final long address) {
         // Addresses from malloc are 16-aligned: mix the bits above so that neighbours spread.
-        return stripes[(int)(((address >>> 4) * 0x9E3779B97F4A7C15L) >>> (64 - 4))];
+        return stripes[(int) (((address >>> 4) * 0x9E3779B97F4A7C15L) >>> (64 - 4))];
     }
 
     // ---------------------------------------------------------------- what C holds
 
     /** A record of what C holds for a block: its usable size, and log2 of its alignment if above 16, else 0. */
-    private static long record(final long usable, final int alignmentShift)
-    {
-        return usable | (long)alignmentShift << SHIFT_BITS;
+    private static long record(final long usable, final int alignmentShift) {
+        return usable | (long) alignmentShift << SHIFT_BITS;
     }
 
-    private static int alignmentShift(final long record)
-    {
-        return (int)(record >>> SHIFT_BITS);
+    private static int alignmentShift(final long record) {
+        return (int) (record >>> SHIFT_BITS);
     }
 
     /** What {@code aligned_alloc} may keep before a block of alignment {@code 1 << shift} (0: none). */
-    private static long alignmentSlack(final int shift)
-    {
+    private static long alignmentSlack(final int shift) {
         return shift == 0 ? 0 : (1L << shift) + MIN_CHUNK;
     }
 
     /** The bytes the limit counts for a block with this record. */
-    static long charge(final long record)
-    {
+    static long charge(final long record) {
         return (record & USABLE_MASK) + CHUNK_OVERHEAD + alignmentSlack(alignmentShift(record));
     }
 
@@ -172,8 +160,7 @@ final class LargeBlocks
      * {@code aligned_alloc} asks for the alignment plus a minimum chunk more, of which the usable size may
      * include what lies after the aligned block.
      */
-    private static long bound(final long cSize, final int shift)
-    {
+    private static long bound(final long cSize, final int shift) {
         return cSize + 2 * alignmentSlack(shift) + 128 + Libc.PAGE_SIZE;
     }
 
@@ -188,31 +175,23 @@ final class LargeBlocks
      * @param counted   whether this is a user allocation (not the inside of a realloc).
      * @throws OutOfMemoryError if the limit or the system allocator refuses; nothing stays reserved then.
      */
-    long allocate(final long size, final long alignment, final boolean zeroed, final boolean counted)
-    {
+    long allocate(final long size, final long alignment, final boolean zeroed, final boolean counted) {
         final int shift = alignment > 16 ? Long.numberOfTrailingZeros(alignment) : 0;
         final long cSize = shift == 0 ? Math.max(size, 1) : (Math.max(size, 1) + alignment - 1) & -alignment;
         final long reserved = bound(cSize, shift);
         arenas.reserve(reserved, ReservationLimit.LARGE_BLOCK);
         final long address;
-        try
-        {
-            if (shift != 0)
-            {
+        try {
+            if (shift != 0) {
                 address = Libc.alignedAlloc(alignment, cSize);
-            }
-            else
-            {
+            } else {
                 address = zeroed ? Libc.calloc(1, cSize) : Libc.malloc(cSize);
             }
-        }
-        catch (final RuntimeException | Error e)
-        {
+        } catch (final RuntimeException | Error e) {
             limit.release(reserved);
             throw e;
         }
-        if (address == 0)
-        {
+        if (address == 0) {
             limit.release(reserved);
             throw new OutOfMemoryError("pymalloc4j: the system allocator refused " + size + " bytes");
         }
@@ -220,23 +199,17 @@ final class LargeBlocks
         final long charge = charge(record);
         if (charge > reserved) // not with glibc
         {
-            try
-            {
+            try {
                 arenas.reserve(charge - reserved, ReservationLimit.LARGE_BLOCK);
-            }
-            catch (final OutOfMemoryError e)
-            {
+            } catch (final OutOfMemoryError e) {
                 Libc.free(address);
                 limit.release(reserved);
                 throw e;
             }
-        }
-        else
-        {
+        } else {
             limit.release(reserved - charge);
         }
-        if (shift != 0 && zeroed)
-        {
+        if (shift != 0 && zeroed) {
             AddressSpace.zero(address, size);
         }
         stripe(address).record(address, size, record, counted, true);
@@ -248,16 +221,12 @@ final class LargeBlocks
      *
      * @throws IllegalArgumentException if {@code address} is not one.
      */
-    long sizeOf(final long address)
-    {
+    long sizeOf(final long address) {
         final Stripe s = stripe(address);
         s.lock.lock();
-        try
-        {
+        try {
             return s.liveSize(address);
-        }
-        finally
-        {
+        } finally {
             s.lock.unlock();
         }
     }
@@ -268,24 +237,19 @@ final class LargeBlocks
      * @param counted whether this is a user free (not the inside of a realloc).
      * @throws IllegalArgumentException if {@code address} is not one; nothing changes then.
      */
-    void free(final long address, final boolean counted)
-    {
+    void free(final long address, final boolean counted) {
         final Stripe s = stripe(address);
         final long record;
         s.lock.lock();
-        try
-        {
+        try {
             final long size = s.liveSize(address);
             s.sizes.remove(address);
             record = s.held.remove(address);
             s.bytes -= size;
-            if (counted)
-            {
+            if (counted) {
                 s.frees++;
             }
-        }
-        finally
-        {
+        } finally {
             s.lock.unlock();
         }
         Libc.free(address);
@@ -300,33 +264,27 @@ final class LargeBlocks
      * @return {requested size, record}.
      * @throws IllegalArgumentException if {@code address} is not a live large block; nothing changes then.
      */
-    long[] take(final long address)
-    {
+    long[] take(final long address) {
         final Stripe s = stripe(address);
         s.lock.lock();
-        try
-        {
+        try {
             final long size = s.liveSize(address);
             s.sizes.remove(address);
             final long record = s.held.remove(address);
             s.bytes -= size;
             return new long[] {size, record};
-        }
-        finally
-        {
+        } finally {
             s.lock.unlock();
         }
     }
 
     /** Records a block {@link #take taken} out again, unchanged: the move failed. */
-    void restore(final long address, final long[] taken)
-    {
+    void restore(final long address, final long[] taken) {
         stripe(address).record(address, taken[0], taken[1], false, false);
     }
 
     /** Gives a block {@link #take taken} out back to C: the move succeeded. Not a user free. */
-    void freeTaken(final long address, final long[] taken)
-    {
+    void freeTaken(final long address, final long[] taken) {
         Libc.free(address);
         limit.release(charge(taken[1]));
     }
@@ -339,18 +297,15 @@ final class LargeBlocks
      *                                  thread is freeing or resizing it); nothing changes then.
      * @throws OutOfMemoryError         if the limit or the system allocator refuses; the block is unchanged then.
      */
-    long resize(final long address, final long newSize)
-    {
+    long resize(final long address, final long newSize) {
         final Stripe s = stripe(address);
         final long oldSize;
         final long record;
         s.lock.lock();
-        try
-        {
+        try {
             oldSize = s.liveSize(address);
             record = s.held.get(address);
-            if (s.resizedInPlace(address, oldSize, record, newSize))
-            {
+            if (s.resizedInPlace(address, oldSize, record, newSize)) {
                 return address;
             }
             // Unrecorded while this call works on it: a concurrent free or realloc of the old address is refused.
@@ -358,9 +313,7 @@ final class LargeBlocks
             s.sizes.remove(address);
             s.held.remove(address);
             s.bytes -= oldSize;
-        }
-        finally
-        {
+        } finally {
             s.lock.unlock();
         }
         final int shift = alignmentShift(record);
@@ -368,30 +321,22 @@ final class LargeBlocks
         final long cSize = Math.max(newSize, 1);
         final long growth = Math.max(bound(cSize, shift) - oldCharge, 0);
         final long moved;
-        try
-        {
-            if (growth > 0)
-            {
+        try {
+            if (growth > 0) {
                 arenas.reserve(growth, ReservationLimit.LARGE_BLOCK_GROWTH); // no lock held: may unmap arenas
             }
-            try
-            {
+            try {
                 moved = Libc.realloc(address, cSize);
-            }
-            catch (final RuntimeException | Error e)
-            {
+            } catch (final RuntimeException | Error e) {
                 limit.release(growth);
                 throw e;
             }
-            if (moved == 0)
-            {
+            if (moved == 0) {
                 limit.release(growth);
-                throw new OutOfMemoryError("pymalloc4j: the system allocator refused to resize a large block to " +
-                    newSize + " bytes");
+                throw new OutOfMemoryError(
+                        "pymalloc4j: the system allocator refused to resize a large block to " + newSize + " bytes");
             }
-        }
-        catch (final RuntimeException | Error e)
-        {
+        } catch (final RuntimeException | Error e) {
             s.record(address, oldSize, record, false, false); // nothing happened: the old block is untouched and live
             throw e;
         }
@@ -400,12 +345,9 @@ final class LargeBlocks
         final long newRecord = record(Libc.mallocUsableSize(moved), shift);
         final long held = oldCharge + growth;
         final long charge = charge(newRecord);
-        if (charge > held)
-        {
+        if (charge > held) {
             limit.add(charge - held); // not with glibc; C realloc cannot be undone
-        }
-        else
-        {
+        } else {
             limit.release(held - charge);
         }
         stripe(moved).record(moved, newSize, newRecord, false, moved != address);
@@ -413,40 +355,30 @@ final class LargeBlocks
     }
 
     /** {count, bytes, mallocs, frees, systemAllocations}, summed over the stripes (each read under its lock). */
-    long[] snapshot()
-    {
+    long[] snapshot() {
         final long[] sum = new long[5];
-        for (final Stripe s : stripes)
-        {
+        for (final Stripe s : stripes) {
             s.lock.lock();
-            try
-            {
+            try {
                 sum[0] += s.sizes.size();
                 sum[1] += s.bytes;
                 sum[2] += s.mallocs;
                 sum[3] += s.frees;
                 sum[4] += s.systemAllocations;
-            }
-            finally
-            {
+            } finally {
                 s.lock.unlock();
             }
         }
         return sum;
     }
 
-    long heapBytes()
-    {
+    long heapBytes() {
         long sum = 16 + 16L * STRIPES;
-        for (final Stripe s : stripes)
-        {
+        for (final Stripe s : stripes) {
             s.lock.lock();
-            try
-            {
+            try {
                 sum += 64 + 2 * (48 + 16) + 16L * (s.sizes.capacity() + s.held.capacity());
-            }
-            finally
-            {
+            } finally {
                 s.lock.unlock();
             }
         }
@@ -454,16 +386,12 @@ final class LargeBlocks
     }
 
     /** Frees every live large block. */
-    void releaseAll()
-    {
-        for (final Stripe s : stripes)
-        {
+    void releaseAll() {
+        for (final Stripe s : stripes) {
             s.lock.lock();
-            try
-            {
+            try {
                 final Long2LongHashMap.EntryIterator it = s.held.entrySet().iterator();
-                while (it.hasNext())
-                {
+                while (it.hasNext()) {
                     it.next();
                     Libc.free(it.getLongKey());
                     limit.release(charge(it.getLongValue()));
@@ -471,9 +399,7 @@ final class LargeBlocks
                 s.sizes.clear();
                 s.held.clear();
                 s.bytes = 0;
-            }
-            finally
-            {
+            } finally {
                 s.lock.unlock();
             }
         }

@@ -1,20 +1,19 @@
 package io.github.pymalloc4j;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The C library calls the allocator makes: the system allocator for large blocks and
  * {@code mmap}/{@code munmap} for arenas. Every pointer is typed {@code long}, so a call
  * creates no {@code MemorySegment}.
  */
-final class Libc
-{
+final class Libc {
     static final int PROT_NONE = 0x0;
     static final int PROT_READ = 0x1;
     static final int PROT_WRITE = 0x2;
@@ -24,6 +23,7 @@ final class Libc
     static final int MAP_NORESERVE = 0x4000;
     /** {@code (void *)-1}. */
     static final long MAP_FAILED = -1L;
+
     static final int MADV_DONTNEED = 4;
 
     private static final MethodHandle MALLOC;
@@ -40,8 +40,7 @@ final class Libc
     /** The size of a page, {@code getpagesize()}. */
     static final long PAGE_SIZE;
 
-    static
-    {
+    static {
         final Linker linker = Linker.nativeLinker();
         final SymbolLookup libc = linker.defaultLookup();
         MALLOC = handle(linker, libc, "malloc", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
@@ -50,79 +49,62 @@ final class Libc
         FREE = handle(linker, libc, "free", FunctionDescriptor.ofVoid(JAVA_LONG));
         ALIGNED_ALLOC = handle(linker, libc, "aligned_alloc", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG));
         MALLOC_USABLE_SIZE = handle(linker, libc, "malloc_usable_size", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
-        MMAP = handle(linker, libc, "mmap",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+        MMAP = handle(
+                linker,
+                libc,
+                "mmap",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
         MUNMAP = handle(linker, libc, "munmap", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG));
         MADVISE = handle(linker, libc, "madvise", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
         SYSCALL_INT_INT = linker.downcallHandle(
-            libc.find("syscall").orElseThrow(() -> new UnsatisfiedLinkError("libc symbol not found: syscall")),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(1));
-        try
-        {
-            PAGE_SIZE = (int)handle(linker, libc, "getpagesize", FunctionDescriptor.of(JAVA_INT)).invokeExact();
-        }
-        catch (final Throwable t)
-        {
+                libc.find("syscall").orElseThrow(() -> new UnsatisfiedLinkError("libc symbol not found: syscall")),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT),
+                Linker.Option.firstVariadicArg(1));
+        try {
+            PAGE_SIZE = (int) handle(linker, libc, "getpagesize", FunctionDescriptor.of(JAVA_INT))
+                    .invokeExact();
+        } catch (final Throwable t) {
             throw new ExceptionInInitializerError(t);
         }
     }
 
-    private Libc()
-    {
-    }
+    private Libc() {}
 
     private static MethodHandle handle(
-        final Linker linker, final SymbolLookup lookup, final String name, final FunctionDescriptor descriptor)
-    {
+            final Linker linker, final SymbolLookup lookup, final String name, final FunctionDescriptor descriptor) {
         return linker.downcallHandle(
-            lookup.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc symbol not found: " + name)),
-            descriptor);
+                lookup.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc symbol not found: " + name)),
+                descriptor);
     }
 
-    static long malloc(final long size)
-    {
-        try
-        {
-            return (long)MALLOC.invokeExact(size);
-        }
-        catch (final Throwable t)
-        {
+    static long malloc(final long size) {
+        try {
+            return (long) MALLOC.invokeExact(size);
+        } catch (final Throwable t) {
             throw new AssertionError(t);
         }
     }
 
-    static long calloc(final long count, final long size)
-    {
-        try
-        {
-            return (long)CALLOC.invokeExact(count, size);
-        }
-        catch (final Throwable t)
-        {
+    static long calloc(final long count, final long size) {
+        try {
+            return (long) CALLOC.invokeExact(count, size);
+        } catch (final Throwable t) {
             throw new AssertionError(t);
         }
     }
 
-    static long realloc(final long address, final long size)
-    {
-        try
-        {
-            return (long)REALLOC.invokeExact(address, size);
-        }
-        catch (final Throwable t)
-        {
+    static long realloc(final long address, final long size) {
+        try {
+            return (long) REALLOC.invokeExact(address, size);
+        } catch (final Throwable t) {
             throw new AssertionError(t);
         }
     }
 
-    static void free(final long address)
-    {
-        try
-        {
+    static void free(final long address) {
+        try {
             FREE.invokeExact(address);
-        }
-        catch (final Throwable t)
-        {
+        } catch (final Throwable t) {
             throw new AssertionError(t);
         }
     }
@@ -132,14 +114,10 @@ final class Libc
      * least the size asked for (its chunk header and, for an aligned block, the space skipped before it
      * are not included).
      */
-    static long mallocUsableSize(final long address)
-    {
-        try
-        {
-            return (long)MALLOC_USABLE_SIZE.invokeExact(address);
-        }
-        catch (final Throwable t)
-        {
+    static long mallocUsableSize(final long address) {
+        try {
+            return (long) MALLOC_USABLE_SIZE.invokeExact(address);
+        } catch (final Throwable t) {
             throw new AssertionError(t);
         }
     }
@@ -147,14 +125,10 @@ final class Libc
     /**
      * {@code aligned_alloc}; the size is rounded up to a multiple of the alignment as C11 asks.
      */
-    static long alignedAlloc(final long alignment, final long size)
-    {
-        try
-        {
-            return (long)ALIGNED_ALLOC.invokeExact(alignment, (size + alignment - 1) & -alignment);
-        }
-        catch (final Throwable t)
-        {
+    static long alignedAlloc(final long alignment, final long size) {
+        try {
+            return (long) ALIGNED_ALLOC.invokeExact(alignment, (size + alignment - 1) & -alignment);
+        } catch (final Throwable t) {
             throw new AssertionError(t);
         }
     }
@@ -164,15 +138,11 @@ final class Libc
      *
      * @return the address, or {@link #MAP_FAILED}.
      */
-    static long mmapAnonymous(final long length)
-    {
-        try
-        {
-            return (long)MMAP.invokeExact(
-                0L, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
-        }
-        catch (final Throwable t)
-        {
+    static long mmapAnonymous(final long length) {
+        try {
+            return (long) MMAP.invokeExact(
+                    0L, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
+        } catch (final Throwable t) {
             throw new AssertionError(t);
         }
     }
@@ -182,14 +152,10 @@ final class Libc
      *
      * @return the address, or {@link #MAP_FAILED}.
      */
-    static long mmapReserve(final long length)
-    {
-        try
-        {
-            return (long)MMAP.invokeExact(0L, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
-        }
-        catch (final Throwable t)
-        {
+    static long mmapReserve(final long length) {
+        try {
+            return (long) MMAP.invokeExact(0L, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
+        } catch (final Throwable t) {
             throw new AssertionError(t);
         }
     }
@@ -201,15 +167,11 @@ final class Libc
      *
      * @return {@code address}, or {@link #MAP_FAILED}.
      */
-    static long mmapFixed(final long address, final long length, final int prot)
-    {
-        try
-        {
-            return (long)MMAP.invokeExact(
-                address, length, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0L);
-        }
-        catch (final Throwable t)
-        {
+    static long mmapFixed(final long address, final long length, final int prot) {
+        try {
+            return (long) MMAP.invokeExact(
+                    address, length, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0L);
+        } catch (final Throwable t) {
             throw new AssertionError(t);
         }
     }
@@ -217,14 +179,10 @@ final class Libc
     /**
      * @return 0 on success, -1 on failure.
      */
-    static int munmap(final long address, final long length)
-    {
-        try
-        {
-            return (int)MUNMAP.invokeExact(address, length);
-        }
-        catch (final Throwable t)
-        {
+    static int munmap(final long address, final long length) {
+        try {
+            return (int) MUNMAP.invokeExact(address, length);
+        } catch (final Throwable t) {
             throw new AssertionError(t);
         }
     }
@@ -232,14 +190,10 @@ final class Libc
     /**
      * @return 0 on success, -1 on failure.
      */
-    static int madvise(final long address, final long length, final int advice)
-    {
-        try
-        {
-            return (int)MADVISE.invokeExact(address, length, advice);
-        }
-        catch (final Throwable t)
-        {
+    static int madvise(final long address, final long length, final int advice) {
+        try {
+            return (int) MADVISE.invokeExact(address, length, advice);
+        } catch (final Throwable t) {
             throw new AssertionError(t);
         }
     }
@@ -249,14 +203,10 @@ final class Libc
      *
      * @return the system call's result; -1 on failure.
      */
-    static long syscall(final long number, final int a, final int b)
-    {
-        try
-        {
-            return (long)SYSCALL_INT_INT.invokeExact(number, a, b);
-        }
-        catch (final Throwable t)
-        {
+    static long syscall(final long number, final int a, final int b) {
+        try {
+            return (long) SYSCALL_INT_INT.invokeExact(number, a, b);
+        } catch (final Throwable t) {
             throw new AssertionError(t);
         }
     }

@@ -26,8 +26,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * </pre>
  * When a round finds nothing to do the thread backs off, up to 8 periods.
  */
-final class Maintenance implements Runnable
-{
+final class Maintenance implements Runnable {
     private static final AtomicInteger THREADS = new AtomicInteger();
 
     private final HeapSet heaps;
@@ -37,37 +36,36 @@ final class Maintenance implements Runnable
     private final Orphans orphans;
     /** Counters of heaps that are gone. Guarded by {@link #roundLock}; read by statistics. */
     final Counters retired = new Counters();
+
     private final Thread thread;
     private volatile boolean stopped;
     /** Rounds run; the last failure, if any, for statistics. */
     volatile long rounds;
+
     volatile Throwable lastFailure;
 
-    Maintenance(final HeapSet heaps, final ArenaSet arenas, final long periodNanos)
-    {
+    Maintenance(final HeapSet heaps, final ArenaSet arenas, final long periodNanos) {
         this.heaps = heaps;
         this.arenas = arenas;
         this.orphans = arenas.orphans();
         this.periodNanos = periodNanos;
-        this.thread = Thread.ofPlatform().daemon().name("pymalloc4j-maintenance-" + THREADS.incrementAndGet()).unstarted(this);
+        this.thread = Thread.ofPlatform()
+                .daemon()
+                .name("pymalloc4j-maintenance-" + THREADS.incrementAndGet())
+                .unstarted(this);
     }
 
-    void start()
-    {
+    void start() {
         thread.start();
     }
 
     /** Stops the thread and waits for its current round. */
-    void stop()
-    {
+    void stop() {
         stopped = true;
         LockSupport.unpark(thread);
-        try
-        {
+        try {
             thread.join(TimeUnit.SECONDS.toMillis(10));
-        }
-        catch (final InterruptedException e)
-        {
+        } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         roundLock.lock(); // a round still running (the join timed out) ends before this returns
@@ -75,23 +73,17 @@ final class Maintenance implements Runnable
     }
 
     @Override
-    public void run()
-    {
+    public void run() {
         long sleep = periodNanos;
-        while (!stopped)
-        {
+        while (!stopped) {
             LockSupport.parkNanos(this, sleep);
-            if (stopped)
-            {
+            if (stopped) {
                 break;
             }
-            try
-            {
+            try {
                 final int work = runRound(false);
                 sleep = work > 0 ? periodNanos : Math.min(sleep * 2, periodNanos * 8);
-            }
-            catch (final Throwable t)
-            {
+            } catch (final Throwable t) {
                 lastFailure = t;
                 sleep = periodNanos * 8;
             }
@@ -104,32 +96,25 @@ final class Maintenance implements Runnable
      * @param force return everything empty now, without waiting for a round.
      * @return units of work done (pools returned or purged, heaps abandoned, blocks collected).
      */
-    int runRound(final boolean force)
-    {
+    int runRound(final boolean force) {
         roundLock.lock();
-        try
-        {
-            if (stopped && Thread.currentThread() == thread)
-            {
+        try {
+            if (stopped && Thread.currentThread() == thread) {
                 return 0;
             }
             final long round = arenas.nextRound();
-            int work = orphans.abandonDeadHeaps(heaps) + orphans.forgetDrainedHeaps(retired) +
-                maintainIdleHeaps(round, force);
+            int work = orphans.abandonDeadHeaps(heaps)
+                    + orphans.forgetDrainedHeaps(retired)
+                    + maintainIdleHeaps(round, force);
             arenas.lock.lock();
-            try
-            {
+            try {
                 work += arenas.purge(force);
-            }
-            finally
-            {
+            } finally {
                 arenas.lock.unlock();
             }
             rounds++;
             return work;
-        }
-        finally
-        {
+        } finally {
             roundLock.unlock();
         }
     }
@@ -139,17 +124,13 @@ final class Maintenance implements Runnable
      * read under the round lock, so that no heap is abandoned between the two reads (it would be counted
      * in neither).
      */
-    List<Heap> addRetired(final Counters into)
-    {
+    List<Heap> addRetired(final Counters into) {
         roundLock.lock();
-        try
-        {
+        try {
             into.add(retired);
             orphans.addAbandonedCounters(into);
             return List.copyOf(heaps.live());
-        }
-        finally
-        {
+        } finally {
             roundLock.unlock();
         }
     }
@@ -160,76 +141,56 @@ final class Maintenance implements Runnable
      *
      * @return null when every invariant checked holds, else what is wrong.
      */
-    String checkFull()
-    {
+    String checkFull() {
         roundLock.lock();
-        try
-        {
+        try {
             final String arenaState = arenas.checkInvariants(true);
-            if (arenaState != null)
-            {
+            if (arenaState != null) {
                 return arenaState;
             }
             final List<Heap> taken = new ArrayList<>();
             boolean handshake = false;
-            for (final Heap heap : heaps.live())
-            {
-                if (heap.lock.tryLock())
-                {
+            for (final Heap heap : heaps.live()) {
+                if (heap.lock.tryLock()) {
                     taken.add(heap);
-                    if (heap.lockFreeOwner())
-                    {
+                    if (heap.lockFreeOwner()) {
                         heap.requestMaintenanceVolatile();
                         handshake = true;
                     }
                 }
             }
-            try
-            {
-                if (handshake)
-                {
+            try {
+                if (handshake) {
                     ProcessBarrier.fence();
                 }
                 final Set<Heap> excluded = Collections.newSetFromMap(new IdentityHashMap<>());
-                for (final Heap heap : taken)
-                {
-                    if (!heap.ownerInCallAcquire())
-                    {
+                for (final Heap heap : taken) {
+                    if (!heap.ownerInCallAcquire()) {
                         final String wrong = heap.check();
-                        if (wrong != null)
-                        {
+                        if (wrong != null) {
                             return wrong;
                         }
                         excluded.add(heap);
                     }
                 }
                 return arenas.checkDetached(excluded);
-            }
-            finally
-            {
-                for (final Heap heap : taken)
-                {
+            } finally {
+                for (final Heap heap : taken) {
                     heap.endMaintenanceVolatile();
                     heap.lock.unlock();
                 }
             }
-        }
-        finally
-        {
+        } finally {
             roundLock.unlock();
         }
     }
 
-    private int maintainIdleHeaps(final long round, final boolean force)
-    {
+    private int maintainIdleHeaps(final long round, final boolean force) {
         final List<Heap> taken = new ArrayList<>();
         boolean handshake = false;
-        for (final Heap heap : heaps.live())
-        {
-            if (heap.mayNeedMaintenance() && heap.lock.tryLock())
-            {
-                if (heap.lockFreeOwner())
-                {
+        for (final Heap heap : heaps.live()) {
+            if (heap.mayNeedMaintenance() && heap.lock.tryLock()) {
+                if (heap.lockFreeOwner()) {
                     heap.requestMaintenanceVolatile();
                     handshake = true;
                 }
@@ -238,34 +199,24 @@ final class Maintenance implements Runnable
         }
         int work = 0;
         int released = 0;
-        try
-        {
-            if (handshake)
-            {
+        try {
+            if (handshake) {
                 ProcessBarrier.fence();
             }
-            while (released < taken.size())
-            {
+            while (released < taken.size()) {
                 final Heap heap = taken.get(released);
-                try
-                {
-                    if (!heap.ownerInCallAcquire())
-                    {
+                try {
+                    if (!heap.ownerInCallAcquire()) {
                         work += heap.maintain(round, force);
                     }
-                }
-                finally
-                {
+                } finally {
                     released++;
                     heap.endMaintenanceVolatile(); // let this heap's owner go on at once
                     heap.lock.unlock();
                 }
             }
-        }
-        finally
-        {
-            for (int k = released; k < taken.size(); k++)
-            {
+        } finally {
+            for (int k = released; k < taken.size(); k++) {
                 taken.get(k).endMaintenanceVolatile();
                 taken.get(k).lock.unlock();
             }

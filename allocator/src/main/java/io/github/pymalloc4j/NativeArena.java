@@ -19,8 +19,7 @@ import java.lang.invoke.VarHandle;
  * Guarded by the {@link ArenaSet} lock, except {@link #poolAtAcquire}, which any thread may call: pools
  * are published with a release store and read with an acquire load.
  */
-final class NativeArena
-{
+final class NativeArena {
     private static final VarHandle POOLS = MethodHandles.arrayElementVarHandle(Pool[].class);
 
     final long base;
@@ -40,11 +39,11 @@ final class NativeArena
 
     /** Neighbours in the list of {@link UsableArenas} (sorted by free pools, ascending). */
     private NativeArena prevUsable;
+
     private NativeArena nextUsable;
     private boolean usable;
 
-    NativeArena(final long base, final int poolCount, final int poolShift)
-    {
+    NativeArena(final long base, final int poolCount, final int poolShift) {
         this.base = base;
         this.poolCount = poolCount;
         this.poolShift = poolShift;
@@ -54,13 +53,11 @@ final class NativeArena
     }
 
     /** Number of pools that can still be handed out: free carved pools plus never-carved ones. */
-    int freePoolCount()
-    {
+    int freePoolCount() {
         return freePoolsTop + poolCount - carved;
     }
 
-    boolean isWhollyFree()
-    {
+    boolean isWhollyFree() {
         return freePoolCount() == poolCount;
     }
 
@@ -69,14 +66,12 @@ final class NativeArena
      *
      * @param address an address inside this arena.
      */
-    Pool poolAtAcquire(final long address)
-    {
-        return (Pool)POOLS.getAcquire(pools, (int)((address - base) >>> poolShift));
+    Pool poolAtAcquire(final long address) {
+        return (Pool) POOLS.getAcquire(pools, (int) ((address - base) >>> poolShift));
     }
 
     /** Pool {@code i}, or null if not carved. */
-    Pool pool(final int i)
-    {
+    Pool pool(final int i) {
         return pools[i];
     }
 
@@ -84,33 +79,27 @@ final class NativeArena
      * Takes a free pool: the most recently freed one, else a new one at the high-water mark.
      * The caller guarantees {@link #freePoolCount()} &gt; 0.
      */
-    Pool takePool()
-    {
-        if (freePoolsTop > 0)
-        {
+    Pool takePool() {
+        if (freePoolsTop > 0) {
             return pools[freePools[--freePoolsTop]];
         }
         final int i = carved++;
-        final Pool pool = new Pool(this, i, base + ((long)i << poolShift), poolSize);
+        final Pool pool = new Pool(this, i, base + ((long) i << poolShift), poolSize);
         POOLS.setRelease(pools, i, pool);
         return pool;
     }
 
     /** Gives back a pool of this arena that has become free. */
-    void returnPool(final Pool pool)
-    {
+    void returnPool(final Pool pool) {
         assert pool.arena == this && pool.sizeClass == Pool.FREE : "only a free pool of this arena goes on its stack";
         assert freePoolsTop < carved : "more free pools than carved ones";
         freePools[freePoolsTop++] = pool.index;
     }
 
     /** Whether pool {@code i} is on the free-pool stack (a scan; for the full check). */
-    boolean onFreeStack(final int i)
-    {
-        for (int k = 0; k < freePoolsTop; k++)
-        {
-            if (freePools[k] == i)
-            {
+    boolean onFreeStack(final int i) {
+        for (int k = 0; k < freePoolsTop; k++) {
+            if (freePools[k] == i) {
                 return true;
             }
         }
@@ -118,74 +107,62 @@ final class NativeArena
     }
 
     /** Depth of the free-pool stack. */
-    int freeStackDepth()
-    {
+    int freeStackDepth() {
         return freePoolsTop;
     }
 
     // ------------------------------------------------------------------ mapping state (arena lock)
 
-    boolean isMapped()
-    {
+    boolean isMapped() {
         return mapped;
     }
 
     /** Entered into, or taken out of, the arena map ({@link ArenaMapping}). */
-    void setMapped(final boolean mapped)
-    {
+    void setMapped(final boolean mapped) {
         this.mapped = mapped;
     }
 
-    long freeSinceRound()
-    {
+    long freeSinceRound() {
         return freeSinceRound;
     }
 
     /** Records the maintenance round in which the arena became wholly free. */
-    void becameWhollyFree(final long round)
-    {
+    void becameWhollyFree(final long round) {
         freeSinceRound = round;
     }
 
     // ------------------------------------------------------------------ links of the usable list (arena lock)
 
-    NativeArena prevUsable()
-    {
+    NativeArena prevUsable() {
         return prevUsable;
     }
 
-    NativeArena nextUsable()
-    {
+    NativeArena nextUsable() {
         return nextUsable;
     }
 
     /** On the list of {@link UsableArenas}. */
-    boolean isUsable()
-    {
+    boolean isUsable() {
         return usable;
     }
 
     /** Links this arena in front of {@code head} (null: an empty list). */
-    void linkUsableBefore(final NativeArena head)
-    {
+    void linkUsableBefore(final NativeArena head) {
         assert !usable : "arena linked twice";
         prevUsable = null;
         nextUsable = head;
-        if (head != null)
-        {
+        if (head != null) {
             head.prevUsable = this;
         }
         usable = true;
     }
 
     /** Links this arena right after {@code anchor}. */
-    void linkUsableAfter(final NativeArena anchor)
-    {
+    void linkUsableAfter(final NativeArena anchor) {
         assert !usable && anchor.usable : "arena linked twice, or after an unlisted one";
         prevUsable = anchor;
         nextUsable = anchor.nextUsable;
-        if (anchor.nextUsable != null)
-        {
+        if (anchor.nextUsable != null) {
             anchor.nextUsable.prevUsable = this;
         }
         anchor.nextUsable = this;
@@ -193,15 +170,12 @@ final class NativeArena
     }
 
     /** Unlinks this arena; the caller moves the list head when this was it. */
-    void unlinkUsable()
-    {
+    void unlinkUsable() {
         assert usable : "arena not on the usable list";
-        if (prevUsable != null)
-        {
+        if (prevUsable != null) {
             prevUsable.nextUsable = nextUsable;
         }
-        if (nextUsable != null)
-        {
+        if (nextUsable != null) {
             nextUsable.prevUsable = prevUsable;
         }
         prevUsable = null;
@@ -210,11 +184,9 @@ final class NativeArena
     }
 
     /** Bytes of on-heap metadata (estimate, compressed oops). */
-    long heapBytes()
-    {
+    long heapBytes() {
         long bytes = 64 + 16 + 4L * poolCount + 16 + 4L * poolCount;
-        for (int i = 0; i < carved; i++)
-        {
+        for (int i = 0; i < carved; i++) {
             bytes += pools[i].heapBytes();
         }
         return bytes;

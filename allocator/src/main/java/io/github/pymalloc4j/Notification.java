@@ -26,8 +26,7 @@ import java.lang.invoke.VarHandle;
  * it, and it is re-armed only after its owner took it off (package-info, invariant 8). Proved on the real
  * classes by the jcstress tests {@code FullPoolArmingStress} and {@code NotifyOnceStress}.
  */
-final class Notification
-{
+final class Notification {
     /** Not armed: a listed, orphaned or free pool, or a detached one its owner is bringing back. */
     static final int NONE = 0;
     /** Full and detached: the next remote free must tell the heap. */
@@ -38,35 +37,27 @@ final class Notification
     private static final VarHandle STATE;
     private static final VarHandle STACK;
 
-    static
-    {
-        try
-        {
+    static {
+        try {
             final MethodHandles.Lookup lookup = MethodHandles.lookup();
             STATE = lookup.findVarHandle(Pool.class, "notifyState", int.class);
             STACK = lookup.findVarHandle(Heap.class, "notified", Pool.class);
-        }
-        catch (final ReflectiveOperationException e)
-        {
+        } catch (final ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    private Notification()
-    {
-    }
+    private Notification() {}
 
     // ------------------------------------------------------------------ state
 
     /** The pool's notify state. */
-    static int stateVolatile(final Pool pool)
-    {
-        return (int)STATE.getVolatile(pool);
+    static int stateVolatile(final Pool pool) {
+        return (int) STATE.getVolatile(pool);
     }
 
     /** A new life of the pool starts unarmed (under the arena lock, before any block is handed out). */
-    static void resetVolatile(final Pool pool)
-    {
+    static void resetVolatile(final Pool pool) {
         STATE.setVolatile(pool, NONE);
     }
 
@@ -79,24 +70,18 @@ final class Notification
      *
      * @param collector the owner heap's counters.
      */
-    static boolean armOrCollect(final Pool pool, final Counters collector)
-    {
-        while (true)
-        {
-            if (pool.collectRemote(collector) > 0)
-            {
+    static boolean armOrCollect(final Pool pool, final Counters collector) {
+        while (true) {
+            if (pool.collectRemote(collector) > 0) {
                 return false;
             }
-            if (stateVolatile(pool) == NOTIFIED)
-            {
+            if (stateVolatile(pool) == NOTIFIED) {
                 return true; // a remote free claimed it: it is on, or on its way to, the notified stack
             }
-            if (arm(pool))
-            {
+            if (arm(pool)) {
                 return true;
             }
-            if (!cancel(pool))
-            {
+            if (!cancel(pool)) {
                 return true; // claimed between arm and cancel
             }
         }
@@ -109,8 +94,7 @@ final class Notification
      * @return true if armed with no remote free pending; false if some are pending (the caller cancels
      *         and collects them).
      */
-    private static boolean arm(final Pool pool)
-    {
+    private static boolean arm(final Pool pool) {
         assert pool.isFull() : "only a full pool is armed";
         STATE.setVolatile(pool, NOTIFY);
         return !pool.hasRemoteBitVolatile();
@@ -120,14 +104,12 @@ final class Notification
      * Owner: the pool is back in its list; stop asking for notifications. If a remote free already claimed
      * it, the pool also arrives on the notified stack, where {@code Pool.listed} tells the owner to ignore it.
      */
-    static void disarm(final Pool pool)
-    {
+    static void disarm(final Pool pool) {
         STATE.compareAndSet(pool, NOTIFY, NONE);
     }
 
     /** Whether a CAS moved the state from NOTIFY to NONE (the owner cancels, or thread death orphans it). */
-    static boolean cancel(final Pool pool)
-    {
+    static boolean cancel(final Pool pool) {
         return STATE.compareAndSet(pool, NOTIFY, NONE);
     }
 
@@ -135,8 +117,7 @@ final class Notification
      * Whether a CAS moved an unarmed pool's state to NOTIFIED: a pool taken off the wrong heap's stack
      * is sent to its own heap as if a remote free had claimed it.
      */
-    static boolean claimUnarmed(final Pool pool)
-    {
+    static boolean claimUnarmed(final Pool pool) {
         return STATE.compareAndSet(pool, NONE, NOTIFIED);
     }
 
@@ -146,40 +127,34 @@ final class Notification
      * A remote freer, after its OR landed on a live block: whether it claimed the notification (NOTIFY
      * to NOTIFIED by CAS); the claimer then {@link #push}es the pool.
      */
-    static boolean claim(final Pool pool)
-    {
-        return (int)STATE.getVolatile(pool) == NOTIFY && STATE.compareAndSet(pool, NOTIFY, NOTIFIED);
+    static boolean claim(final Pool pool) {
+        return (int) STATE.getVolatile(pool) == NOTIFY && STATE.compareAndSet(pool, NOTIFY, NOTIFIED);
     }
 
     /**
      * The thread whose claim succeeded: pushes the pool on its heap's stack. One CAS on the stack head,
      * once per fill/refill cycle of the pool.
      */
-    static void push(final Heap heap, final Pool pool)
-    {
-        assert stateVolatile(pool) == NOTIFIED && pool.nextNotified == null :
-            "a pool is pushed once, by the thread whose CAS made it NOTIFIED";
+    static void push(final Heap heap, final Pool pool) {
+        assert stateVolatile(pool) == NOTIFIED && pool.nextNotified == null
+                : "a pool is pushed once, by the thread whose CAS made it NOTIFIED";
         Pool head;
-        do
-        {
-            head = (Pool)STACK.getVolatile(heap);
+        do {
+            head = (Pool) STACK.getVolatile(heap);
             pool.nextNotified = head; // published by the CAS
-        }
-        while (!STACK.compareAndSet(heap, head, pool));
+        } while (!STACK.compareAndSet(heap, head, pool));
     }
 
     // ------------------------------------------------------------------ owner: drain
 
     /** Whether pools wait on the heap's stack. */
-    static boolean hasNotifiedVolatile(final Heap heap)
-    {
+    static boolean hasNotifiedVolatile(final Heap heap) {
         return STACK.getVolatile(heap) != null;
     }
 
     /** Owner: takes the whole stack (null if empty); walk it with {@link #taken}. */
-    static Pool takeAll(final Heap heap)
-    {
-        return STACK.getVolatile(heap) == null ? null : (Pool)STACK.getAndSet(heap, (Pool)null);
+    static Pool takeAll(final Heap heap) {
+        return STACK.getVolatile(heap) == null ? null : (Pool) STACK.getAndSet(heap, (Pool) null);
     }
 
     /**
@@ -188,8 +163,7 @@ final class Notification
      *
      * @return the next pool of the taken stack, or null.
      */
-    static Pool taken(final Pool pool)
-    {
+    static Pool taken(final Pool pool) {
         assert stateVolatile(pool) == NOTIFIED : "only a NOTIFIED pool is on the stack";
         final Pool next = pool.nextNotified;
         pool.nextNotified = null;

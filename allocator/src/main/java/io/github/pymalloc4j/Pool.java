@@ -53,23 +53,18 @@ import java.lang.invoke.VarHandle;
  * consumption the block cannot be freed by anyone else (the owner's free and other remote frees see the
  * bit and throw), so a collection frees the very allocation the freer saw live after its OR.
  */
-final class Pool
-{
+final class Pool {
     /** {@link #sizeClass} of a pool that serves no class. */
     static final int FREE = -1;
 
     private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle BITS;
 
-    static
-    {
-        try
-        {
+    static {
+        try {
             final MethodHandles.Lookup lookup = MethodHandles.lookup();
             BITS = lookup.findVarHandle(Pool.class, "bits", long[].class);
-        }
-        catch (final ReflectiveOperationException e)
-        {
+        } catch (final ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
@@ -89,6 +84,7 @@ final class Pool
      * by {@link #init} with a release store, read by freers with acquire, by the owner plainly.
      */
     private long[] bits;
+
     private short[] slack;
 
     // Owner state: written by the owner inside a call (or by maintenance while it excludes the owner),
@@ -97,6 +93,7 @@ final class Pool
     int used;
     /** Sum of requested sizes of live blocks, as the owner knows them (remote frees not yet collected count). */
     private long requestedBytes;
+
     private long freeHead;
     private long bumpNext;
     private long bumpEnd;
@@ -108,6 +105,7 @@ final class Pool
     boolean keptEmpty;
     /** Neighbours in the heap's list. */
     Pool prev;
+
     Pool next;
 
     // Shared state.
@@ -132,8 +130,7 @@ final class Pool
     /** Maintenance round in which a listed pool was first seen with no live block (-1: not seen). Owner state. */
     long seenEmptyRound = -1;
 
-    Pool(final NativeArena arena, final int index, final long base, final int poolSize)
-    {
+    Pool(final NativeArena arena, final int index, final long base, final int poolSize) {
         this.arena = arena;
         this.index = index;
         this.base = base;
@@ -144,8 +141,7 @@ final class Pool
      * Makes this empty pool serve a size class for {@code owner}: no block handed out yet, the bump
      * pointer at the base. Called under the arena lock.
      */
-    void init(final int classIndex, final Heap owner)
-    {
+    void init(final int classIndex, final Heap owner) {
         assert sizeClass == FREE && !listed && heap == null : "only a free pool is given a class";
         sizeClass = classIndex;
         blockSize = SizeClass.blockSize(classIndex);
@@ -155,10 +151,9 @@ final class Pool
         requestedBytes = 0;
         freeHead = 0;
         bumpNext = base;
-        bumpEnd = base + (long)capacity * blockSize;
+        bumpEnd = base + (long) capacity * blockSize;
         final int words = (capacity + 63) >>> 6;
-        if (slack == null || slack.length < capacity)
-        {
+        if (slack == null || slack.length < capacity) {
             slack = new short[capacity];
         }
         committed = true;
@@ -173,18 +168,15 @@ final class Pool
      * frees that raced past every other check: they are taken (atomically, against a freer taking its own
      * back) and counted. Under the arena lock.
      */
-    void markFree(final Counters counters)
-    {
+    void markFree(final Counters counters) {
         assert used == 0 : "a pool with " + used + " live blocks made free";
-        assert Notification.stateVolatile(this) != Notification.NOTIFIED : "a pool made free while its notification is in flight";
-        if (sizeClass != FREE)
-        {
+        assert Notification.stateVolatile(this) != Notification.NOTIFIED
+                : "a pool made free while its notification is in flight";
+        if (sizeClass != FREE) {
             final long[] r = bits;
-            for (int w = 1; w < r.length; w += 2)
-            {
-                if ((long)LONGS.getOpaque(r, w) != 0)
-                {
-                    counters.doubleFreesDetected += Long.bitCount((long)LONGS.getAndSet(r, w, 0L));
+            for (int w = 1; w < r.length; w += 2) {
+                if ((long) LONGS.getOpaque(r, w) != 0) {
+                    counters.doubleFreesDetected += Long.bitCount((long) LONGS.getAndSet(r, w, 0L));
                 }
             }
         }
@@ -200,37 +192,31 @@ final class Pool
      * Gives the pool to {@code owner} (null: ownerless). A plain store: a freer that reads it racily checks
      * what it read (the owner check, then the heap's {@code enter}), see {@link ArenaMap}.
      */
-    void setOwnerPlain(final Heap owner)
-    {
+    void setOwnerPlain(final Heap owner) {
         heap = owner;
     }
 
     // ------------------------------------------------------------------ list links (owner, or arena lock)
 
     /** Heap: lists this pool in front of {@code head} (null: an empty list); the heap moves its head. */
-    void listBefore(final Pool head)
-    {
+    void listBefore(final Pool head) {
         assert !listed && sizeClass != FREE : "listed twice, or free";
         assert used < capacity : "a listed pool is never full";
         prev = null;
         next = head;
-        if (head != null)
-        {
+        if (head != null) {
             head.prev = this;
         }
         listed = true;
     }
 
     /** Heap: takes this pool off its list; the heap moves its head when this was it. */
-    void unlist()
-    {
+    void unlist() {
         assert listed : "not listed";
-        if (prev != null)
-        {
+        if (prev != null) {
             prev.next = next;
         }
-        if (next != null)
-        {
+        if (next != null) {
             next.prev = prev;
         }
         prev = null;
@@ -239,56 +225,47 @@ final class Pool
     }
 
     /** Thread death: forgets the links (the dead heap forgets its lists as a whole). */
-    void forgetLinks()
-    {
+    void forgetLinks() {
         listed = false;
         prev = null;
         next = null;
     }
 
     /** Heap: a listed empty pool is kept (true), or is in use again or leaves the list (false). */
-    void setKeptEmpty(final boolean kept)
-    {
+    void setKeptEmpty(final boolean kept) {
         keptEmpty = kept;
     }
 
     /** Maintenance: the round in which this listed pool was first seen empty, -1 when it is not empty. */
-    void setSeenEmptyRound(final long round)
-    {
+    void setSeenEmptyRound(final long round) {
         seenEmptyRound = round;
     }
 
     // ------------------------------------------------------------------ memory state (arena lock)
 
-    long freeSinceRound()
-    {
+    long freeSinceRound() {
         return freeSinceRound;
     }
 
     /** Records the maintenance round in which the pool became free. */
-    void becameFree(final long round)
-    {
+    void becameFree(final long round) {
         freeSinceRound = round;
     }
 
-    boolean isDecommitQueued()
-    {
+    boolean isDecommitQueued() {
         return decommitQueued;
     }
 
-    void setDecommitQueued(final boolean queued)
-    {
+    void setDecommitQueued(final boolean queued) {
         decommitQueued = queued;
     }
 
     /** Its memory was given back ({@code madvise(MADV_DONTNEED)}). */
-    void decommitted()
-    {
+    void decommitted() {
         committed = false;
     }
 
-    boolean isFull()
-    {
+    boolean isFull() {
         return used == capacity;
     }
 
@@ -300,36 +277,31 @@ final class Pool
      * @throws IllegalStateException if the free list was found corrupted (a write after free); the
      *                               pool is repaired first.
      */
-    long allocate(final long size)
-    {
+    long allocate(final long size) {
         long block = freeHead;
         final long[] b = bits;
         final int i;
-        if (block != 0)
-        {
+        if (block != 0) {
             final long offset = block - base;
-            i = (int)((offset * magic) >>> 32);
+            i = (int) ((offset * magic) >>> 32);
             final int w = (i >>> 6) << 1;
-            if (Long.compareUnsigned(offset, bumpNext - base) >= 0 || (long)i * blockSize != offset ||
-                (b[w] & (1L << i)) != 0)
-            {
+            if (Long.compareUnsigned(offset, bumpNext - base) >= 0
+                    || (long) i * blockSize != offset
+                    || (b[w] & (1L << i)) != 0) {
                 throw corrupted(block);
             }
-            if (((long)LONGS.getOpaque(b, w + 1) & (1L << i)) != 0)
-            {
+            if (((long) LONGS.getOpaque(b, w + 1) & (1L << i)) != 0) {
                 clearStrayRemoteBit(i);
             }
             freeHead = AddressSpace.getLongPlain(block);
-        }
-        else
-        {
+        } else {
             // Never handed out in this life: no freer can have passed the live check on it.
             block = bumpNext;
             bumpNext = block + blockSize;
-            i = (int)(((block - base) * magic) >>> 32);
+            i = (int) (((block - base) * magic) >>> 32);
         }
         b[(i >>> 6) << 1] |= 1L << i;
-        slack[i] = (short)(blockSize - size);
+        slack[i] = (short) (blockSize - size);
         requestedBytes += size;
         used++;
         return block;
@@ -343,17 +315,14 @@ final class Pool
      * @return the block index.
      * @throws IllegalArgumentException with the reason otherwise.
      */
-    int liveBlockIndexAcquire(final long address)
-    {
+    int liveBlockIndexAcquire(final long address) {
         final int i = blockIndex(address);
         final long bit = 1L << i;
-        final long[] b = (long[])BITS.getAcquire(this);
-        if (((long)LONGS.getOpaque(b, (i >>> 6) << 1) & bit) == 0)
-        {
+        final long[] b = (long[]) BITS.getAcquire(this);
+        if (((long) LONGS.getOpaque(b, (i >>> 6) << 1) & bit) == 0) {
             throw notLive(address, i);
         }
-        if (((long)LONGS.getOpaque(b, ((i >>> 6) << 1) + 1) & bit) != 0)
-        {
+        if (((long) LONGS.getOpaque(b, ((i >>> 6) << 1) + 1) & bit) != 0) {
             throw doubleFree(address);
         }
         return i;
@@ -364,45 +333,42 @@ final class Pool
      *
      * @throws IllegalArgumentException for an address in the pool's tail or inside a block.
      */
-    private int blockIndex(final long address)
-    {
+    private int blockIndex(final long address) {
         final long offset = address - base;
-        final int i = (int)((offset * magic) >>> 32);
-        if (i >= capacity || Long.compareUnsigned(offset, poolSize) >= 0)
-        {
-            throw new IllegalArgumentException("0x" + Long.toHexString(address) + " is in the tail of the " +
-                blockSize + "-byte pool at 0x" + Long.toHexString(base) + " (the " +
-                (poolSize - (long)capacity * blockSize) + " bytes after its last block, at offset " +
-                (long)capacity * blockSize + "): no block starts there");
+        final int i = (int) ((offset * magic) >>> 32);
+        if (i >= capacity || Long.compareUnsigned(offset, poolSize) >= 0) {
+            throw new IllegalArgumentException("0x" + Long.toHexString(address) + " is in the tail of the " + blockSize
+                    + "-byte pool at 0x" + Long.toHexString(base) + " (the " + (poolSize - (long) capacity * blockSize)
+                    + " bytes after its last block, at offset " + (long) capacity * blockSize
+                    + "): no block starts there");
         }
-        if ((long)i * blockSize != offset)
-        {
-            throw new IllegalArgumentException("interior pointer 0x" + Long.toHexString(address) + ": " +
-                (offset - (long)i * blockSize) + " bytes into the " + blockSize + "-byte block at 0x" +
-                Long.toHexString(base + (long)i * blockSize));
+        if ((long) i * blockSize != offset) {
+            throw new IllegalArgumentException(
+                    "interior pointer 0x" + Long.toHexString(address) + ": " + (offset - (long) i * blockSize)
+                            + " bytes into the " + blockSize + "-byte block at 0x"
+                            + Long.toHexString(base + (long) i * blockSize));
         }
         return i;
     }
 
     /** Why a block validated earlier cannot be freed now: its pool emptied and was carved again. */
-    IllegalArgumentException freedMeanwhile(final long address)
-    {
-        return new IllegalArgumentException("double free of 0x" + Long.toHexString(address) +
-            ": another thread freed it meanwhile (its pool emptied and was carved again)");
+    IllegalArgumentException freedMeanwhile(final long address) {
+        return new IllegalArgumentException("double free of 0x" + Long.toHexString(address)
+                + ": another thread freed it meanwhile (its pool emptied and was carved again)");
     }
 
     /** Why block {@code i}, which is not live, cannot be freed: never handed out, or freed already. */
-    private IllegalArgumentException notLive(final long address, final int i)
-    {
+    private IllegalArgumentException notLive(final long address, final int i) {
         // Racy for another thread (the owner may move the bump pointer): the message, not the decision.
-        if (base + (long)i * blockSize >= bumpNext)
-        {
-            return new IllegalArgumentException("0x" + Long.toHexString(address) + " was never handed out: the " +
-                blockSize + "-byte pool at 0x" + Long.toHexString(base) + " has handed out only its first " +
-                (bumpNext - base) / blockSize + " blocks (a foreign or made-up pointer)");
+        if (base + (long) i * blockSize >= bumpNext) {
+            return new IllegalArgumentException(
+                    "0x" + Long.toHexString(address) + " was never handed out: the " + blockSize
+                            + "-byte pool at 0x" + Long.toHexString(base) + " has handed out only its first "
+                            + (bumpNext - base) / blockSize
+                            + " blocks (a foreign or made-up pointer)");
         }
-        return new IllegalArgumentException("double free of 0x" + Long.toHexString(address) +
-            " (the " + blockSize + "-byte block is not allocated: it was freed already)");
+        return new IllegalArgumentException("double free of 0x" + Long.toHexString(address) + " (the " + blockSize
+                + "-byte block is not allocated: it was freed already)");
     }
 
     /**
@@ -411,16 +377,16 @@ final class Pool
      *
      * @throws IllegalArgumentException if {@code address} is not a live block of this pool.
      */
-    void freeOwned(final long address)
-    {
+    void freeOwned(final long address) {
         final long offset = address - base;
-        final int i = (int)((offset * magic) >>> 32);
+        final int i = (int) ((offset * magic) >>> 32);
         final long bit = 1L << i;
         final long[] b = bits;
         final int w = (i >>> 6) << 1;
-        if ((long)i * blockSize != offset || i >= capacity || (b[w] & bit) == 0 ||
-            ((long)LONGS.getOpaque(b, w + 1) & bit) != 0)
-        {
+        if ((long) i * blockSize != offset
+                || i >= capacity
+                || (b[w] & bit) == 0
+                || ((long) LONGS.getOpaque(b, w + 1) & bit) != 0) {
             liveBlockIndexAcquire(address); // throws with the precise reason
         }
         b[w] &= ~bit;
@@ -438,8 +404,7 @@ final class Pool
      * @throws IllegalArgumentException if the address is not a live block of this pool, or the block
      *                                  was already freed; nothing changes then.
      */
-    Heap freeRemote(final long address)
-    {
+    Heap freeRemote(final long address) {
         return freeRemote(address, lifeAcquire());
     }
 
@@ -448,9 +413,8 @@ final class Pool
      * validated a block and must free it later (realloc's move) keeps it to tell that the pool was
      * carved again meanwhile, so the address may be someone else's block now.
      */
-    long[] lifeAcquire()
-    {
-        return (long[])BITS.getAcquire(this);
+    long[] lifeAcquire() {
+        return (long[]) BITS.getAcquire(this);
     }
 
     /**
@@ -460,36 +424,29 @@ final class Pool
      * @throws IllegalArgumentException also when the pool is no longer in that life: the block was freed
      *                                  by another thread meanwhile.
      */
-    Heap freeRemote(final long address, final long[] r)
-    {
-        if ((long[])BITS.getAcquire(this) != r)
-        {
+    Heap freeRemote(final long address, final long[] r) {
+        if ((long[]) BITS.getAcquire(this) != r) {
             throw freedMeanwhile(address);
         }
         final int i = liveBlockIndexAcquire(address);
         final int w = ((i >>> 6) << 1) + 1;
         final long bit = 1L << i;
-        if (w >= r.length)
-        {
+        if (w >= r.length) {
             throw notLive(address, i); // the pool changed class between the two reads: not this life's block
         }
-        final long before = (long)LONGS.getAndBitwiseOr(r, w, bit);
-        if ((before & bit) != 0)
-        {
+        final long before = (long) LONGS.getAndBitwiseOr(r, w, bit);
+        if ((before & bit) != 0) {
             throw doubleFree(address);
         }
-        if ((long[])BITS.getVolatile(this) != r || ((long)LONGS.getVolatile(r, w - 1) & bit) == 0)
-        {
+        if ((long[]) BITS.getVolatile(this) != r || ((long) LONGS.getVolatile(r, w - 1) & bit) == 0) {
             // The block stopped being live between the check and the OR (another free won), or the pool
             // started a new life. Take the bit back; if the owner consumed it first, it counted it.
-            if (((long)LONGS.getAndBitwiseAnd(r, w, ~bit) & bit) != 0)
-            {
+            if (((long) LONGS.getAndBitwiseAnd(r, w, ~bit) & bit) != 0) {
                 throw doubleFree(address);
             }
             return null;
         }
-        if (Notification.claim(this))
-        {
+        if (Notification.claim(this)) {
             // Read after the CAS: the owner armed the pool after it became its owner, and a NOTIFIED pool
             // changes hands only once its heap has drained it, so this is the heap to tell.
             return heap;
@@ -504,30 +461,25 @@ final class Pool
      *                  blocks that are not live (a double free that raced past the caller's check).
      * @return blocks collected.
      */
-    int collectRemote(final Counters collector)
-    {
+    int collectRemote(final Counters collector) {
         int collected = 0;
         final long[] b = bits;
         final int words = (capacity + 63) >>> 6;
-        for (int w = 0; w < words; w++)
-        {
-            if ((long)LONGS.getOpaque(b, 2 * w + 1) == 0)
-            {
+        for (int w = 0; w < words; w++) {
+            if ((long) LONGS.getOpaque(b, 2 * w + 1) == 0) {
                 continue;
             }
-            long freed = (long)LONGS.getAndSet(b, 2 * w + 1, 0L);
+            long freed = (long) LONGS.getAndSet(b, 2 * w + 1, 0L);
             final long stray = freed & ~b[2 * w];
-            if (stray != 0)
-            {
+            if (stray != 0) {
                 collector.doubleFreesDetected += Long.bitCount(stray);
             }
             freed &= b[2 * w];
             b[2 * w] &= ~freed;
-            while (freed != 0)
-            {
+            while (freed != 0) {
                 final int i = (w << 6) + Long.numberOfTrailingZeros(freed);
                 freed &= freed - 1;
-                final long block = base + (long)i * blockSize;
+                final long block = base + (long) i * blockSize;
                 requestedBytes -= blockSize - slack[i];
                 AddressSpace.putLongPlain(block, freeHead);
                 freeHead = block;
@@ -546,23 +498,20 @@ final class Pool
      * collection from freeing the new holder's block. Counted. (An OR that lands after the block was
      * handed out again cannot be told from a real free: as in C, a double free may free a reused block.)
      */
-    private void clearStrayRemoteBit(final int i)
-    {
+    private void clearStrayRemoteBit(final int i) {
         final long bit = 1L << i;
-        if (((long)LONGS.getAndBitwiseAnd(bits, ((i >>> 6) << 1) + 1, ~bit) & bit) != 0) // unless its freer took it back
+        if (((long) LONGS.getAndBitwiseAnd(bits, ((i >>> 6) << 1) + 1, ~bit) & bit)
+                != 0) // unless its freer took it back
         {
             heap.counters.doubleFreesDetected++;
         }
     }
 
     /** Whether any remote bit is set (a hint; opaque reads). */
-    boolean hasRemoteFreesOpaque()
-    {
+    boolean hasRemoteFreesOpaque() {
         final int words = (capacity + 63) >>> 6;
-        for (int w = 0; w < words; w++)
-        {
-            if ((long)LONGS.getOpaque(bits, 2 * w + 1) != 0)
-            {
+        for (int w = 0; w < words; w++) {
+            if ((long) LONGS.getOpaque(bits, 2 * w + 1) != 0) {
                 return true;
             }
         }
@@ -570,17 +519,14 @@ final class Pool
     }
 
     /** Blocks freed by other threads and not yet collected (opaque reads). */
-    int pendingRemoteFreesOpaque()
-    {
-        if (sizeClass == FREE)
-        {
+    int pendingRemoteFreesOpaque() {
+        if (sizeClass == FREE) {
             return 0;
         }
         int n = 0;
         final int words = (capacity + 63) >>> 6;
-        for (int w = 0; w < words; w++)
-        {
-            n += Long.bitCount((long)LONGS.getOpaque(bits, 2 * w + 1));
+        for (int w = 0; w < words; w++) {
+            n += Long.bitCount((long) LONGS.getOpaque(bits, 2 * w + 1));
         }
         return n;
     }
@@ -590,19 +536,15 @@ final class Pool
      * minus the blocks awaiting collection. Racy reads: exact when
      * the pool's threads are quiet.
      */
-    long requestedBytesOpaque()
-    {
-        if (sizeClass == FREE)
-        {
+    long requestedBytesOpaque() {
+        if (sizeClass == FREE) {
             return 0;
         }
         long sum = requestedBytes;
         final int words = (capacity + 63) >>> 6;
-        for (int w = 0; w < words; w++)
-        {
-            long freed = (long)LONGS.getOpaque(bits, 2 * w + 1);
-            while (freed != 0)
-            {
+        for (int w = 0; w < words; w++) {
+            long freed = (long) LONGS.getOpaque(bits, 2 * w + 1);
+            while (freed != 0) {
                 final int i = (w << 6) + Long.numberOfTrailingZeros(freed);
                 freed &= freed - 1;
                 sum -= blockSize - slack[i];
@@ -615,13 +557,10 @@ final class Pool
      * Whether any remote bit of this life is set, read with volatile loads (the owner's half of the
      * notification's Dekker pair: a volatile store followed by opaque loads may be reordered on AArch64).
      */
-    boolean hasRemoteBitVolatile()
-    {
+    boolean hasRemoteBitVolatile() {
         final int words = (capacity + 63) >>> 6;
-        for (int w = 0; w < words; w++)
-        {
-            if ((long)LONGS.getVolatile(bits, 2 * w + 1) != 0)
-            {
+        for (int w = 0; w < words; w++) {
+            if ((long) LONGS.getVolatile(bits, 2 * w + 1) != 0) {
                 return true;
             }
         }
@@ -629,8 +568,7 @@ final class Pool
     }
 
     /** Requested size of live block {@code i}. */
-    long requestedSize(final int i)
-    {
+    long requestedSize(final int i) {
         return blockSize - slack[i];
     }
 
@@ -639,15 +577,13 @@ final class Pool
      * Only the owner resizes in place (another thread's realloc moves the block), so the running sum and
      * the slack change together and a collection can never see one without the other.
      */
-    void resizeOwned(final int i, final long size)
-    {
+    void resizeOwned(final int i, final long size) {
         requestedBytes += size - requestedSize(i);
-        slack[i] = (short)(blockSize - size);
+        slack[i] = (short) (blockSize - size);
     }
 
     /** Bytes of on-heap metadata this pool holds (estimate, compressed oops). */
-    long heapBytes()
-    {
+    long heapBytes() {
         return 112 + (bits == null ? 0 : 16 + 8L * bits.length) + (slack == null ? 0 : 16 + 2L * slack.length);
     }
 
@@ -659,85 +595,71 @@ final class Pool
      *
      * @return null when it holds, else what is wrong.
      */
-    String check()
-    {
-        if (sizeClass == FREE)
-        {
+    String check() {
+        if (sizeClass == FREE) {
             return null;
         }
         final String at = "pool 0x" + Long.toHexString(base) + " (" + blockSize + "-byte blocks): ";
         final int words = (capacity + 63) >>> 6;
-        if (bits.length != 2 * words)
-        {
+        if (bits.length != 2 * words) {
             return at + "bitmap of " + bits.length + " words for " + capacity + " blocks";
         }
         int live = 0;
-        for (int w = 0; w < words; w++)
-        {
+        for (int w = 0; w < words; w++) {
             live += Long.bitCount(bits[2 * w]);
         }
-        if (live != used)
-        {
+        if (live != used) {
             return at + "used is " + used + " but " + live + " live bits are set";
         }
         final boolean[] seen = new boolean[capacity];
         int onList = 0;
-        for (long block = freeHead; block != 0; block = AddressSpace.getLongPlain(block))
-        {
+        for (long block = freeHead; block != 0; block = AddressSpace.getLongPlain(block)) {
             final long offset = block - base;
-            final int i = (int)((offset * magic) >>> 32);
-            if (Long.compareUnsigned(offset, bumpNext - base) >= 0 || (long)i * blockSize != offset)
-            {
+            final int i = (int) ((offset * magic) >>> 32);
+            if (Long.compareUnsigned(offset, bumpNext - base) >= 0 || (long) i * blockSize != offset) {
                 return at + "free list leads to 0x" + Long.toHexString(block) + ", not a handed-out block boundary";
             }
-            if (isLive(i))
-            {
+            if (isLive(i)) {
                 return at + "free list holds live block " + i;
             }
-            if (seen[i])
-            {
+            if (seen[i]) {
                 return at + "free list holds block " + i + " twice";
             }
             seen[i] = true;
             onList++;
         }
         final long neverHandedOut = (bumpEnd - bumpNext) / blockSize;
-        if (used + onList + neverHandedOut != capacity)
-        {
-            return at + used + " live + " + onList + " on the free list + " + neverHandedOut +
-                " never handed out != capacity " + capacity;
+        if (used + onList + neverHandedOut != capacity) {
+            return at + used + " live + " + onList + " on the free list + " + neverHandedOut
+                    + " never handed out != capacity " + capacity;
         }
         return null;
     }
 
-    private boolean isLive(final int i)
-    {
+    private boolean isLive(final int i) {
         return (bits[(i >>> 6) << 1] & (1L << i)) != 0;
     }
 
-    private static IllegalArgumentException doubleFree(final long address)
-    {
-        return new IllegalArgumentException("double free of 0x" + Long.toHexString(address) +
-            " (freed already by another thread)");
+    private static IllegalArgumentException doubleFree(final long address) {
+        return new IllegalArgumentException(
+                "double free of 0x" + Long.toHexString(address) + " (freed already by another thread)");
     }
 
     /**
      * Rebuilds the free list from the bitmap (the truth) and reports the corruption.
      */
-    private IllegalStateException corrupted(final long badLink)
-    {
+    private IllegalStateException corrupted(final long badLink) {
         freeHead = 0;
-        for (long b = bumpNext - blockSize; b >= base; b -= blockSize)
-        {
-            final int i = (int)(((b - base) * magic) >>> 32);
-            if (!isLive(i))
-            {
+        for (long b = bumpNext - blockSize; b >= base; b -= blockSize) {
+            final int i = (int) (((b - base) * magic) >>> 32);
+            if (!isLive(i)) {
                 AddressSpace.putLongPlain(b, freeHead);
                 freeHead = b;
             }
         }
-        return new IllegalStateException("heap corruption: free list of the " + blockSize + "-byte pool at 0x" +
-            Long.toHexString(base) + " led to 0x" + Long.toHexString(badLink) +
-            ", which is not a free block of that pool (a write after free?); the pool was repaired, retry");
+        return new IllegalStateException(
+                "heap corruption: free list of the " + blockSize + "-byte pool at 0x" + Long.toHexString(base)
+                        + " led to 0x" + Long.toHexString(badLink)
+                        + ", which is not a free block of that pool (a write after free?); the pool was repaired, retry");
     }
 }

@@ -7,8 +7,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * holds for them, see {@link LargeBlocks}) against the configured maximum. Thread-safe (a CAS loop):
  * arenas and large blocks are reserved under different locks, and both are slow paths.
  */
-final class ReservationLimit
-{
+final class ReservationLimit {
     /** {@link #reserve}'s {@code what} for a new large block: a constant, so no string is built per call. */
     static final String LARGE_BLOCK = "a large block";
     /** {@link #reserve}'s {@code what} for a large block that grows. */
@@ -19,8 +18,7 @@ final class ReservationLimit
     private final long max;
     private final AtomicLong reserved = new AtomicLong();
 
-    ReservationLimit(final long max)
-    {
+    ReservationLimit(final long max) {
         this.max = max;
     }
 
@@ -31,18 +29,14 @@ final class ReservationLimit
      * @param what  what they are for, for the message (one of the constants above).
      * @throws OutOfMemoryError if the maximum would be exceeded; nothing is accounted then.
      */
-    void reserve(final long bytes, final String what)
-    {
-        while (true)
-        {
+    void reserve(final long bytes, final String what) {
+        while (true) {
             final long held = reserved.get();
-            if (bytes > max - held)
-            {
-                throw new OutOfMemoryError("pymalloc4j: reserved-bytes limit " + max + " bytes reached: holding " +
-                    held + " bytes, " + what + " needs " + bytes + " more");
+            if (bytes > max - held) {
+                throw new OutOfMemoryError("pymalloc4j: reserved-bytes limit " + max + " bytes reached: holding " + held
+                        + " bytes, " + what + " needs " + bytes + " more");
             }
-            if (reserved.compareAndSet(held, held + bytes))
-            {
+            if (reserved.compareAndSet(held, held + bytes)) {
                 return;
             }
         }
@@ -52,23 +46,19 @@ final class ReservationLimit
      * Accounts for {@code bytes} already obtained, even beyond the maximum: for what a C call that cannot
      * be undone took beyond the bound reserved for it (which glibc never does).
      */
-    void add(final long bytes)
-    {
+    void add(final long bytes) {
         reserved.addAndGet(bytes);
     }
 
-    void release(final long bytes)
-    {
+    void release(final long bytes) {
         reserved.addAndGet(-bytes);
     }
 
-    long reserved()
-    {
+    long reserved() {
         return reserved.get();
     }
 
-    long max()
-    {
+    long max() {
         return max;
     }
 }

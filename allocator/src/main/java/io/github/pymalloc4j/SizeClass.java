@@ -11,8 +11,7 @@ package io.github.pymalloc4j;
  *
  * A request of 0 bytes is served from class 0 (a unique, freeable 16-byte block).
  */
-final class SizeClass
-{
+final class SizeClass {
     /** Block alignment and the step between classes. */
     static final int ALIGNMENT = 16;
     /** log2 of {@link #ALIGNMENT}. */
@@ -25,17 +24,13 @@ final class SizeClass
     /** {@code ceil(2^32 / blockSize)} per class, see {@link #divisionMagic(int)}. */
     private static final long[] MAGIC = new long[COUNT];
 
-    static
-    {
-        for (int i = 0; i < COUNT; i++)
-        {
+    static {
+        for (int i = 0; i < COUNT; i++) {
             MAGIC[i] = ((1L << 32) + blockSize(i) - 1) / blockSize(i);
         }
     }
 
-    private SizeClass()
-    {
-    }
+    private SizeClass() {}
 
     /**
      * {@code m = ceil(2^32 / blockSize)}, so that {@code (offset * m) >>> 32 == offset / blockSize} for every
@@ -46,8 +41,7 @@ final class SizeClass
      * @param index class index.
      * @return the magic multiplier.
      */
-    static long divisionMagic(final int index)
-    {
+    static long divisionMagic(final int index) {
         return MAGIC[index];
     }
 
@@ -57,9 +51,8 @@ final class SizeClass
      * @param size requested bytes, 0..512.
      * @return the class index, 0..31.
      */
-    static int indexOf(final long size)
-    {
-        return size == 0 ? 0 : (int)((size - 1) >>> ALIGNMENT_SHIFT);
+    static int indexOf(final long size) {
+        return size == 0 ? 0 : (int) ((size - 1) >>> ALIGNMENT_SHIFT);
     }
 
     /**
@@ -68,9 +61,7 @@ final class SizeClass
      * @param index class index, 0..31.
      * @return block size in bytes, 16..512.
      */
-    static int blockSize(final int index)
-    {
+    static int blockSize(final int index) {
         return (index + 1) << ALIGNMENT_SHIFT;
     }
-
 }

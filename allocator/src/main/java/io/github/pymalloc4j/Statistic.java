@@ -12,42 +12,43 @@ import java.util.Set;
  * Adding a total is one line here, plus the line of {@link StatsSnapshot} that measures it and its test.
  *
  * <p>Columns: the JSON object it is written in ({@link Group}), its JSON key there, its {@link Unit}, its
- * u64 slot in the totals area of the statistics file ({@link #DERIVED}: computed from other totals, never
- * stored), the label of the text report, and what it counts.
+ * u64 slot in the totals area of the statistics file (-1, {@link #DERIVED}: computed from other totals,
+ * never stored), the label of the text report, and what it counts.
  */
-public enum Statistic
-{
-    //                    group           JSON key                 unit            slot  text label                                  meaning
-    ARENAS_ALLOCATED_TOTAL(Group.ARENAS, "allocatedTotal", Unit.COUNT, 14, "# arenas allocated total", "arenas ever mapped"),
-    ARENAS_RECLAIMED(Group.ARENAS, "reclaimed", Unit.COUNT, 15, "# arenas reclaimed", "arenas given back to the OS"),
-    ARENAS_HIGH_WATER(Group.ARENAS, "highWater", Unit.COUNT, 16, "# arenas highwater mark", "the most arenas held at once"),
-    ARENAS_CURRENT(Group.ARENAS, "current", Unit.COUNT, 17, "# arenas allocated current", "arenas held now"),
-    HEAP_COUNT(Group.TOP, "heapCount", Unit.COUNT, 29, "# heaps", "live heaps (own and shared) that hold pools or have served calls"),
-    ORPHAN_POOLS(Group.ORPHANS, "pools", Unit.COUNT, 27, "# orphaned pools", "pools whose heap's thread died, waiting to be adopted or to empty"),
-    ORPHANED_BLOCKS_IN_USE(Group.ORPHANS, "blocksInUse", Unit.COUNT, 28, "# blocks in use in orphaned pools", "live blocks in orphaned pools"),
-    ARENA_BYTES(Group.BYTES, "arenas", Unit.BYTES, 0, "# bytes in arenas", "bytes reserved in arenas: arenas current times the arena size"),
-    IN_ALLOCATED_BLOCKS(Group.BYTES, "inAllocatedBlocks", Unit.BYTES, 1, "# bytes in allocated blocks", "bytes in live pooled blocks (block sizes, not requested sizes)"),
-    PENDING_REMOTE_FREE(Group.BYTES, "pendingRemoteFree", Unit.BYTES, 2, "# bytes freed remotely, not collected", "bytes in blocks freed by other threads and not yet collected by their pool's owner"),
-    IN_AVAILABLE_BLOCKS(Group.BYTES, "inAvailableBlocks", Unit.BYTES, 3, "# bytes in available blocks", "bytes in free blocks of pools that serve a class"),
-    IN_UNUSED_POOLS(Group.BYTES, "inUnusedPools", Unit.BYTES, 4, "# bytes in unused pools", "bytes in pools that serve no class: empty carved pools and never-carved ones"),
-    QUANTIZATION(Group.BYTES, "quantization", Unit.BYTES, 5, "# bytes lost to quantization", "bytes at the tail of pools too small for one more block"),
-    REQUESTED(Group.BYTES, "requested", Unit.BYTES, 6, "# bytes requested in live blocks", "live pooled bytes as requested by the callers"),
-    INTERNAL_FRAGMENTATION(Group.BYTES, "internalFragmentation", Unit.BYTES, Statistic.DERIVED, "# internal fragmentation bytes", "bytes in allocated blocks minus bytes requested"),
-    EXTERNAL_FRAGMENTATION(Group.BYTES, "externalFragmentation", Unit.FRACTION, Statistic.DERIVED, "# external fragmentation", "the fraction of arena bytes not in live blocks (0 without arenas)"),
-    RESERVED(Group.BYTES, "reserved", Unit.BYTES, 7, "# bytes reserved (arenas + large)", "bytes held from the OS that the limit applies to: arena bytes plus large bytes"),
-    COMMITTED(Group.BYTES, "committed", Unit.BYTES, 8, "# bytes committed (upper bound)", "arena bytes that may be resident: pools in use and empty pools not yet decommitted"),
-    FREE_NOT_RETURNED(Group.BYTES, "freeNotReturned", Unit.BYTES, 9, "# bytes free, not returned to the OS", "empty pools still committed, in their arena or kept by a heap; trim() brings it to 0"),
-    HEAP_METADATA(Group.BYTES, "heapMetadata", Unit.BYTES, 10, "# on-heap metadata bytes (estimate)", "an estimate of the Java heap the allocator's own structures use"),
-    LARGE_COUNT(Group.LARGE, "count", Unit.COUNT, 12, "# large allocations (system malloc)", "live blocks served by the system allocator"),
-    LARGE_BYTES(Group.LARGE, "bytes", Unit.BYTES, 13, "# bytes in large allocations", "requested bytes of live large blocks"),
-    MALLOCS(Group.COUNTERS, "mallocs", Unit.COUNT, 18, "# mallocs", "successful allocations: malloc, calloc, mallocAligned, allocate (not realloc)"),
-    FREES(Group.COUNTERS, "frees", Unit.COUNT, 19, "# frees", "successful frees, remote ones included"),
-    REMOTE_FREES(Group.COUNTERS, "remoteFrees", Unit.COUNT, 20, "# remote frees", "frees of pooled blocks by a thread other than the owner"),
-    REALLOCS(Group.COUNTERS, "reallocs", Unit.COUNT, 21, "# reallocs", "successful reallocs"),
-    LARGE_MALLOCS(Group.COUNTERS, "largeMallocs", Unit.COUNT, 22, "# large mallocs", "blocks obtained from the system allocator, realloc moves included"),
-    DOUBLE_FREES_DETECTED(Group.COUNTERS, "doubleFreesDetected", Unit.COUNT, 23, "# double frees detected late", "double frees of pooled blocks that raced past every check in the caller, caught when the owner collects"),
-    POOLS_DECOMMITTED(Group.COUNTERS, "poolsDecommitted", Unit.COUNT, 24, "# pools decommitted (madvise)", "pools decommitted (madvise(MADV_DONTNEED)) since creation"),
-    MAINTENANCE_ROUNDS(Group.COUNTERS, "maintenanceRounds", Unit.COUNT, 25, "# maintenance rounds", "maintenance rounds run");
+public enum Statistic {
+    // spotless:off (a table: one line per total)
+    // name                group           JSON key                 unit           slot  text label                               meaning
+    ARENAS_ALLOCATED_TOTAL(Group.ARENAS,   "allocatedTotal",        Unit.COUNT,    14,   "# arenas allocated total",              "arenas ever mapped"),
+    ARENAS_RECLAIMED      (Group.ARENAS,   "reclaimed",             Unit.COUNT,    15,   "# arenas reclaimed",                    "arenas given back to the OS"),
+    ARENAS_HIGH_WATER     (Group.ARENAS,   "highWater",             Unit.COUNT,    16,   "# arenas highwater mark",               "the most arenas held at once"),
+    ARENAS_CURRENT        (Group.ARENAS,   "current",               Unit.COUNT,    17,   "# arenas allocated current",            "arenas held now"),
+    HEAP_COUNT            (Group.TOP,      "heapCount",             Unit.COUNT,    29,   "# heaps",                               "live heaps (own and shared) that hold pools or have served calls"),
+    ORPHAN_POOLS          (Group.ORPHANS,  "pools",                 Unit.COUNT,    27,   "# orphaned pools",                      "pools whose heap's thread died, waiting to be adopted or to empty"),
+    ORPHANED_BLOCKS_IN_USE(Group.ORPHANS,  "blocksInUse",           Unit.COUNT,    28,   "# blocks in use in orphaned pools",     "live blocks in orphaned pools"),
+    ARENA_BYTES           (Group.BYTES,    "arenas",                Unit.BYTES,    0,    "# bytes in arenas",                     "bytes reserved in arenas: arenas current times the arena size"),
+    IN_ALLOCATED_BLOCKS   (Group.BYTES,    "inAllocatedBlocks",     Unit.BYTES,    1,    "# bytes in allocated blocks",           "bytes in live pooled blocks (block sizes, not requested sizes)"),
+    PENDING_REMOTE_FREE   (Group.BYTES,    "pendingRemoteFree",     Unit.BYTES,    2,    "# bytes freed remotely, not collected", "bytes in blocks freed by other threads and not yet collected by their pool's owner"),
+    IN_AVAILABLE_BLOCKS   (Group.BYTES,    "inAvailableBlocks",     Unit.BYTES,    3,    "# bytes in available blocks",           "bytes in free blocks of pools that serve a class"),
+    IN_UNUSED_POOLS       (Group.BYTES,    "inUnusedPools",         Unit.BYTES,    4,    "# bytes in unused pools",               "bytes in pools that serve no class: empty carved pools and never-carved ones"),
+    QUANTIZATION          (Group.BYTES,    "quantization",          Unit.BYTES,    5,    "# bytes lost to quantization",          "bytes at the tail of pools too small for one more block"),
+    REQUESTED             (Group.BYTES,    "requested",             Unit.BYTES,    6,    "# bytes requested in live blocks",      "live pooled bytes as requested by the callers"),
+    INTERNAL_FRAGMENTATION(Group.BYTES,    "internalFragmentation", Unit.BYTES,    -1,   "# internal fragmentation bytes",        "bytes in allocated blocks minus bytes requested"),
+    EXTERNAL_FRAGMENTATION(Group.BYTES,    "externalFragmentation", Unit.FRACTION, -1,   "# external fragmentation",              "the fraction of arena bytes not in live blocks (0 without arenas)"),
+    RESERVED              (Group.BYTES,    "reserved",              Unit.BYTES,    7,    "# bytes reserved (arenas + large)",     "bytes held from the OS that the limit applies to: arena bytes plus large bytes"),
+    COMMITTED             (Group.BYTES,    "committed",             Unit.BYTES,    8,    "# bytes committed (upper bound)",       "arena bytes that may be resident: pools in use and empty pools not yet decommitted"),
+    FREE_NOT_RETURNED     (Group.BYTES,    "freeNotReturned",       Unit.BYTES,    9,    "# bytes free, not returned to the OS",  "empty pools still committed, in their arena or kept by a heap; trim() brings it to 0"),
+    HEAP_METADATA         (Group.BYTES,    "heapMetadata",          Unit.BYTES,    10,   "# on-heap metadata bytes (estimate)",   "an estimate of the Java heap the allocator's own structures use"),
+    LARGE_COUNT           (Group.LARGE,    "count",                 Unit.COUNT,    12,   "# large allocations (system malloc)",   "live blocks served by the system allocator"),
+    LARGE_BYTES           (Group.LARGE,    "bytes",                 Unit.BYTES,    13,   "# bytes in large allocations",          "requested bytes of live large blocks"),
+    MALLOCS               (Group.COUNTERS, "mallocs",               Unit.COUNT,    18,   "# mallocs",                             "successful allocations: malloc, calloc, mallocAligned, allocate (not realloc)"),
+    FREES                 (Group.COUNTERS, "frees",                 Unit.COUNT,    19,   "# frees",                               "successful frees, remote ones included"),
+    REMOTE_FREES          (Group.COUNTERS, "remoteFrees",           Unit.COUNT,    20,   "# remote frees",                        "frees of pooled blocks by a thread other than the owner"),
+    REALLOCS              (Group.COUNTERS, "reallocs",              Unit.COUNT,    21,   "# reallocs",                            "successful reallocs"),
+    LARGE_MALLOCS         (Group.COUNTERS, "largeMallocs",          Unit.COUNT,    22,   "# large mallocs",                       "blocks obtained from the system allocator, realloc moves included"),
+    DOUBLE_FREES_DETECTED (Group.COUNTERS, "doubleFreesDetected",   Unit.COUNT,    23,   "# double frees detected late",          "double frees of pooled blocks that raced past every check in the caller, caught when the owner collects"),
+    POOLS_DECOMMITTED     (Group.COUNTERS, "poolsDecommitted",      Unit.COUNT,    24,   "# pools decommitted (madvise)",         "pools decommitted (madvise(MADV_DONTNEED)) since creation"),
+    MAINTENANCE_ROUNDS    (Group.COUNTERS, "maintenanceRounds",     Unit.COUNT,    25,   "# maintenance rounds",                  "maintenance rounds run");
+    // spotless:on
 
     /** The slot of a total that is computed from others and never stored. */
     static final int DERIVED = -1;
@@ -59,8 +60,8 @@ public enum Statistic
      * The byte accounting's five categories. Law: in every snapshot they add up to {@link #ARENA_BYTES}
      * exactly; every byte of every arena is in exactly one of them.
      */
-    public static final Set<Statistic> ACCOUNTING = java.util.Collections.unmodifiableSet(EnumSet.of(
-        IN_ALLOCATED_BLOCKS, PENDING_REMOTE_FREE, IN_AVAILABLE_BLOCKS, IN_UNUSED_POOLS, QUANTIZATION));
+    public static final Set<Statistic> ACCOUNTING = java.util.Collections.unmodifiableSet(
+            EnumSet.of(IN_ALLOCATED_BLOCKS, PENDING_REMOTE_FREE, IN_AVAILABLE_BLOCKS, IN_UNUSED_POOLS, QUANTIZATION));
 
     private static final List<Statistic> ALL = List.of(values());
 
@@ -72,9 +73,12 @@ public enum Statistic
     private final String description;
 
     Statistic(
-        final Group group, final String jsonKey, final Unit unit, final int slot, final String label,
-        final String description)
-    {
+            final Group group,
+            final String jsonKey,
+            final Unit unit,
+            final int slot,
+            final String label,
+            final String description) {
         this.group = group;
         this.jsonKey = jsonKey;
         this.unit = unit;
@@ -84,8 +88,7 @@ public enum Statistic
     }
 
     /** The JSON object a total is written in. */
-    public enum Group
-    {
+    public enum Group {
         /** Top level of the document. */
         TOP(null),
         /** The {@code arenas} object, before its {@code list}. */
@@ -101,27 +104,23 @@ public enum Statistic
 
         private final String jsonKey;
 
-        Group(final String jsonKey)
-        {
+        Group(final String jsonKey) {
             this.jsonKey = jsonKey;
         }
 
         /** @return the key of the object in the JSON, or null for the top level. */
-        public String jsonKey()
-        {
+        public String jsonKey() {
             return jsonKey;
         }
 
         /** @return the totals of this group, in their order. */
-        public List<Statistic> statistics()
-        {
+        public List<Statistic> statistics() {
             return ALL.stream().filter(s -> s.group == this).toList();
         }
     }
 
     /** What a total measures. */
-    public enum Unit
-    {
+    public enum Unit {
         /** A number of bytes. */
         BYTES,
         /** A number of things or of events. */
@@ -131,44 +130,37 @@ public enum Statistic
     }
 
     /** @return the JSON object this total is written in. */
-    public Group group()
-    {
+    public Group group() {
         return group;
     }
 
     /** @return its key within that object. */
-    public String jsonKey()
-    {
+    public String jsonKey() {
         return jsonKey;
     }
 
     /** @return what it measures. */
-    public Unit unit()
-    {
+    public Unit unit() {
         return unit;
     }
 
     /** @return its label in the text report. */
-    public String label()
-    {
+    public String label() {
         return label;
     }
 
     /** @return what it counts, in a sentence. */
-    public String description()
-    {
+    public String description() {
         return description;
     }
 
     /** @return its u64 slot in the totals area of the statistics file, or {@link #DERIVED}. */
-    int slot()
-    {
+    int slot() {
         return slot;
     }
 
     /** @return whether it is computed from other totals. */
-    boolean derived()
-    {
+    boolean derived() {
         return slot == DERIVED;
     }
 
@@ -178,10 +170,8 @@ public enum Statistic
      * @param stored the stored totals, indexed by ordinal (derived ones unset).
      * @return the value.
      */
-    long value(final long[] stored)
-    {
-        return switch (this)
-        {
+    long value(final long[] stored) {
+        return switch (this) {
             case INTERNAL_FRAGMENTATION -> stored[IN_ALLOCATED_BLOCKS.ordinal()] - stored[REQUESTED.ordinal()];
             case EXTERNAL_FRAGMENTATION -> throw new IllegalStateException(this + " is a fraction");
             default -> stored[ordinal()];
@@ -194,13 +184,11 @@ public enum Statistic
      * @param stored the stored totals, indexed by ordinal.
      * @return the fraction, from 0 to 1.
      */
-    double fraction(final long[] stored)
-    {
-        if (this != EXTERNAL_FRAGMENTATION)
-        {
+    double fraction(final long[] stored) {
+        if (this != EXTERNAL_FRAGMENTATION) {
             throw new IllegalStateException(this + " is not a fraction");
         }
         final long total = stored[ARENA_BYTES.ordinal()];
-        return total == 0 ? 0.0 : 1.0 - (double)stored[IN_ALLOCATED_BLOCKS.ordinal()] / total;
+        return total == 0 ? 0.0 : 1.0 - (double) stored[IN_ALLOCATED_BLOCKS.ordinal()] / total;
     }
 }

@@ -43,8 +43,7 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>An instance may be used by several threads; {@link #close()} must not race with {@link #read()}.
  */
-public final class StatsFile implements AutoCloseable
-{
+public final class StatsFile implements AutoCloseable {
     /** The layout version this reader understands. */
     public static final int LAYOUT_VERSION = StatsFileLayout.VERSION;
     /** Schema name of {@link Snapshot#toJson()}. */
@@ -67,6 +66,7 @@ public final class StatsFile implements AutoCloseable
     private final Path path;
     /** The path as it may be printed. */
     private final String displayName;
+
     private final FileChannel channel;
     private final Arena mapping;
     private final MemorySegment file;
@@ -80,9 +80,14 @@ public final class StatsFile implements AutoCloseable
     private final AtomicLong retries = new AtomicLong();
 
     private StatsFile(
-        final Path path, final String displayName, final FileChannel channel, final Arena mapping,
-        final MemorySegment file, final StatsFileLayout.Geometry geometry, final byte[] openedHeader, final Optional<String> trustProblem)
-    {
+            final Path path,
+            final String displayName,
+            final FileChannel channel,
+            final Arena mapping,
+            final MemorySegment file,
+            final StatsFileLayout.Geometry geometry,
+            final byte[] openedHeader,
+            final Optional<String> trustProblem) {
         this.path = path;
         this.trustProblem = trustProblem;
         this.displayName = displayName;
@@ -104,61 +109,50 @@ public final class StatsFile implements AutoCloseable
      * @throws StatsFileException if it cannot be read, is not a regular file, is not a pymalloc4j statistics file,
      *                            has an unsupported layout version, or is truncated or corrupt.
      */
-    public static StatsFile open(final Path path) throws StatsFileException
-    {
+    public static StatsFile open(final Path path) throws StatsFileException {
         final String name = TerminalText.printable(String.valueOf(path));
         final FileTrust.Status status = examine(path, name);
-        if (!status.regularFile())
-        {
-            throw new StatsFileException(name + ": not a regular file (it is a " + status.type() + "); refusing to open it");
+        if (!status.regularFile()) {
+            throw new StatsFileException(
+                    name + ": not a regular file (it is a " + status.type() + "); refusing to open it");
         }
         FileChannel channel = null;
         Arena mapping = null;
         boolean done = false;
-        try
-        {
+        try {
             channel = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
             final FileTrust.Status opened = examine(path, name);
-            if (!opened.regularFile() || !opened.sameFile(status))
-            {
+            if (!opened.regularFile() || !opened.sameFile(status)) {
                 throw new StatsFileException(name + ": replaced while being opened; refusing to read it");
             }
             final long size = channel.size();
-            if (size == 0)
-            {
+            if (size == 0) {
                 throw new StatsFileException(name + ": empty file, not a pymalloc4j statistics file");
             }
-            final byte[] header = new byte[(int)Math.min(size, HEADER_SIZE)];
+            final byte[] header = new byte[(int) Math.min(size, HEADER_SIZE)];
             final ByteBuffer buffer = ByteBuffer.wrap(header);
-            while (buffer.hasRemaining() && channel.read(buffer, buffer.position()) >= 0)
-            {
+            while (buffer.hasRemaining() && channel.read(buffer, buffer.position()) >= 0) {
                 // until full or end of file
             }
             final long length = buffer.hasRemaining() ? buffer.position() : size; // shrunk meanwhile: as much as read
-            final StatsFileLayout.Geometry geometry = StatsFileLayout.decodeGeometry(name, MemorySegment.ofArray(header).asSlice(0, Math.min(length, header.length)),
-                length);
+            final StatsFileLayout.Geometry geometry = StatsFileLayout.decodeGeometry(
+                    name, MemorySegment.ofArray(header).asSlice(0, Math.min(length, header.length)), length);
             mapping = Arena.ofShared();
             final MemorySegment file = channel.map(FileChannel.MapMode.READ_ONLY, 0, size, mapping);
             final byte[] mapped = file.asSlice(0, HEADER_SIZE).toArray(ValueLayout.JAVA_BYTE);
-            final StatsFile result = new StatsFile(path, name, channel, mapping, file, geometry, mapped, trustProblem(opened));
+            final StatsFile result =
+                    new StatsFile(path, name, channel, mapping, file, geometry, mapped, trustProblem(opened));
             result.checkFixedHeader(header);
             done = true;
             return result;
-        }
-        catch (final StatsFileException e)
-        {
+        } catch (final StatsFileException e) {
             throw e;
-        }
-        catch (final IOException | InternalError | UnsupportedOperationException | SecurityException e)
-        {
-            throw new StatsFileException(name + ": cannot read statistics file: " + TerminalText.printable(e.toString()), e);
-        }
-        finally
-        {
-            if (!done)
-            {
-                if (mapping != null)
-                {
+        } catch (final IOException | InternalError | UnsupportedOperationException | SecurityException e) {
+            throw new StatsFileException(
+                    name + ": cannot read statistics file: " + TerminalText.printable(e.toString()), e);
+        } finally {
+            if (!done) {
+                if (mapping != null) {
                     mapping.close();
                 }
                 closeQuietly(channel);
@@ -167,24 +161,18 @@ public final class StatsFile implements AutoCloseable
     }
 
     /** The file's own problem, else its directory's: what {@link #list} would have skipped it for. */
-    private static Optional<String> trustProblem(final FileTrust.Status file)
-    {
+    private static Optional<String> trustProblem(final FileTrust.Status file) {
         final Optional<String> own = FileTrust.fileProblem(file);
-        if (own.isPresent())
-        {
+        if (own.isPresent()) {
             return Optional.of("the file " + own.get());
         }
         final Path parent = file.path().toAbsolutePath().getParent();
-        if (parent == null)
-        {
+        if (parent == null) {
             return Optional.empty();
         }
-        try
-        {
+        try {
             return FileTrust.directoryProblem(FileTrust.status(parent)).map(p -> "its directory " + p);
-        }
-        catch (final IOException | RuntimeException e)
-        {
+        } catch (final IOException | RuntimeException e) {
             return Optional.of("its directory cannot be examined: " + TerminalText.printable(e.toString()));
         }
     }
@@ -196,37 +184,26 @@ public final class StatsFile implements AutoCloseable
      *
      * @return the reason, already safe to print, or empty if the file can be trusted.
      */
-    public Optional<String> trustProblem()
-    {
+    public Optional<String> trustProblem() {
         return trustProblem;
     }
 
-    private static FileTrust.Status examine(final Path path, final String name) throws StatsFileException
-    {
-        try
-        {
+    private static FileTrust.Status examine(final Path path, final String name) throws StatsFileException {
+        try {
             return FileTrust.status(path);
-        }
-        catch (final NoSuchFileException e)
-        {
+        } catch (final NoSuchFileException e) {
             throw new StatsFileException(name + ": no such file", e);
-        }
-        catch (final IOException | UnsupportedOperationException | SecurityException e)
-        {
-            throw new StatsFileException(name + ": cannot read statistics file: " + TerminalText.printable(e.toString()), e);
+        } catch (final IOException | UnsupportedOperationException | SecurityException e) {
+            throw new StatsFileException(
+                    name + ": cannot read statistics file: " + TerminalText.printable(e.toString()), e);
         }
     }
 
-    private static void closeQuietly(final FileChannel channel)
-    {
-        if (channel != null)
-        {
-            try
-            {
+    private static void closeQuietly(final FileChannel channel) {
+        if (channel != null) {
+            try {
                 channel.close();
-            }
-            catch (final IOException e)
-            {
+            } catch (final IOException e) {
                 // nothing was read from it
             }
         }
@@ -237,45 +214,36 @@ public final class StatsFile implements AutoCloseable
      * since (edited, or another file renamed into place under a reader that reopened nothing) is refused, since
      * the records would then be read with sizes that no longer describe them.
      */
-    private void checkFixedHeader(final byte[] now) throws StatsFileException
-    {
-        for (final int[] range : FIXED_HEADER_RANGES)
-        {
-            if (!Arrays.equals(now, range[0], range[1], openedHeader, range[0], range[1]))
-            {
+    private void checkFixedHeader(final byte[] now) throws StatsFileException {
+        for (final int[] range : FIXED_HEADER_RANGES) {
+            if (!Arrays.equals(now, range[0], range[1], openedHeader, range[0], range[1])) {
                 int at = range[0];
-                while (now[at] == openedHeader[at])
-                {
+                while (now[at] == openedHeader[at]) {
                     at++;
                 }
-                throw new StatsFileException(displayName + ": corrupt statistics file: its header changed after it was " +
-                    "opened (byte " + at + ")");
+                throw new StatsFileException(displayName + ": corrupt statistics file: its header changed after it was "
+                        + "opened (byte " + at + ")");
             }
         }
     }
 
     /** Throws unless the file is still as long as when it was mapped: a page past its end would read as zeros. */
-    private void checkSize() throws StatsFileException
-    {
+    private void checkSize() throws StatsFileException {
         final long size;
-        try
-        {
+        try {
             size = channel.size();
+        } catch (final IOException e) {
+            throw new StatsFileException(
+                    displayName + ": cannot read statistics file: " + TerminalText.printable(e.toString()), e);
         }
-        catch (final IOException e)
-        {
-            throw new StatsFileException(displayName + ": cannot read statistics file: " + TerminalText.printable(e.toString()), e);
-        }
-        if (size < mappedSize)
-        {
-            throw new StatsFileException(displayName + ": truncated statistics file: " + size + " bytes now, " + mappedSize +
-                " when it was opened (truncated while mapped)");
+        if (size < mappedSize) {
+            throw new StatsFileException(displayName + ": truncated statistics file: " + size + " bytes now, "
+                    + mappedSize + " when it was opened (truncated while mapped)");
         }
     }
 
     /** @return the file's path. */
-    public Path path()
-    {
+    public Path path() {
         return path;
     }
 
@@ -290,82 +258,68 @@ public final class StatsFile implements AutoCloseable
      *                            or the records are corrupt.
      * @throws IllegalStateException if this file is closed.
      */
-    public Snapshot read() throws StatsFileException
-    {
-        if (!mapping.scope().isAlive())
-        {
+    public Snapshot read() throws StatsFileException {
+        if (!mapping.scope().isAlive()) {
             throw new IllegalStateException(this + " is closed");
         }
         final long start = System.nanoTime();
         long sequence = 0;
         byte[] copy = null;
-        try
-        {
-            for (int attempt = 1; ; attempt++)
-            {
+        try {
+            for (int attempt = 1; ; attempt++) {
                 checkSize();
                 sequence = getSequenceAcquire(file);
-                if ((sequence & 1) == 0)
-                {
+                if ((sequence & 1) == 0) {
                     final int count = file.get(U32, ARENA_COUNT_OFFSET);
                     // out of range (torn, or corrupt): no records; if the copy is consistent, the snapshot refuses it
                     final int records = count >= 0 && count <= geometry.arenaCapacity() ? count : 0;
                     // at most the mapped size, checked when the file was opened
-                    final int length = Math.toIntExact(ARENAS_OFFSET + (long)records * geometry.arenaRecordSize());
-                    if (copy == null || copy.length != length)
-                    {
+                    final int length = Math.toIntExact(ARENAS_OFFSET + (long) records * geometry.arenaRecordSize());
+                    if (copy == null || copy.length != length) {
                         copy = new byte[length];
                     }
                     MemorySegment.copy(file, ValueLayout.JAVA_BYTE, 0, copy, 0, length);
                     VarHandle.acquireFence(); // the copy's loads complete before the sequence is read again
-                    if (getSequenceOpaque(file) == sequence)
-                    {
+                    if (getSequenceOpaque(file) == sequence) {
                         checkSize(); // pages past a truncation read as zeros: the copy would be a fake
                         checkFixedHeader(copy);
                         return new Snapshot(this, copy);
                     }
                 }
                 retries.incrementAndGet();
-                if (attempt >= MAX_ATTEMPTS || System.nanoTime() - start > MAX_WAIT_NANOS)
-                {
+                if (attempt >= MAX_ATTEMPTS || System.nanoTime() - start > MAX_WAIT_NANOS) {
                     break;
                 }
-                if (attempt <= SPINS)
-                {
+                if (attempt <= SPINS) {
                     Thread.onSpinWait();
-                }
-                else
-                {
+                } else {
                     LockSupport.parkNanos(Math.min(MAX_BACKOFF_NANOS, 10_000L << Math.min(attempt - SPINS, 8)));
                 }
             }
-        }
-        catch (final InternalError e) // a fault in the mapping: the file was truncated under us
+        } catch (final InternalError e) // a fault in the mapping: the file was truncated under us
         {
             throw new StatsFileException(displayName + ": truncated statistics file: it shrank while mapped", e);
         }
         final long pid = MemorySegment.ofArray(openedHeader).get(U64_COPY, PID_OFFSET);
-        if ((sequence & 1) != 0 && !(pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)))
-        {
-            throw new StatsFileException(displayName + ": stale statistics file: process " + pid +
-                " is not running and left an update unfinished");
+        if ((sequence & 1) != 0
+                && !(pid > 0
+                        && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false))) {
+            throw new StatsFileException(displayName + ": stale statistics file: process " + pid
+                    + " is not running and left an update unfinished");
         }
-        throw new StatsFileException(displayName + ": writer too busy: no consistent snapshot in " +
-            (System.nanoTime() - start) / 1_000_000 + " ms");
+        throw new StatsFileException(displayName + ": writer too busy: no consistent snapshot in "
+                + (System.nanoTime() - start) / 1_000_000 + " ms");
     }
 
     /** @return copies thrown away because the writer was updating the file. For tests. */
-    long retries()
-    {
+    long retries() {
         return retries.get();
     }
 
     /** Unmaps and closes the file. Idempotent. */
     @Override
-    public void close()
-    {
-        if (mapping.scope().isAlive())
-        {
+    public void close() {
+        if (mapping.scope().isAlive()) {
             mapping.close();
         }
         closeQuietly(channel);
@@ -378,8 +332,7 @@ public final class StatsFile implements AutoCloseable
      *
      * @return the directory (it may not exist).
      */
-    public static Path defaultDirectory()
-    {
+    public static Path defaultDirectory() {
         return StatsDirectory.defaultDirectory();
     }
 
@@ -392,8 +345,7 @@ public final class StatsFile implements AutoCloseable
      * @return their paths, by file name; empty if there are none.
      * @throws IOException if a directory cannot be listed.
      */
-    public static List<Path> list() throws IOException
-    {
+    public static List<Path> list() throws IOException {
         return StatsDirectory.listDefault(StatsDirectory.defaultDirectory());
     }
 
@@ -407,14 +359,12 @@ public final class StatsFile implements AutoCloseable
      * @throws IOException if the directory cannot be listed, or cannot be trusted (another user's, or writable by
      *                     others without the sticky bit): the reason is in the message.
      */
-    public static List<Path> list(final Path directory) throws IOException
-    {
+    public static List<Path> list(final Path directory) throws IOException {
         return StatsDirectory.list(directory);
     }
 
     @Override
-    public String toString()
-    {
+    public String toString() {
         return "StatsFile[" + displayName + "]";
     }
 
@@ -427,26 +377,20 @@ public final class StatsFile implements AutoCloseable
      * @param text the text, or null.
      * @return the text with nothing that can move the cursor, retitle or clear a terminal, or reorder a line.
      */
-    public static String printable(final String text)
-    {
+    public static String printable(final String text) {
         return TerminalText.printable(text);
     }
 
     /** {@code a - b}, or the nearest long if that overflows. */
-    static long saturatedDifference(final long a, final long b)
-    {
+    static long saturatedDifference(final long a, final long b) {
         final long d = a - b;
         return ((a ^ b) & (a ^ d)) < 0 ? (a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE) : d;
     }
 
-    private static long saturatedMillis(final Duration d)
-    {
-        try
-        {
+    private static long saturatedMillis(final Duration d) {
+        try {
             return d.toMillis();
-        }
-        catch (final ArithmeticException e)
-        {
+        } catch (final ArithmeticException e) {
             return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
         }
     }
@@ -457,8 +401,7 @@ public final class StatsFile implements AutoCloseable
      * A consistent copy of a statistics file: header, totals (named as in {@link AllocatorStats}), size
      * classes and arena records. Immutable.
      */
-    public static final class Snapshot implements StatsTotals
-    {
+    public static final class Snapshot implements StatsTotals {
         private final Path path;
         private final MemorySegment data;
         private final String name;
@@ -467,31 +410,28 @@ public final class StatsFile implements AutoCloseable
         /** The stored totals, indexed by {@link Statistic#ordinal()}. */
         private final long[] totals = new long[Statistic.COUNT];
 
-        private Snapshot(final StatsFile source, final byte[] bytes) throws StatsFileException
-        {
+        private Snapshot(final StatsFile source, final byte[] bytes) throws StatsFileException {
             this.path = source.path;
             this.data = MemorySegment.ofArray(bytes);
             final int capacity = source.geometry.arenaCapacity();
             final int count = data.get(U32_COPY, ARENA_COUNT_OFFSET);
-            if (count < 0 || count > capacity ||
-                ARENAS_OFFSET + (long)count * source.geometry.arenaRecordSize() > bytes.length)
-            {
-                throw new StatsFileException(source.displayName + ": corrupt statistics file: " +
-                    Integer.toUnsignedString(count) + " arena records of " + capacity);
+            if (count < 0
+                    || count > capacity
+                    || ARENAS_OFFSET + (long) count * source.geometry.arenaRecordSize() > bytes.length) {
+                throw new StatsFileException(source.displayName + ": corrupt statistics file: "
+                        + Integer.toUnsignedString(count) + " arena records of " + capacity);
             }
             final byte[] utf8 = data.asSlice(NAME_OFFSET, NAME_LENGTH).toArray(ValueLayout.JAVA_BYTE);
             int length = 0;
-            while (length < utf8.length && utf8[length] != 0)
-            {
+            while (length < utf8.length && utf8[length] != 0) {
                 length++;
             }
             this.name = TerminalText.printable(utf8, 0, length);
             this.sizeClasses = decodeSizeClasses(data);
             final int recordSize = source.geometry.arenaRecordSize();
             final List<ArenaRecord> records = new ArrayList<>(count);
-            for (int i = 0; i < count; i++)
-            {
-                records.add(new ArenaRecord(this, ARENAS_OFFSET + (long)i * recordSize));
+            for (int i = 0; i < count; i++) {
+                records.add(new ArenaRecord(this, ARENAS_OFFSET + (long) i * recordSize));
             }
             this.arenas = List.copyOf(records);
             decodeTotals(data, totals);
@@ -505,8 +445,7 @@ public final class StatsFile implements AutoCloseable
          * @throws IllegalArgumentException if it is a {@link Statistic.Unit#FRACTION}.
          */
         @Override
-        public long get(final Statistic statistic)
-        {
+        public long get(final Statistic statistic) {
             return StatsTotals.value(statistic, totals);
         }
 
@@ -518,33 +457,28 @@ public final class StatsFile implements AutoCloseable
          * @throws IllegalArgumentException if it is not a fraction.
          */
         @Override
-        public double fraction(final Statistic statistic)
-        {
+        public double fraction(final Statistic statistic) {
             return StatsTotals.fraction(statistic, totals);
         }
 
-        private long total(final int slot)
-        {
+        private long total(final int slot) {
             return data.get(U64_COPY, StatsFileLayout.total(slot));
         }
 
         // ------------------------------------------------------------ header
 
         /** @return the file this was read from. */
-        public Path path()
-        {
+        public Path path() {
             return path;
         }
 
         /** @return the layout version ({@value StatsFile#LAYOUT_VERSION}). */
-        public int layoutVersion()
-        {
+        public int layoutVersion() {
             return data.get(U32_COPY, VERSION_OFFSET);
         }
 
         /** @return the writing process's id. */
-        public long pid()
-        {
+        public long pid() {
             return data.get(U64_COPY, PID_OFFSET);
         }
 
@@ -555,80 +489,67 @@ public final class StatsFile implements AutoCloseable
          *
          * @return the name, printable.
          */
-        public String name()
-        {
+        public String name() {
             return name;
         }
 
         /** @return when publishing started (the allocator was built). */
-        public Instant startTime()
-        {
+        public Instant startTime() {
             return Instant.ofEpochMilli(startTimeEpochMillis());
         }
 
         /** @return when publishing started, in milliseconds since the epoch, as the file has it. */
-        public long startTimeEpochMillis()
-        {
+        public long startTimeEpochMillis() {
             return data.get(U64_COPY, START_TIME_OFFSET);
         }
 
         /** @return when the writer last refreshed the file. */
-        public Instant heartbeat()
-        {
+        public Instant heartbeat() {
             return Instant.ofEpochMilli(heartbeatEpochMillis());
         }
 
         /** @return when the writer last refreshed the file, in milliseconds since the epoch, as the file has it. */
-        public long heartbeatEpochMillis()
-        {
+        public long heartbeatEpochMillis() {
             return data.get(U64_COPY, HEARTBEAT_OFFSET);
         }
 
         /** @return the writer's refresh period. */
-        public Duration publishPeriod()
-        {
+        public Duration publishPeriod() {
             return Duration.ofMillis(publishPeriodMillis());
         }
 
         /** @return the writer's refresh period in milliseconds, as the file has it. */
-        public long publishPeriodMillis()
-        {
+        public long publishPeriodMillis() {
             return data.get(U64_COPY, PERIOD_OFFSET);
         }
 
         /** @return updates written so far (periodic and {@code publishNow()}). */
-        public long publishCount()
-        {
+        public long publishCount() {
             return data.get(U64_COPY, PUBLISH_COUNT_OFFSET);
         }
 
         /** @return the writer's sequence counter when this copy was taken (even). */
-        public long sequence()
-        {
+        public long sequence() {
             return data.get(U64_COPY, SEQUENCE_OFFSET);
         }
 
         /** @return arena records the file can hold. */
-        public int arenaCapacity()
-        {
+        public int arenaCapacity() {
             return data.get(U32_COPY, ARENA_CAPACITY_OFFSET);
         }
 
         /** @return pool entries per arena record ({@code arenaSize / poolSize}). */
-        public int poolsPerArena()
-        {
+        public int poolsPerArena() {
             return data.get(U32_COPY, POOLS_PER_ARENA_OFFSET);
         }
 
         /** @return whether more arenas exist than records fit: {@link #arenas()} holds the first by address. */
-        public boolean arenasTruncated()
-        {
+        public boolean arenasTruncated() {
             return (data.get(U32_COPY, FLAGS_OFFSET) & FLAG_ARENAS_TRUNCATED) != 0;
         }
 
         /** @return whether the allocator was closed (the file was about to be deleted). */
-        public boolean writerClosed()
-        {
+        public boolean writerClosed() {
             return (data.get(U32_COPY, FLAGS_OFFSET) & FLAG_CLOSED) != 0;
         }
 
@@ -641,20 +562,17 @@ public final class StatsFile implements AutoCloseable
          *
          * @return true if a live process has that pid.
          */
-        public boolean processAlive()
-        {
+        public boolean processAlive() {
             final long pid = pid();
             return pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
         }
 
         /** @return time since the last heartbeat (negative if the clocks disagree; saturating, never wrapping). */
-        public Duration heartbeatAge()
-        {
+        public Duration heartbeatAge() {
             return Duration.ofMillis(heartbeatAgeMillis());
         }
 
-        private long heartbeatAgeMillis()
-        {
+        private long heartbeatAgeMillis() {
             return saturatedDifference(System.currentTimeMillis(), heartbeatEpochMillis());
         }
 
@@ -666,23 +584,22 @@ public final class StatsFile implements AutoCloseable
          * @param maxHeartbeatAge the heartbeat age tolerated beyond three periods; {@link Duration#ZERO} for none.
          * @return a one-line reason, or empty if the file is live.
          */
-        public Optional<String> staleReason(final Duration maxHeartbeatAge)
-        {
-            if (writerClosed())
-            {
+        public Optional<String> staleReason(final Duration maxHeartbeatAge) {
+            if (writerClosed()) {
                 return Optional.of("the allocator was closed");
             }
-            if (!processAlive())
-            {
+            if (!processAlive()) {
                 return Optional.of("process " + pid() + " is not running");
             }
             final long period = publishPeriodMillis();
-            final long threePeriods = period > Long.MAX_VALUE / 3 ? Long.MAX_VALUE : period < Long.MIN_VALUE / 3 ?
-                Long.MIN_VALUE : 3 * period;
+            final long threePeriods = period > Long.MAX_VALUE / 3
+                    ? Long.MAX_VALUE
+                    : period < Long.MIN_VALUE / 3 ? Long.MIN_VALUE : 3 * period;
             final long limit = Math.max(threePeriods, saturatedMillis(maxHeartbeatAge));
             final long age = heartbeatAgeMillis();
-            return age > limit ?
-                Optional.of("last heartbeat " + age + " ms ago (limit " + limit + " ms)") : Optional.empty();
+            return age > limit
+                    ? Optional.of("last heartbeat " + age + " ms ago (limit " + limit + " ms)")
+                    : Optional.empty();
         }
 
         /**
@@ -691,259 +608,217 @@ public final class StatsFile implements AutoCloseable
          * @param maxHeartbeatAge the heartbeat age tolerated beyond three periods; {@link Duration#ZERO} for none.
          * @return true if the process is gone, the allocator closed, or the heartbeat too old.
          */
-        public boolean stale(final Duration maxHeartbeatAge)
-        {
+        public boolean stale(final Duration maxHeartbeatAge) {
             return staleReason(maxHeartbeatAge).isPresent();
         }
 
         // ------------------------------------------------------------ configuration and totals
 
         /** @return bytes per arena. */
-        public long arenaSize()
-        {
+        public long arenaSize() {
             return data.get(U64_COPY, ARENA_SIZE_OFFSET);
         }
 
         /** @return bytes per pool. */
-        public long poolSize()
-        {
+        public long poolSize() {
             return data.get(U64_COPY, POOL_SIZE_OFFSET);
         }
 
         /** @return the largest request served from pools. */
-        public int smallRequestThreshold()
-        {
-            return (int)total(T_SMALL_REQUEST_THRESHOLD);
+        public int smallRequestThreshold() {
+            return (int) total(T_SMALL_REQUEST_THRESHOLD);
         }
 
         /** @return the reserved-bytes maximum; {@link Long#MAX_VALUE} when unlimited (-1 in the file). */
-        public long maxReservedBytes()
-        {
+        public long maxReservedBytes() {
             final long max = total(T_MAX_RESERVED);
             return max < 0 ? Long.MAX_VALUE : max;
         }
 
         /** @return the purge delay in nanoseconds. */
-        public long purgeDelayNanos()
-        {
+        public long purgeDelayNanos() {
             return total(T_PURGE_DELAY_NANOS);
         }
 
         /** @return whether platform threads allocate without any lock. */
-        public boolean lockFreeOwners()
-        {
+        public boolean lockFreeOwners() {
             return (total(T_STATUS) & STATUS_LOCK_FREE_OWNERS) != 0;
         }
 
         /** @return whether the maintenance thread has failed (the file does not carry the failure). */
-        public boolean maintenanceFailed()
-        {
+        public boolean maintenanceFailed() {
             return (total(T_STATUS) & STATUS_MAINTENANCE_FAILED) != 0;
         }
 
         /** @return arena bytes: {@code arenasCurrent() * arenaSize()}. */
-        public long arenaBytes()
-        {
+        public long arenaBytes() {
             return get(Statistic.ARENA_BYTES);
         }
 
         /** @return bytes in live pooled blocks. */
-        public long bytesInAllocatedBlocks()
-        {
+        public long bytesInAllocatedBlocks() {
             return get(Statistic.IN_ALLOCATED_BLOCKS);
         }
 
         /** @return bytes freed by other threads, not yet collected. */
-        public long bytesPendingRemoteFree()
-        {
+        public long bytesPendingRemoteFree() {
             return get(Statistic.PENDING_REMOTE_FREE);
         }
 
         /** @return bytes in free blocks of used pools. */
-        public long bytesInAvailableBlocks()
-        {
+        public long bytesInAvailableBlocks() {
             return get(Statistic.IN_AVAILABLE_BLOCKS);
         }
 
         /** @return bytes in empty and never-carved pools. */
-        public long bytesInUnusedPools()
-        {
+        public long bytesInUnusedPools() {
             return get(Statistic.IN_UNUSED_POOLS);
         }
 
         /** @return bytes at pool tails too small for a block. */
-        public long bytesLostToQuantization()
-        {
+        public long bytesLostToQuantization() {
             return get(Statistic.QUANTIZATION);
         }
 
         /** @return the five categories added up; equal to {@link #arenaBytes()}. */
-        public long accountedBytes()
-        {
+        public long accountedBytes() {
             return StatsTotals.accounted(this);
         }
 
         /** @return live pooled bytes as requested. */
-        public long bytesRequested()
-        {
+        public long bytesRequested() {
             return get(Statistic.REQUESTED);
         }
 
         /** @return {@code bytesInAllocatedBlocks() - bytesRequested()}. */
-        public long internalFragmentationBytes()
-        {
+        public long internalFragmentationBytes() {
             return get(Statistic.INTERNAL_FRAGMENTATION);
         }
 
         /** @return the fraction of arena bytes not in live blocks (0 without arenas). */
-        public double externalFragmentation()
-        {
+        public double externalFragmentation() {
             return fraction(Statistic.EXTERNAL_FRAGMENTATION);
         }
 
         /** @return arena bytes plus large bytes. */
-        public long reservedBytes()
-        {
+        public long reservedBytes() {
             return get(Statistic.RESERVED);
         }
 
         /** @return arena bytes that may be resident (an upper bound). */
-        public long committedBytes()
-        {
+        public long committedBytes() {
             return get(Statistic.COMMITTED);
         }
 
         /** @return empty pools still committed. */
-        public long freeNotReturnedBytes()
-        {
+        public long freeNotReturnedBytes() {
             return get(Statistic.FREE_NOT_RETURNED);
         }
 
         /** @return estimated on-heap metadata bytes. */
-        public long heapMetadataBytes()
-        {
+        public long heapMetadataBytes() {
             return get(Statistic.HEAP_METADATA);
         }
 
         /** @return live blocks from the system allocator. */
-        public long largeAllocations()
-        {
+        public long largeAllocations() {
             return get(Statistic.LARGE_COUNT);
         }
 
         /** @return requested bytes of live large blocks. */
-        public long largeBytes()
-        {
+        public long largeBytes() {
             return get(Statistic.LARGE_BYTES);
         }
 
         /** @return arenas ever mapped. */
-        public long arenasAllocatedTotal()
-        {
+        public long arenasAllocatedTotal() {
             return get(Statistic.ARENAS_ALLOCATED_TOTAL);
         }
 
         /** @return arenas given back to the OS. */
-        public long arenasReclaimed()
-        {
+        public long arenasReclaimed() {
             return get(Statistic.ARENAS_RECLAIMED);
         }
 
         /** @return the most arenas held at once. */
-        public long arenasHighWater()
-        {
+        public long arenasHighWater() {
             return get(Statistic.ARENAS_HIGH_WATER);
         }
 
         /** @return arenas held (may exceed {@code arenas().size()} if {@link #arenasTruncated()}). */
-        public long arenasCurrent()
-        {
+        public long arenasCurrent() {
             return get(Statistic.ARENAS_CURRENT);
         }
 
         /** @return successful allocations (not realloc). */
-        public long mallocs()
-        {
+        public long mallocs() {
             return get(Statistic.MALLOCS);
         }
 
         /** @return successful frees. */
-        public long frees()
-        {
+        public long frees() {
             return get(Statistic.FREES);
         }
 
         /** @return frees of pooled blocks by a thread other than the owner. */
-        public long remoteFrees()
-        {
+        public long remoteFrees() {
             return get(Statistic.REMOTE_FREES);
         }
 
         /** @return successful reallocs. */
-        public long reallocs()
-        {
+        public long reallocs() {
             return get(Statistic.REALLOCS);
         }
 
         /** @return blocks obtained from the system allocator. */
-        public long largeMallocs()
-        {
+        public long largeMallocs() {
             return get(Statistic.LARGE_MALLOCS);
         }
 
         /** @return double frees caught late. */
-        public long doubleFreesDetected()
-        {
+        public long doubleFreesDetected() {
             return get(Statistic.DOUBLE_FREES_DETECTED);
         }
 
         /** @return pools decommitted since creation. */
-        public long poolsDecommitted()
-        {
+        public long poolsDecommitted() {
             return get(Statistic.POOLS_DECOMMITTED);
         }
 
         /** @return maintenance rounds run. */
-        public long maintenanceRounds()
-        {
+        public long maintenanceRounds() {
             return get(Statistic.MAINTENANCE_ROUNDS);
         }
 
         /** @return pools of dead threads waiting to be adopted or to empty. */
-        public long orphanPools()
-        {
+        public long orphanPools() {
             return get(Statistic.ORPHAN_POOLS);
         }
 
         /** @return live blocks in orphaned pools. */
-        public long orphanedBlocksInUse()
-        {
+        public long orphanedBlocksInUse() {
             return get(Statistic.ORPHANED_BLOCKS_IN_USE);
         }
 
         /** @return heaps in the snapshot (the file has no per-heap records). */
-        public long heapCount()
-        {
+        public long heapCount() {
             return get(Statistic.HEAP_COUNT);
         }
 
         /** @return nanoseconds the writer spent taking the snapshot ({@code Allocator.stats()}). */
-        public long statsNanos()
-        {
+        public long statsNanos() {
             return total(T_STATS_NANOS);
         }
 
         // ------------------------------------------------------------ records
 
         /** @return the 32 size classes, by index. */
-        public List<AllocatorStats.SizeClassStats> sizeClasses()
-        {
+        public List<AllocatorStats.SizeClassStats> sizeClasses() {
             return sizeClasses;
         }
 
         /** @return arena records by ascending address (the first {@link #arenaCapacity()} if truncated). */
-        public List<ArenaRecord> arenas()
-        {
+        public List<ArenaRecord> arenas() {
             return arenas;
         }
 
@@ -954,31 +829,27 @@ public final class StatsFile implements AutoCloseable
          *
          * @return one JSON object.
          */
-        public String toJson()
-        {
+        public String toJson() {
             return StatsFileJson.json(this);
         }
 
         @Override
-        public String toString()
-        {
-            return "StatsFile.Snapshot[pid=" + pid() + ", name=" + name + ", publishCount=" + publishCount() +
-                ", arenas=" + arenasCurrent() + ", inUse=" + bytesInAllocatedBlocks() + "]";
+        public String toString() {
+            return "StatsFile.Snapshot[pid=" + pid() + ", name=" + name + ", publishCount=" + publishCount()
+                    + ", arenas=" + arenasCurrent() + ", inUse=" + bytesInAllocatedBlocks() + "]";
         }
     }
 
     /**
      * One arena as published: its counts and, per pool, the class, fill and live blocks.
      */
-    public static final class ArenaRecord
-    {
+    public static final class ArenaRecord {
         private final MemorySegment data;
         private final long offset;
         private final long poolSize;
         private final int entries;
 
-        private ArenaRecord(final Snapshot snapshot, final long offset)
-        {
+        private ArenaRecord(final Snapshot snapshot, final long offset) {
             this.data = snapshot.data;
             this.offset = offset;
             this.poolSize = snapshot.poolSize();
@@ -986,32 +857,27 @@ public final class StatsFile implements AutoCloseable
         }
 
         /** @return base address. */
-        public long address()
-        {
+        public long address() {
             return data.get(U64_COPY, offset + A_ADDRESS);
         }
 
         /** @return pools the arena is cut into. */
-        public int poolsTotal()
-        {
+        public int poolsTotal() {
             return data.get(U32_COPY, offset + A_POOLS_TOTAL);
         }
 
         /** @return pools handed out at least once (indices below this are carved). */
-        public int poolsCarved()
-        {
+        public int poolsCarved() {
             return data.get(U32_COPY, offset + A_POOLS_CARVED);
         }
 
         /** @return pools that can be handed out: empty carved plus never carved. */
-        public int poolsFree()
-        {
+        public int poolsFree() {
             return data.get(U32_COPY, offset + A_POOLS_FREE);
         }
 
         /** @return live blocks in the arena's pools (exact, unlike the saturating per-pool count). */
-        public long blocksInUse()
-        {
+        public long blocksInUse() {
             return data.get(U64_COPY, offset + A_BLOCKS_IN_USE);
         }
 
@@ -1022,37 +888,33 @@ public final class StatsFile implements AutoCloseable
          * @return the pool's entry.
          * @throws IndexOutOfBoundsException if the index is out of range.
          */
-        public PoolRecord pool(final int index)
-        {
-            if (index < 0 || index >= entries)
-            {
+        public PoolRecord pool(final int index) {
+            if (index < 0 || index >= entries) {
                 throw new IndexOutOfBoundsException("pool " + index + " of " + entries);
             }
-            final long at = offset + A_POOLS + (long)POOL_ENTRY_SIZE * index;
+            final long at = offset + A_POOLS + (long) POOL_ENTRY_SIZE * index;
             final int sizeClass = data.get(ValueLayout.JAVA_BYTE, at);
             final int fill = data.get(ValueLayout.JAVA_BYTE, at + 1) & 0xFF;
             final int blocksInUse = data.get(U16_COPY, at + 2) & 0xFFFF;
             final boolean serving = sizeClass >= 0 && sizeClass < CLASS_COUNT;
             final int blockSize = serving ? SizeClass.blockSize(sizeClass) : 0;
-            return new PoolRecord(index, sizeClass, blockSize, serving ? (int)(poolSize / blockSize) : 0, blocksInUse, fill);
+            return new PoolRecord(
+                    index, sizeClass, blockSize, serving ? (int) (poolSize / blockSize) : 0, blocksInUse, fill);
         }
 
         /** @return every pool, carved or not, by index. */
-        public List<PoolRecord> pools()
-        {
+        public List<PoolRecord> pools() {
             final List<PoolRecord> pools = new ArrayList<>(entries);
-            for (int i = 0; i < entries; i++)
-            {
+            for (int i = 0; i < entries; i++) {
                 pools.add(pool(i));
             }
             return pools;
         }
 
         @Override
-        public String toString()
-        {
-            return "ArenaRecord[0x" + Long.toHexString(address()) + ", carved " + poolsCarved() + "/" + poolsTotal() +
-                ", free " + poolsFree() + "]";
+        public String toString() {
+            return "ArenaRecord[0x" + Long.toHexString(address()) + ", carved " + poolsCarved() + "/" + poolsTotal()
+                    + ", free " + poolsFree() + "]";
         }
     }
 
@@ -1067,16 +929,14 @@ public final class StatsFile implements AutoCloseable
      * @param blocksInUse live blocks, saturating at 65535.
      * @param fillPercent {@code blocksInUse * 100 / capacity}, rounded down.
      */
-    public record PoolRecord(int index, int sizeClass, int blockSize, int capacity, int blocksInUse, int fillPercent)
-    {
+    public record PoolRecord(int index, int sizeClass, int blockSize, int capacity, int blocksInUse, int fillPercent) {
         /** Class of a carved pool that serves no class. */
         public static final int EMPTY = StatsFileLayout.POOL_EMPTY;
         /** Class of a pool never carved. */
         public static final int NEVER_CARVED = StatsFileLayout.POOL_NEVER_CARVED;
 
         /** @return whether the pool was ever handed out. */
-        public boolean carved()
-        {
+        public boolean carved() {
             return sizeClass != NEVER_CARVED;
         }
     }

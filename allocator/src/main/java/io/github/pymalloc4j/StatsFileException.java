@@ -7,8 +7,7 @@ import java.io.IOException;
  * layout version, truncated or corrupt, or a writer that never lets a consistent snapshot through. The
  * message is one line and names the file.
  */
-public final class StatsFileException extends IOException
-{
+public final class StatsFileException extends IOException {
     private static final long serialVersionUID = 1L;
 
     /**
@@ -16,8 +15,7 @@ public final class StatsFileException extends IOException
      *
      * @param message what is wrong, naming the file.
      */
-    public StatsFileException(final String message)
-    {
+    public StatsFileException(final String message) {
         super(message);
     }
 
@@ -27,8 +25,7 @@ public final class StatsFileException extends IOException
      * @param message what is wrong, naming the file.
      * @param cause   the underlying failure.
      */
-    public StatsFileException(final String message, final Throwable cause)
-    {
+    public StatsFileException(final String message, final Throwable cause) {
         super(message, cause);
     }
 }

@@ -21,8 +21,7 @@ import java.util.List;
  *   2816  arena records     arenaCapacity x (32 + 4 x poolsPerArena) bytes
  * </pre>
  */
-final class StatsFileLayout
-{
+final class StatsFileLayout {
     /** Aligned little-endian u64 for the mapped file (whose base is page-aligned). */
     static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** Aligned little-endian u32. */
@@ -126,72 +125,66 @@ final class StatsFileLayout
     /** Largest pool a reader accepts: the largest arena. */
     static final long MAX_POOL_SIZE = 1L << 30;
 
-    private StatsFileLayout()
-    {
-    }
+    private StatsFileLayout() {}
 
     /** Stores the sequence with opaque semantics (performed, in program order with other opaque accesses). */
-    static void putSequenceOpaque(final MemorySegment file, final long value)
-    {
-        SEQUENCE_HANDLE.setOpaque(file, (long)SEQUENCE_OFFSET, value);
+    static void putSequenceOpaque(final MemorySegment file, final long value) {
+        SEQUENCE_HANDLE.setOpaque(file, (long) SEQUENCE_OFFSET, value);
     }
 
     /** Stores the sequence with release semantics: every earlier load and store is visible before it. */
-    static void putSequenceRelease(final MemorySegment file, final long value)
-    {
-        SEQUENCE_HANDLE.setRelease(file, (long)SEQUENCE_OFFSET, value);
+    static void putSequenceRelease(final MemorySegment file, final long value) {
+        SEQUENCE_HANDLE.setRelease(file, (long) SEQUENCE_OFFSET, value);
     }
 
     /** Loads the sequence with acquire semantics: no later load or store moves before it. */
-    static long getSequenceAcquire(final MemorySegment file)
-    {
-        return (long)SEQUENCE_HANDLE.getAcquire(file, (long)SEQUENCE_OFFSET);
+    static long getSequenceAcquire(final MemorySegment file) {
+        return (long) SEQUENCE_HANDLE.getAcquire(file, (long) SEQUENCE_OFFSET);
     }
 
     /** Loads the sequence with opaque semantics (after a fence, to validate a copy). */
-    static long getSequenceOpaque(final MemorySegment file)
-    {
-        return (long)SEQUENCE_HANDLE.getOpaque(file, (long)SEQUENCE_OFFSET);
+    static long getSequenceOpaque(final MemorySegment file) {
+        return (long) SEQUENCE_HANDLE.getOpaque(file, (long) SEQUENCE_OFFSET);
     }
 
     /** Bytes of one arena record. */
-    static int arenaRecordSize(final int poolsPerArena)
-    {
+    static int arenaRecordSize(final int poolsPerArena) {
         return A_POOLS + POOL_ENTRY_SIZE * poolsPerArena;
     }
 
     /** Arena records the file holds: {@code min(4096, max(64, 8 MiB / record size))}. */
-    static int arenaCapacity(final int poolsPerArena)
-    {
-        return (int)Math.min(MAX_ARENA_RECORDS,
-            Math.max(MIN_ARENA_RECORDS, ARENA_RECORDS_BUDGET / arenaRecordSize(poolsPerArena)));
+    static int arenaCapacity(final int poolsPerArena) {
+        return (int) Math.min(
+                MAX_ARENA_RECORDS, Math.max(MIN_ARENA_RECORDS, ARENA_RECORDS_BUDGET / arenaRecordSize(poolsPerArena)));
     }
 
     /** Total bytes of a file. */
-    static long fileSize(final int poolsPerArena, final int arenaCapacity)
-    {
-        return ARENAS_OFFSET + (long)arenaCapacity * arenaRecordSize(poolsPerArena);
+    static long fileSize(final int poolsPerArena, final int arenaCapacity) {
+        return ARENAS_OFFSET + (long) arenaCapacity * arenaRecordSize(poolsPerArena);
     }
 
     /** Offset of totals slot {@code slot}. */
-    static long total(final int slot)
-    {
+    static long total(final int slot) {
         return TOTALS_OFFSET + 8L * slot;
     }
 
     /** Offset of the record of size class {@code c}. */
-    static long sizeClass(final int c)
-    {
-        return CLASSES_OFFSET + (long)CLASS_RECORD_SIZE * c;
+    static long sizeClass(final int c) {
+        return CLASSES_OFFSET + (long) CLASS_RECORD_SIZE * c;
     }
 
     // ---------------------------------------------------------------- encoding (the writer's side)
 
     /** Encodes the header fields a writer sets once, before the file appears under its name. */
     static void encodeHeader(
-        final MemorySegment file, final long pid, final long periodMillis, final long arenaSize, final long poolSize,
-        final int poolsPerArena, final int arenaCapacity, final String name)
-    {
+            final MemorySegment file,
+            final long pid,
+            final long periodMillis,
+            final long arenaSize,
+            final long poolSize,
+            final int poolsPerArena,
+            final int arenaCapacity,
+            final String name) {
         MemorySegment.copy(MAGIC, 0, file, ValueLayout.JAVA_BYTE, MAGIC_OFFSET, MAGIC.length);
         file.set(U32, VERSION_OFFSET, VERSION);
         file.set(U32, HEADER_SIZE_OFFSET, HEADER_SIZE);
@@ -215,34 +208,32 @@ final class StatsFileLayout
     }
 
     /** Encodes the totals area: every stored {@link Statistic} in its slot, then configuration and status. */
-    static void encodeTotals(final MemorySegment file, final AllocatorStats s, final long statsNanos)
-    {
-        for (final Statistic statistic : Statistic.values())
-        {
-            if (!statistic.derived())
-            {
+    static void encodeTotals(final MemorySegment file, final AllocatorStats s, final long statsNanos) {
+        for (final Statistic statistic : Statistic.values()) {
+            if (!statistic.derived()) {
                 file.set(U64, total(statistic.slot()), s.get(statistic));
             }
         }
         file.set(U64, total(T_MAX_RESERVED), s.maxReservedBytes() == Long.MAX_VALUE ? -1 : s.maxReservedBytes());
         file.set(U64, total(T_PURGE_DELAY_NANOS), s.purgeDelayNanos());
-        file.set(U64, total(T_STATUS), (s.lockFreeOwners() ? STATUS_LOCK_FREE_OWNERS : 0) |
-            (s.maintenanceFailure() != null ? STATUS_MAINTENANCE_FAILED : 0));
+        file.set(
+                U64,
+                total(T_STATUS),
+                (s.lockFreeOwners() ? STATUS_LOCK_FREE_OWNERS : 0)
+                        | (s.maintenanceFailure() != null ? STATUS_MAINTENANCE_FAILED : 0));
         file.set(U64, total(T_SMALL_REQUEST_THRESHOLD), s.smallRequestThreshold());
         file.set(U64, total(T_STATS_NANOS), statsNanos);
     }
 
     /** Encodes the size class records. */
-    static void encodeSizeClasses(final MemorySegment file, final AllocatorStats s)
-    {
+    static void encodeSizeClasses(final MemorySegment file, final AllocatorStats s) {
         final long poolSize = s.poolSize();
-        for (final AllocatorStats.SizeClassStats c : s.sizeClasses())
-        {
+        for (final AllocatorStats.SizeClassStats c : s.sizeClasses()) {
             final long at = sizeClass(c.index());
             file.set(U32, at + C_INDEX, c.index());
             file.set(U32, at + C_BLOCK_SIZE, c.blockSize());
             file.set(U32, at + C_POOLS, c.pools());
-            file.set(U32, at + C_BLOCKS_PER_POOL, (int)(poolSize / c.blockSize()));
+            file.set(U32, at + C_BLOCKS_PER_POOL, (int) (poolSize / c.blockSize()));
             file.set(U64, at + C_BLOCKS_IN_USE, c.blocksInUse());
             file.set(U64, at + C_BLOCKS_AVAILABLE, c.blocksAvailable());
             file.set(U64, at + C_PENDING_REMOTE_FREES, c.pendingRemoteFrees());
@@ -252,8 +243,7 @@ final class StatsFileLayout
 
     /** Encodes one arena record at {@code at}: its pools' entries, never-carved ones up to {@code poolsPerArena}. */
     static void encodeArena(
-        final MemorySegment file, final long at, final AllocatorStats.ArenaStats a, final int poolsPerArena)
-    {
+            final MemorySegment file, final long at, final AllocatorStats.ArenaStats a, final int poolsPerArena) {
         file.set(U64, at + A_ADDRESS, a.address());
         file.set(U32, at + A_POOLS_TOTAL, a.poolsTotal());
         file.set(U32, at + A_POOLS_CARVED, a.poolsCarved());
@@ -261,38 +251,33 @@ final class StatsFileLayout
         long blocksInUse = 0;
         final long pools = at + A_POOLS;
         int next = 0;
-        for (final AllocatorStats.PoolStats p : a.pools())
-        {
-            for (; next < p.index(); next++)
-            {
-                file.set(U32, pools + POOL_ENTRY_SIZE * (long)next, poolEntry(POOL_EMPTY, 0, 0));
+        for (final AllocatorStats.PoolStats p : a.pools()) {
+            for (; next < p.index(); next++) {
+                file.set(U32, pools + POOL_ENTRY_SIZE * (long) next, poolEntry(POOL_EMPTY, 0, 0));
             }
-            final int entry = p.sizeClass() < 0 || p.capacity() == 0 ? poolEntry(POOL_EMPTY, 0, 0) :
-                poolEntry(p.sizeClass(), (int)((long)p.blocksInUse() * 100 / p.capacity()), p.blocksInUse());
-            file.set(U32, pools + POOL_ENTRY_SIZE * (long)p.index(), entry);
+            final int entry = p.sizeClass() < 0 || p.capacity() == 0
+                    ? poolEntry(POOL_EMPTY, 0, 0)
+                    : poolEntry(p.sizeClass(), (int) ((long) p.blocksInUse() * 100 / p.capacity()), p.blocksInUse());
+            file.set(U32, pools + POOL_ENTRY_SIZE * (long) p.index(), entry);
             blocksInUse += p.blocksInUse();
             next = p.index() + 1;
         }
         final int total = Math.min(a.poolsTotal(), poolsPerArena);
-        for (; next < total; next++)
-        {
-            file.set(U32, pools + POOL_ENTRY_SIZE * (long)next, poolEntry(POOL_NEVER_CARVED, 0, 0));
+        for (; next < total; next++) {
+            file.set(U32, pools + POOL_ENTRY_SIZE * (long) next, poolEntry(POOL_NEVER_CARVED, 0, 0));
         }
         file.set(U64, at + A_BLOCKS_IN_USE, blocksInUse);
     }
 
     /** One pool entry as a little-endian u32: class (i8), fill percent (u8), blocks in use (u16, saturating). */
-    static int poolEntry(final int sizeClass, final int fillPercent, final int blocksInUse)
-    {
+    static int poolEntry(final int sizeClass, final int fillPercent, final int blocksInUse) {
         return (sizeClass & 0xFF) | (Math.min(fillPercent, 100) & 0xFF) << 8 | Math.min(blocksInUse, 0xFFFF) << 16;
     }
 
     // ---------------------------------------------------------------- decoding (the reader's side)
 
     /** The header's sizes, checked when the file is opened: every record the reader touches lies inside the file. */
-    record Geometry(int poolsPerArena, int arenaCapacity, int arenaRecordSize, long poolSize)
-    {
-    }
+    record Geometry(int poolsPerArena, int arenaCapacity, int arenaRecordSize, long poolSize) {}
 
     /**
      * Decodes and checks a header (the first {@code min(size, 256)} bytes of a file of {@code size} bytes): magic, version,
@@ -300,86 +285,85 @@ final class StatsFileLayout
      * record the header declares and nothing larger than any writer makes.
      */
     static Geometry decodeGeometry(final String name, final MemorySegment header, final long size)
-        throws StatsFileException
-    {
-        final int magicBytes = (int)Math.min(size, MAGIC.length);
+            throws StatsFileException {
+        final int magicBytes = (int) Math.min(size, MAGIC.length);
         final byte[] magic = header.asSlice(0, magicBytes).toArray(ValueLayout.JAVA_BYTE);
-        if (!Arrays.equals(magic, 0, magicBytes, MAGIC, 0, magicBytes))
-        {
+        if (!Arrays.equals(magic, 0, magicBytes, MAGIC, 0, magicBytes)) {
             throw new StatsFileException(name + ": not a pymalloc4j statistics file (bad magic)");
         }
-        if (size < VERSION_OFFSET + 4)
-        {
-            throw new StatsFileException(name + ": truncated statistics file: " + size + " bytes, the header needs " +
-                HEADER_SIZE);
+        if (size < VERSION_OFFSET + 4) {
+            throw new StatsFileException(
+                    name + ": truncated statistics file: " + size + " bytes, the header needs " + HEADER_SIZE);
         }
         final int version = header.get(U32_COPY, VERSION_OFFSET);
-        if (version != VERSION)
-        {
-            throw new StatsFileException(name + ": unsupported statistics file layout version " +
-                Integer.toUnsignedString(version) + " (this reader supports version " + VERSION + ")");
+        if (version != VERSION) {
+            throw new StatsFileException(name + ": unsupported statistics file layout version "
+                    + Integer.toUnsignedString(version) + " (this reader supports version " + VERSION + ")");
         }
-        if (size < HEADER_SIZE)
-        {
-            throw new StatsFileException(name + ": truncated statistics file: " + size + " bytes, the header needs " +
-                HEADER_SIZE);
+        if (size < HEADER_SIZE) {
+            throw new StatsFileException(
+                    name + ": truncated statistics file: " + size + " bytes, the header needs " + HEADER_SIZE);
         }
         final long declared = header.get(U64_COPY, FILE_SIZE_OFFSET);
-        if (declared > size)
-        {
-            throw new StatsFileException(name + ": truncated statistics file: " + size + " bytes, the header declares " +
-                declared);
+        if (declared > size) {
+            throw new StatsFileException(
+                    name + ": truncated statistics file: " + size + " bytes, the header declares " + declared);
         }
         final int poolsPerArena = header.get(U32_COPY, POOLS_PER_ARENA_OFFSET);
         final int capacity = header.get(U32_COPY, ARENA_CAPACITY_OFFSET);
         final long arenaSize = header.get(U64_COPY, ARENA_SIZE_OFFSET);
         final long poolSize = header.get(U64_COPY, POOL_SIZE_OFFSET);
-        final boolean sizesInRange = poolsPerArena >= 1 && poolsPerArena <= MAX_POOLS_PER_ARENA &&
-            poolSize >= MIN_POOL_SIZE && poolSize <= MAX_POOL_SIZE && Long.bitCount(poolSize) == 1;
-        final boolean consistent = sizesInRange &&
-            header.get(U32_COPY, HEADER_SIZE_OFFSET) == HEADER_SIZE &&
-            declared == size &&
-            header.get(U32_COPY, TOTALS_OFFSET_OFFSET) == TOTALS_OFFSET &&
-            header.get(U32_COPY, TOTALS_SIZE_OFFSET) == TOTALS_SIZE &&
-            header.get(U32_COPY, CLASSES_OFFSET_OFFSET) == CLASSES_OFFSET &&
-            header.get(U32_COPY, CLASS_COUNT_OFFSET) == CLASS_COUNT &&
-            header.get(U32_COPY, CLASS_RECORD_SIZE_OFFSET) == CLASS_RECORD_SIZE &&
-            header.get(U64_COPY, ARENAS_OFFSET_OFFSET) == ARENAS_OFFSET &&
-            arenaSize == poolSize * poolsPerArena && // no overflow: both factors are bounded above
-            capacity >= 1 && capacity <= arenaCapacity(poolsPerArena) &&
-            header.get(U32_COPY, ARENA_RECORD_SIZE_OFFSET) == arenaRecordSize(poolsPerArena) &&
-            declared == fileSize(poolsPerArena, capacity);
-        if (!consistent)
-        {
-            throw new StatsFileException(name + ": corrupt statistics file: inconsistent header (size " + size +
-                ", declared " + declared + ", " + Integer.toUnsignedString(poolsPerArena) + " pools of " + poolSize +
-                " bytes per arena, " + Integer.toUnsignedString(capacity) + " arena records)");
+        final boolean sizesInRange = poolsPerArena >= 1
+                && poolsPerArena <= MAX_POOLS_PER_ARENA
+                && poolSize >= MIN_POOL_SIZE
+                && poolSize <= MAX_POOL_SIZE
+                && Long.bitCount(poolSize) == 1;
+        final boolean consistent = sizesInRange
+                && header.get(U32_COPY, HEADER_SIZE_OFFSET) == HEADER_SIZE
+                && declared == size
+                && header.get(U32_COPY, TOTALS_OFFSET_OFFSET) == TOTALS_OFFSET
+                && header.get(U32_COPY, TOTALS_SIZE_OFFSET) == TOTALS_SIZE
+                && header.get(U32_COPY, CLASSES_OFFSET_OFFSET) == CLASSES_OFFSET
+                && header.get(U32_COPY, CLASS_COUNT_OFFSET) == CLASS_COUNT
+                && header.get(U32_COPY, CLASS_RECORD_SIZE_OFFSET) == CLASS_RECORD_SIZE
+                && header.get(U64_COPY, ARENAS_OFFSET_OFFSET) == ARENAS_OFFSET
+                && arenaSize == poolSize * poolsPerArena
+                && // no overflow: both factors are bounded above
+                capacity >= 1
+                && capacity <= arenaCapacity(poolsPerArena)
+                && header.get(U32_COPY, ARENA_RECORD_SIZE_OFFSET) == arenaRecordSize(poolsPerArena)
+                && declared == fileSize(poolsPerArena, capacity);
+        if (!consistent) {
+            throw new StatsFileException(
+                    name + ": corrupt statistics file: inconsistent header (size " + size + ", declared "
+                            + declared + ", " + Integer.toUnsignedString(poolsPerArena) + " pools of " + poolSize
+                            + " bytes per arena, "
+                            + Integer.toUnsignedString(capacity) + " arena records)");
         }
         return new Geometry(poolsPerArena, capacity, arenaRecordSize(poolsPerArena), poolSize);
     }
 
     /** Decodes the size class records of a copy. */
-    static List<AllocatorStats.SizeClassStats> decodeSizeClasses(final MemorySegment data)
-    {
+    static List<AllocatorStats.SizeClassStats> decodeSizeClasses(final MemorySegment data) {
         final List<AllocatorStats.SizeClassStats> classes = new ArrayList<>(CLASS_COUNT);
-        for (int c = 0; c < CLASS_COUNT; c++)
-        {
+        for (int c = 0; c < CLASS_COUNT; c++) {
             final long at = sizeClass(c);
             classes.add(new AllocatorStats.SizeClassStats(
-                data.get(U32_COPY, at + C_INDEX), data.get(U32_COPY, at + C_BLOCK_SIZE), data.get(U32_COPY, at + C_POOLS),
-                data.get(U64_COPY, at + C_BLOCKS_IN_USE), data.get(U64_COPY, at + C_BLOCKS_AVAILABLE),
-                data.get(U64_COPY, at + C_BYTES_REQUESTED), data.get(U64_COPY, at + C_PENDING_REMOTE_FREES)));
+                    data.get(U32_COPY, at + C_INDEX),
+                    data.get(U32_COPY, at + C_BLOCK_SIZE),
+                    data.get(U32_COPY, at + C_POOLS),
+                    data.get(U64_COPY, at + C_BLOCKS_IN_USE),
+                    data.get(U64_COPY, at + C_BLOCKS_AVAILABLE),
+                    data.get(U64_COPY, at + C_BYTES_REQUESTED),
+                    data.get(U64_COPY, at + C_PENDING_REMOTE_FREES)));
         }
         return List.copyOf(classes);
     }
 
     /** Decodes every stored {@link Statistic} of a copy into {@code totals}, indexed by ordinal. */
-    static void decodeTotals(final MemorySegment data, final long[] totals)
-    {
-        for (final Statistic statistic : Statistic.values())
-        {
-            if (!statistic.derived())
-            {
+    static void decodeTotals(final MemorySegment data, final long[] totals) {
+        for (final Statistic statistic : Statistic.values()) {
+            if (!statistic.derived()) {
                 totals[statistic.ordinal()] = data.get(U64_COPY, total(statistic.slot()));
             }
         }

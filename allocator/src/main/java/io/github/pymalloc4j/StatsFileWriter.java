@@ -22,8 +22,7 @@ import java.util.Set;
  * and after its copy (an acquire load, the copy, an acquire fence, a second load) copied one whole update.
  * Single writer: the caller serialises every call ({@link StatsPublisher} holds its lock).
  */
-final class StatsFileWriter
-{
+final class StatsFileWriter {
     private final Arena mapping;
     private final MemorySegment file;
     private final int poolsPerArena;
@@ -34,8 +33,8 @@ final class StatsFileWriter
     private int arenasWritten;
     private int flags;
 
-    private StatsFileWriter(final Arena mapping, final MemorySegment file, final int poolsPerArena, final int arenaCapacity)
-    {
+    private StatsFileWriter(
+            final Arena mapping, final MemorySegment file, final int poolsPerArena, final int arenaCapacity) {
         this.mapping = mapping;
         this.file = file;
         this.poolsPerArena = poolsPerArena;
@@ -52,27 +51,29 @@ final class StatsFileWriter
      * @return the writer; {@link #unmap()} it if the file is given up.
      * @throws IOException if the file cannot be created or mapped.
      */
-    static StatsFileWriter create(final Path path, final int poolsPerArena, final int arenaCapacity) throws IOException
-    {
+    static StatsFileWriter create(final Path path, final int poolsPerArena, final int arenaCapacity)
+            throws IOException {
         final long size = fileSize(poolsPerArena, arenaCapacity);
         final Arena mapping = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(path, Set.of(StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.READ, StandardOpenOption.WRITE), StatsDirectory.ownerOnly(path, "rw-------")))
-        {
+        try (FileChannel channel = FileChannel.open(
+                path,
+                Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE),
+                StatsDirectory.ownerOnly(path, "rw-------"))) {
             channel.write(ByteBuffer.wrap(new byte[1]), size - 1);
-            return new StatsFileWriter(mapping, channel.map(FileChannel.MapMode.READ_WRITE, 0, size, mapping),
-                poolsPerArena, arenaCapacity);
-        }
-        catch (final IOException | RuntimeException e)
-        {
+            return new StatsFileWriter(
+                    mapping,
+                    channel.map(FileChannel.MapMode.READ_WRITE, 0, size, mapping),
+                    poolsPerArena,
+                    arenaCapacity);
+        } catch (final IOException | RuntimeException e) {
             mapping.close();
             throw e;
         }
     }
 
     /** Writes the header fields that never change; before the file appears under its name. */
-    void writeHeader(final long pid, final long periodMillis, final long arenaSize, final long poolSize, final String name)
-    {
+    void writeHeader(
+            final long pid, final long periodMillis, final long arenaSize, final long poolSize, final String name) {
         encodeHeader(file, pid, periodMillis, arenaSize, poolSize, poolsPerArena, arenaCapacity, name);
     }
 
@@ -82,21 +83,21 @@ final class StatsFileWriter
      * @param stats      the snapshot, taken before (so the sequence stays odd only while copying).
      * @param statsNanos how long taking it took.
      */
-    void update(final AllocatorStats stats, final long statsNanos)
-    {
+    void update(final AllocatorStats stats, final long statsNanos) {
         beginUpdateOrdered();
         encodeTotals(file, stats, statsNanos);
         encodeSizeClasses(file, stats);
         final List<AllocatorStats.ArenaStats> arenas = stats.arenas();
         final int count = Math.min(arenas.size(), arenaCapacity);
-        for (int i = 0; i < count; i++)
-        {
-            encodeArena(file, ARENAS_OFFSET + (long)i * arenaRecordSize, arenas.get(i), poolsPerArena);
+        for (int i = 0; i < count; i++) {
+            encodeArena(file, ARENAS_OFFSET + (long) i * arenaRecordSize, arenas.get(i), poolsPerArena);
         }
         if (arenasWritten > count) // the rest would be stale: clear it
         {
-            file.asSlice(ARENAS_OFFSET + (long)count * arenaRecordSize, (long)(arenasWritten - count) * arenaRecordSize)
-                .fill((byte)0);
+            file.asSlice(
+                            ARENAS_OFFSET + (long) count * arenaRecordSize,
+                            (long) (arenasWritten - count) * arenaRecordSize)
+                    .fill((byte) 0);
         }
         arenasWritten = count;
         flags = arenas.size() > arenaCapacity ? flags | FLAG_ARENAS_TRUNCATED : flags & ~FLAG_ARENAS_TRUNCATED;
@@ -111,8 +112,7 @@ final class StatsFileWriter
      * Marks the file closed, so that a reader that still has it mapped (it outlives the unlink) sees that it
      * is over, and unmaps it.
      */
-    void closeAndUnmap()
-    {
+    void closeAndUnmap() {
         beginUpdateOrdered();
         flags |= FLAG_CLOSED;
         file.set(U32, FLAGS_OFFSET, flags);
@@ -122,21 +122,18 @@ final class StatsFileWriter
     }
 
     /** Unmaps the file without marking it (it was never published). */
-    void unmap()
-    {
+    void unmap() {
         mapping.close();
     }
 
     /** Makes the sequence odd, then a store-store fence: no later store becomes visible before it. */
-    private void beginUpdateOrdered()
-    {
+    private void beginUpdateOrdered() {
         putSequenceOpaque(file, ++sequence);
         VarHandle.storeStoreFence();
     }
 
     /** Makes the sequence even with a release store: every earlier store is visible before it. */
-    private void endUpdateRelease()
-    {
+    private void endUpdateRelease() {
         putSequenceRelease(file, ++sequence);
     }
 }

@@ -29,8 +29,7 @@ import java.util.regex.Pattern;
  * {@link StatsDirectory}'s, the bytes {@link StatsFileLayout}'s, the seqlock {@link StatsFileWriter}'s: every
  * writer call is made under {@link #writeLock}.
  */
-final class StatsPublisher
-{
+final class StatsPublisher {
     /** System property: the name to publish under; enables publishing for allocators whose builder did not. */
     static final String NAME_PROPERTY = "pymalloc4j.publish";
     /** System property: the period in milliseconds. */
@@ -54,6 +53,7 @@ final class StatsPublisher
     private final long periodNanos;
     /** Guarded by {@link #writeLock}. */
     private final StatsFileWriter writer;
+
     private final ReentrantLock writeLock = new ReentrantLock();
     private final Thread thread;
     private volatile boolean closed;
@@ -61,15 +61,20 @@ final class StatsPublisher
     volatile Throwable lastFailure;
 
     private StatsPublisher(
-        final Supplier<AllocatorStats> source, final String name, final Path path, final Duration period,
-        final StatsFileWriter writer)
-    {
+            final Supplier<AllocatorStats> source,
+            final String name,
+            final Path path,
+            final Duration period,
+            final StatsFileWriter writer) {
         this.source = source;
         this.name = name;
         this.path = path;
         this.periodNanos = period.toNanos();
         this.writer = writer;
-        this.thread = Thread.ofPlatform().daemon().name("pymalloc4j-publisher-" + name).unstarted(this::run);
+        this.thread = Thread.ofPlatform()
+                .daemon()
+                .name("pymalloc4j-publisher-" + name)
+                .unstarted(this::run);
     }
 
     // ---------------------------------------------------------------- settings
@@ -81,12 +86,10 @@ final class StatsPublisher
      * @return the name.
      * @throws IllegalArgumentException unless it matches {@code [A-Za-z0-9._-]{1,48}}.
      */
-    static String checkName(final String name)
-    {
-        if (name == null || !NAME.matcher(name).matches())
-        {
+    static String checkName(final String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
             throw new IllegalArgumentException(
-                "statistics file name must match [A-Za-z0-9._-]{1," + MAX_NAME_LENGTH + "}: " + name);
+                    "statistics file name must match [A-Za-z0-9._-]{1," + MAX_NAME_LENGTH + "}: " + name);
         }
         return name;
     }
@@ -98,10 +101,8 @@ final class StatsPublisher
      * @return the period.
      * @throws IllegalArgumentException unless from 100 ms to 1 hour.
      */
-    static Duration checkPeriod(final Duration period)
-    {
-        if (period == null || period.compareTo(MIN_PERIOD) < 0 || period.compareTo(MAX_PERIOD) > 0)
-        {
+    static Duration checkPeriod(final Duration period) {
+        if (period == null || period.compareTo(MIN_PERIOD) < 0 || period.compareTo(MAX_PERIOD) > 0) {
             throw new IllegalArgumentException("statistics publish period must be from 100 ms to 1 hour: " + period);
         }
         return period;
@@ -114,33 +115,35 @@ final class StatsPublisher
      * @return the publisher, or null.
      */
     static StatsPublisher fromSystemProperties(
-        final Supplier<AllocatorStats> source, final long arenaSize, final long poolSize)
-    {
+            final Supplier<AllocatorStats> source, final long arenaSize, final long poolSize) {
         final String name = System.getProperty(NAME_PROPERTY);
-        if (name == null || name.isEmpty())
-        {
+        if (name == null || name.isEmpty()) {
             return null;
         }
-        try
-        {
+        try {
             final String periodMs = System.getProperty(PERIOD_PROPERTY);
             final Duration period;
-            try
-            {
-                period = periodMs == null || periodMs.isBlank() ? DEFAULT_PERIOD : Duration.ofMillis(Long.parseLong(periodMs.trim()));
-            }
-            catch (final NumberFormatException e)
-            {
-                throw new IllegalArgumentException(PERIOD_PROPERTY + " must be a number of milliseconds: " + periodMs, e);
+            try {
+                period = periodMs == null || periodMs.isBlank()
+                        ? DEFAULT_PERIOD
+                        : Duration.ofMillis(Long.parseLong(periodMs.trim()));
+            } catch (final NumberFormatException e) {
+                throw new IllegalArgumentException(
+                        PERIOD_PROPERTY + " must be a number of milliseconds: " + periodMs, e);
             }
             final String dir = System.getProperty(DIRECTORY_PROPERTY);
-            return start(source, arenaSize, poolSize, checkName(name), checkPeriod(period),
-                dir == null || dir.isBlank() ? null : Path.of(dir), 0);
-        }
-        catch (final IllegalArgumentException | IOException | UncheckedIOException | SecurityException e)
-        {
-            LOG.log(System.Logger.Level.WARNING, "pymalloc4j: statistics publishing requested by -D" + NAME_PROPERTY +
-                "=" + name + " is off: " + e);
+            return start(
+                    source,
+                    arenaSize,
+                    poolSize,
+                    checkName(name),
+                    checkPeriod(period),
+                    dir == null || dir.isBlank() ? null : Path.of(dir),
+                    0);
+        } catch (final IllegalArgumentException | IOException | UncheckedIOException | SecurityException e) {
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "pymalloc4j: statistics publishing requested by -D" + NAME_PROPERTY + "=" + name + " is off: " + e);
             return null;
         }
     }
@@ -161,25 +164,28 @@ final class StatsPublisher
      * @throws IOException if the directory or the file cannot be made.
      */
     static StatsPublisher start(
-        final Supplier<AllocatorStats> source, final long arenaSize, final long poolSize, final String name,
-        final Duration period, final Path directory, final int arenaCapacity) throws IOException
-    {
-        final int poolsPerArena = (int)(arenaSize / poolSize);
+            final Supplier<AllocatorStats> source,
+            final long arenaSize,
+            final long poolSize,
+            final String name,
+            final Duration period,
+            final Path directory,
+            final int arenaCapacity)
+            throws IOException {
+        final int poolsPerArena = (int) (arenaSize / poolSize);
         final int capacity = arenaCapacity > 0 ? arenaCapacity : StatsFileLayout.arenaCapacity(poolsPerArena);
         final Path dir = StatsDirectory.publishDirectory(directory, StatsFile.defaultDirectory());
         final long pid = ProcessHandle.current().pid();
 
         String unique = name;
         Path path = null;
-        for (int k = 2; path == null; k++)
-        {
-            final Path candidate = dir.resolve(pid + "-" + unique + FILE_SUFFIX).toAbsolutePath().normalize();
-            if (FILES_IN_USE.add(candidate))
-            {
+        for (int k = 2; path == null; k++) {
+            final Path candidate = dir.resolve(pid + "-" + unique + FILE_SUFFIX)
+                    .toAbsolutePath()
+                    .normalize();
+            if (FILES_IN_USE.add(candidate)) {
                 path = candidate;
-            }
-            else
-            {
+            } else {
                 final String suffix = "-" + k;
                 unique = name.substring(0, Math.min(name.length(), MAX_NAME_LENGTH - suffix.length())) + suffix;
             }
@@ -189,8 +195,7 @@ final class StatsPublisher
         StatsFileWriter writer = null;
         boolean moved = false;
         boolean done = false;
-        try
-        {
+        try {
             Files.deleteIfExists(temp); // left by a dead process that had our pid
             writer = StatsFileWriter.create(temp, poolsPerArena, capacity);
             writer.writeHeader(pid, period.toMillis(), arenaSize, poolSize, unique);
@@ -201,22 +206,17 @@ final class StatsPublisher
             publisher.thread.start();
             done = true;
             return publisher;
-        }
-        finally
-        {
-            if (!done)
-            {
-                if (writer != null)
-                {
+        } finally {
+            if (!done) {
+                if (writer != null) {
                     writer.unmap();
                 }
-                try
-                {
+                try {
                     Files.deleteIfExists(moved ? path : temp);
-                }
-                catch (final IOException e)
-                {
-                    LOG.log(System.Logger.Level.WARNING, "pymalloc4j: cannot delete " + (moved ? path : temp) + ": " + e);
+                } catch (final IOException e) {
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "pymalloc4j: cannot delete " + (moved ? path : temp) + ": " + e);
                 }
                 FILES_IN_USE.remove(path);
             }
@@ -228,54 +228,40 @@ final class StatsPublisher
      *
      * @return false if the publisher is closed.
      */
-    private boolean publish()
-    {
+    private boolean publish() {
         writeLock.lock();
-        try
-        {
-            if (closed)
-            {
+        try {
+            if (closed) {
                 return false;
             }
             final long before = System.nanoTime();
             final AllocatorStats stats = source.get(); // before the sequence turns odd: keep the window short
             writer.update(stats, System.nanoTime() - before);
             return true;
-        }
-        finally
-        {
+        } finally {
             writeLock.unlock();
         }
     }
 
     // ---------------------------------------------------------------- thread, API
 
-    private void run()
-    {
+    private void run() {
         long next = System.nanoTime() + periodNanos;
-        while (!closed)
-        {
+        while (!closed) {
             final long wait = next - System.nanoTime();
-            if (wait > 0)
-            {
+            if (wait > 0) {
                 LockSupport.parkNanos(this, wait);
                 continue;
             }
             final long now = System.nanoTime();
             next = next + periodNanos - now > 0 ? next + periodNanos : now + periodNanos; // no catch-up burst
-            try
-            {
+            try {
                 publish();
-            }
-            catch (final IllegalStateException e)
-            {
-                if (!closed)
-                {
+            } catch (final IllegalStateException e) {
+                if (!closed) {
                     lastFailure = e;
                 }
-            }
-            catch (final Throwable t)
-            {
+            } catch (final Throwable t) {
                 lastFailure = t;
             }
         }
@@ -286,78 +272,57 @@ final class StatsPublisher
      *
      * @throws IllegalStateException if the publisher is closed.
      */
-    void publishNow()
-    {
-        if (!publish())
-        {
+    void publishNow() {
+        if (!publish()) {
             throw new IllegalStateException("statistics publisher is closed");
         }
     }
 
     /** @return the file. */
-    Path path()
-    {
+    Path path() {
         return path;
     }
 
     /** @return the name in the file (the requested one, with a suffix if this process already used it). */
-    String name()
-    {
+    String name() {
         return name;
     }
 
     /** @return whether {@link #close()} was called. */
-    boolean isClosed()
-    {
+    boolean isClosed() {
         return closed;
     }
 
     /**
      * Stops the thread, marks the file closed, unmaps and deletes it. Idempotent.
      */
-    void close()
-    {
+    void close() {
         writeLock.lock();
-        try
-        {
-            if (closed)
-            {
+        try {
+            if (closed) {
                 return;
             }
             closed = true;
-        }
-        finally
-        {
+        } finally {
             writeLock.unlock();
         }
         LockSupport.unpark(thread);
-        try
-        {
+        try {
             thread.join(TimeUnit.SECONDS.toMillis(10));
-        }
-        catch (final InterruptedException e)
-        {
+        } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         writeLock.lock();
-        try
-        {
+        try {
             writer.closeAndUnmap();
-        }
-        finally
-        {
+        } finally {
             writeLock.unlock();
         }
-        try
-        {
+        try {
             Files.deleteIfExists(path);
-        }
-        catch (final IOException e)
-        {
+        } catch (final IOException e) {
             LOG.log(System.Logger.Level.WARNING, "pymalloc4j: cannot delete statistics file " + path, e);
-        }
-        finally
-        {
+        } finally {
             FILES_IN_USE.remove(path);
         }
     }

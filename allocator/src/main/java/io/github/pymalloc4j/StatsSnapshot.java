@@ -13,16 +13,18 @@ import java.util.Map;
  * other threads are read racily: exact once those threads are quiet. Cost: proportional to the number
  * of pools plus the remote frees pending, never a stop-the-world.
  */
-final class StatsSnapshot
-{
-    private StatsSnapshot()
-    {
-    }
+final class StatsSnapshot {
+    private StatsSnapshot() {}
 
     static AllocatorStats take(
-        final ArenaSet arenas, final HeapSet heaps, final LargeBlocks large, final Maintenance maintenance,
-        final ReservationLimit limit, final long reallocs, final long pooledReallocMoves, final long purgeDelayNanos)
-    {
+            final ArenaSet arenas,
+            final HeapSet heaps,
+            final LargeBlocks large,
+            final Maintenance maintenance,
+            final ReservationLimit limit,
+            final long reallocs,
+            final long pooledReallocMoves,
+            final long purgeDelayNanos) {
         final Counters counts = new Counters();
         // Before the arena lock (maintenance takes its locks in that order); live heaps read together.
         final List<Heap> liveHeaps = maintenance.addRetired(counts);
@@ -47,8 +49,7 @@ final class StatsSnapshot
         final long[] available = new long[classes];
         final long[] requested = new long[classes];
         final Map<Heap, long[]> perHeap = new IdentityHashMap<>();
-        for (final Heap heap : liveHeaps)
-        {
+        for (final Heap heap : liveHeaps) {
             perHeap.put(heap, new long[4]);
         }
         final long[] orphaned = new long[4];
@@ -58,29 +59,22 @@ final class StatsSnapshot
         // count them twice). Maintenance only tryLocks a heap it collects, and holds no heap lock while it
         // waits for another, so this cannot deadlock; an owner's own calls take no lock and go on.
         long pendingTotal = 0;
-        for (final Heap heap : liveHeaps)
-        {
+        for (final Heap heap : liveHeaps) {
             heap.lock.lock();
         }
-        try
-        {
+        try {
             arenas.lock.lock();
-            try
-            {
+            try {
                 final List<NativeArena> sorted = new ArrayList<>(arenas.arenas());
                 sorted.sort(Comparator.comparingLong(a -> a.base));
-                for (final NativeArena arena : sorted)
-                {
+                for (final NativeArena arena : sorted) {
                     final List<AllocatorStats.PoolStats> poolStats = new ArrayList<>(arena.carved);
-                    for (int i = 0; i < arena.carved; i++)
-                    {
+                    for (int i = 0; i < arena.carved; i++) {
                         final Pool pool = arena.pool(i);
                         final int c = pool.sizeClass;
-                        if (c == Pool.FREE)
-                        {
+                        if (c == Pool.FREE) {
                             poolStats.add(new AllocatorStats.PoolStats(i, Pool.FREE, 0, 0, 0, 0, -1));
-                            if (pool.committed)
-                            {
+                            if (pool.committed) {
                                 b.add(Statistic.COMMITTED, arenas.poolSize);
                                 b.add(Statistic.FREE_NOT_RETURNED, arenas.poolSize);
                             }
@@ -95,17 +89,16 @@ final class StatsSnapshot
                         available[c] += pool.capacity - used;
                         // Racy against the owner: clamp to the block bytes read, so a snapshot taken mid-malloc
                         // never shows more requested than handed out (exact once the owner is quiet).
-                        requested[c] += Math.max(0, Math.min(pool.requestedBytesOpaque(), blocksInUse * pool.blockSize));
-                        b.add(Statistic.QUANTIZATION, arenas.poolSize - (long)pool.capacity * pool.blockSize);
+                        requested[c] +=
+                                Math.max(0, Math.min(pool.requestedBytesOpaque(), blocksInUse * pool.blockSize));
+                        b.add(Statistic.QUANTIZATION, arenas.poolSize - (long) pool.capacity * pool.blockSize);
                         b.add(Statistic.COMMITTED, arenas.poolSize);
-                        if (used == 0)
-                        {
+                        if (used == 0) {
                             b.add(Statistic.FREE_NOT_RETURNED, arenas.poolSize);
                         }
                         final Heap owner = pool.heap;
                         long[] h = owner == null ? orphaned : perHeap.get(owner);
-                        if (h == null)
-                        {
+                        if (h == null) {
                             h = new long[4];
                             perHeap.put(owner, h);
                         }
@@ -114,14 +107,19 @@ final class StatsSnapshot
                         h[2] += blocksInUse * pool.blockSize;
                         h[3] += waiting;
                         poolStats.add(new AllocatorStats.PoolStats(
-                            i, c, pool.blockSize, (int)blocksInUse, pool.capacity, waiting, owner == null ? -1 : owner.id));
+                                i,
+                                c,
+                                pool.blockSize,
+                                (int) blocksInUse,
+                                pool.capacity,
+                                waiting,
+                                owner == null ? -1 : owner.id));
                     }
-                    b.add(Statistic.IN_UNUSED_POOLS, (long)arena.freePoolCount() * arenas.poolSize);
+                    b.add(Statistic.IN_UNUSED_POOLS, (long) arena.freePoolCount() * arenas.poolSize);
                     b.arenas.add(new AllocatorStats.ArenaStats(
-                        arena.base, arena.poolCount, arena.carved, arena.freePoolCount(), List.copyOf(poolStats)));
+                            arena.base, arena.poolCount, arena.carved, arena.freePoolCount(), List.copyOf(poolStats)));
                 }
-                for (int c = 0; c < classes; c++)
-                {
+                for (int c = 0; c < classes; c++) {
                     b.add(Statistic.ORPHAN_POOLS, arenas.orphans(c).size());
                 }
                 counts.add(arenas.orphanCounters);
@@ -130,35 +128,34 @@ final class StatsSnapshot
                 b.set(Statistic.ARENAS_HIGH_WATER, arenas.highWater);
                 b.set(Statistic.POOLS_DECOMMITTED, arenas.poolsDecommitted);
                 b.set(Statistic.HEAP_METADATA, arenas.heapBytes() + largeHeapBytes + 256L * liveHeaps.size());
-            }
-            finally
-            {
+            } finally {
                 arenas.lock.unlock();
             }
 
-            for (int c = 0; c < classes; c++)
-            {
+            for (int c = 0; c < classes; c++) {
                 b.sizeClasses.add(new AllocatorStats.SizeClassStats(
-                    c, SizeClass.blockSize(c), pools[c], inUse[c], available[c], requested[c], pending[c]));
+                        c, SizeClass.blockSize(c), pools[c], inUse[c], available[c], requested[c], pending[c]));
                 pendingTotal += pending[c];
             }
-            for (final Heap heap : liveHeaps)
-            {
+            for (final Heap heap : liveHeaps) {
                 counts.add(heap.counters); // dead heaps' counters came with the retired ones
             }
-            for (final Map.Entry<Heap, long[]> e : perHeap.entrySet())
-            {
+            for (final Map.Entry<Heap, long[]> e : perHeap.entrySet()) {
                 final Heap heap = e.getKey();
                 final long[] h = e.getValue();
-                b.heaps.add(new AllocatorStats.HeapStats(heap.id,
-                    heap.ownerThread == null ? null : heap.ownerThread.getName(), heap.ownerThread == null,
-                    (int)h[0], h[1], h[2], h[3], heap.counters.mallocs, heap.counters.localFrees + heap.counters.remoteFreesCollected));
+                b.heaps.add(new AllocatorStats.HeapStats(
+                        heap.id,
+                        heap.ownerThread == null ? null : heap.ownerThread.getName(),
+                        heap.ownerThread == null,
+                        (int) h[0],
+                        h[1],
+                        h[2],
+                        h[3],
+                        heap.counters.mallocs,
+                        heap.counters.localFrees + heap.counters.remoteFreesCollected));
             }
-        }
-        finally
-        {
-            for (final Heap heap : liveHeaps)
-            {
+        } finally {
+            for (final Heap heap : liveHeaps) {
                 heap.lock.unlock();
             }
         }
@@ -167,8 +164,9 @@ final class StatsSnapshot
         b.set(Statistic.LARGE_COUNT, largeNow[0]);
         b.set(Statistic.LARGE_BYTES, largeNow[1]);
         b.set(Statistic.MALLOCS, counts.mallocs + largeNow[2]);
-        b.set(Statistic.FREES,
-            counts.localFrees + counts.remoteFreesCollected + pendingTotal - pooledReallocMoves + largeNow[3]);
+        b.set(
+                Statistic.FREES,
+                counts.localFrees + counts.remoteFreesCollected + pendingTotal - pooledReallocMoves + largeNow[3]);
         b.set(Statistic.REMOTE_FREES, counts.remoteFreesCollected + pendingTotal);
         b.set(Statistic.REALLOCS, reallocs);
         b.set(Statistic.LARGE_MALLOCS, largeNow[4]);
@@ -182,8 +180,7 @@ final class StatsSnapshot
         long pendingBytes = 0;
         long availableBytes = 0;
         long requestedBytes = 0;
-        for (final AllocatorStats.SizeClassStats c : b.sizeClasses)
-        {
+        for (final AllocatorStats.SizeClassStats c : b.sizeClasses) {
             allocated += c.bytesInUse();
             pendingBytes += c.pendingRemoteFrees() * c.blockSize();
             availableBytes += c.blocksAvailable() * c.blockSize();

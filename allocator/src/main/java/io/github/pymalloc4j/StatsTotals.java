@@ -5,8 +5,7 @@ package io.github.pymalloc4j;
  * {@link Statistic} totals, so that one writer ({@link StatsFormat#totalsJson}) renders them for both JSON
  * forms and one report loop prints them.
  */
-interface StatsTotals
-{
+interface StatsTotals {
     /**
      * @param statistic a {@link Statistic.Unit#BYTES} or {@link Statistic.Unit#COUNT} total.
      * @return its value.
@@ -20,31 +19,25 @@ interface StatsTotals
     double fraction(Statistic statistic);
 
     /** A stored or derived long total of {@code stored}, refusing a fraction with a clear message. */
-    static long value(final Statistic statistic, final long[] stored)
-    {
-        if (statistic.unit() == Statistic.Unit.FRACTION)
-        {
+    static long value(final Statistic statistic, final long[] stored) {
+        if (statistic.unit() == Statistic.Unit.FRACTION) {
             throw new IllegalArgumentException(statistic + " is a fraction: read it with fraction()");
         }
         return statistic.value(stored);
     }
 
     /** A fraction total of {@code stored}, refusing a long total with a clear message. */
-    static double fraction(final Statistic statistic, final long[] stored)
-    {
-        if (statistic.unit() != Statistic.Unit.FRACTION)
-        {
+    static double fraction(final Statistic statistic, final long[] stored) {
+        if (statistic.unit() != Statistic.Unit.FRACTION) {
             throw new IllegalArgumentException(statistic + " is not a fraction: read it with get()");
         }
         return statistic.fraction(stored);
     }
 
     /** The {@link Statistic#ACCOUNTING} categories added up (equal to {@link Statistic#ARENA_BYTES}). */
-    static long accounted(final StatsTotals totals)
-    {
+    static long accounted(final StatsTotals totals) {
         long sum = 0;
-        for (final Statistic s : Statistic.ACCOUNTING)
-        {
+        for (final Statistic s : Statistic.ACCOUNTING) {
             sum += totals.get(s);
         }
         return sum;

@@ -12,16 +12,15 @@ package io.github.pymalloc4j;
  * allocator's: one malloc'd here may be freed with {@link Allocator#free} in any thread, and the other
  * way round.
  */
-public final class ThreadHeap
-{
+public final class ThreadHeap {
     private final Allocator allocator;
     private final ArenaMap map;
     /** Null for a virtual thread: no heap of its own. */
     private final Heap heap;
+
     private final Thread owner;
 
-    ThreadHeap(final Allocator allocator, final ArenaMap map, final Heap heap, final Thread owner)
-    {
+    ThreadHeap(final Allocator allocator, final ArenaMap map, final Heap heap, final Thread owner) {
         this.allocator = allocator;
         this.map = map;
         this.heap = heap;
@@ -37,10 +36,8 @@ public final class ThreadHeap
      * @throws OutOfMemoryError         if the reserved-bytes maximum or the OS refuses.
      * @throws IllegalStateException    if the allocator is closed.
      */
-    public long malloc(final long size)
-    {
-        if (Long.compareUnsigned(size, Allocator.SMALL_REQUEST_THRESHOLD) <= 0 && owner == Thread.currentThread())
-        {
+    public long malloc(final long size) {
+        if (Long.compareUnsigned(size, Allocator.SMALL_REQUEST_THRESHOLD) <= 0 && owner == Thread.currentThread()) {
             return heap.malloc(SizeClass.indexOf(size), size, true);
         }
         return allocator.malloc(size);
@@ -54,24 +51,20 @@ public final class ThreadHeap
      *                                  nothing changes then.
      * @throws IllegalStateException    if the allocator is closed.
      */
-    public void free(final long address)
-    {
+    public void free(final long address) {
         final Pool pool = map.poolOfPlain(address);
-        if (pool == null || pool.heap != heap || owner != Thread.currentThread() || !heap.freeOwned(pool, address))
-        {
+        if (pool == null || pool.heap != heap || owner != Thread.currentThread() || !heap.freeOwned(pool, address)) {
             allocator.freeSlow(address);
         }
     }
 
     /** @return the allocator this heap belongs to. */
-    public Allocator allocator()
-    {
+    public Allocator allocator() {
         return allocator;
     }
 
     @Override
-    public String toString()
-    {
+    public String toString() {
         return heap == null ? "thread heap (general path) of " + allocator : heap.toString();
     }
 }

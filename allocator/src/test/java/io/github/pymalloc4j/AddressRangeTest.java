@@ -26,7 +26,10 @@ class AddressRangeTest {
 
     @Test
     void aFullRangeRefusesArenasAndStaysUsable() {
-        try (Allocator a = Allocator.builder().addressRange(2 * ARENA).purgeDelay(java.time.Duration.ZERO).build()) {
+        try (Allocator a = Allocator.builder()
+                .addressRange(2 * ARENA)
+                .purgeDelay(java.time.Duration.ZERO)
+                .build()) {
             List<Long> blocks = new ArrayList<>();
             OutOfMemoryError refused = null;
             try {
@@ -59,10 +62,16 @@ class AddressRangeTest {
             long p = a.malloc(64);
             long arenaBase = p & -ARENA;
             Map<String, String> before = fingerprint(a.stats());
-            for (long bad : new long[] {arenaBase - 16, arenaBase + 64 * ARENA, arenaBase + 40 * ARENA + 4096,
-                    Long.MAX_VALUE & -16, Long.MIN_VALUE, 16}) {
-                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.free(bad),
-                        "free(0x" + Long.toHexString(bad) + ")");
+            for (long bad : new long[] {
+                arenaBase - 16,
+                arenaBase + 64 * ARENA,
+                arenaBase + 40 * ARENA + 4096,
+                Long.MAX_VALUE & -16,
+                Long.MIN_VALUE,
+                16
+            }) {
+                IllegalArgumentException e = assertThrows(
+                        IllegalArgumentException.class, () -> a.free(bad), "free(0x" + Long.toHexString(bad) + ")");
                 assertTrue(e.getMessage() != null && !e.getMessage().isEmpty());
                 assertThrows(IllegalArgumentException.class, () -> a.usableSize(bad));
                 assertThrows(IllegalArgumentException.class, () -> a.realloc(bad, 10));
@@ -96,13 +105,17 @@ class AddressRangeTest {
 
     @Test
     void aProcessLimitedInAddressSpaceGetsASmallerRange() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(java.nio.file.Path.of("/bin/bash")));
-        String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                java.nio.file.Files.isExecutable(java.nio.file.Path.of("/bin/bash")));
+        String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString();
         // 12 GiB: room for the child JVM's own reservations, not for 32 GiB of arenas.
         String cmd = "ulimit -v 12582912 && exec '" + javaBin + "' -Xmx64m -XX:ReservedCodeCacheSize=32m"
                 + " -XX:CompressedClassSpaceSize=64m -Xshare:off --enable-native-access=ALL-UNNAMED"
                 + " -cp '" + System.getProperty("java.class.path") + "' '" + SmallAddressSpace.class.getName() + "'";
-        Process p = new ProcessBuilder("/bin/bash", "-c", cmd).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder("/bin/bash", "-c", cmd)
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), out);
@@ -112,9 +125,15 @@ class AddressRangeTest {
 
     @Test
     void builderChecksTheRange() {
-        assertThrows(IllegalArgumentException.class, () -> Allocator.builder().addressRange(4096).build());
-        assertThrows(IllegalArgumentException.class, () -> Allocator.builder().addressRange(1L << 41).build());
-        assertThrows(IllegalArgumentException.class, () -> Allocator.builder().addressRange(-1).build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Allocator.builder().addressRange(4096).build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Allocator.builder().addressRange(1L << 41).build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> Allocator.builder().addressRange(-1).build());
         try (Allocator a = Allocator.builder().maxReservedBytes(3 * ARENA).build()) {
             long p = a.malloc(16);
             a.free(p);

@@ -52,8 +52,12 @@ final class AdversarialSupport {
         /** Everything a failure message needs, output cut to its last lines. */
         String describe() {
             StringBuilder b = new StringBuilder();
-            b.append("exit code ").append(exitCode).append(timedOut ? " (killed: did not finish in time)" : "")
-                    .append(" after ").append(millis).append(" ms");
+            b.append("exit code ")
+                    .append(exitCode)
+                    .append(timedOut ? " (killed: did not finish in time)" : "")
+                    .append(" after ")
+                    .append(millis)
+                    .append(" ms");
             if (hsErrHead != null) {
                 b.append("\n--- hs_err head ---\n").append(hsErrHead);
             }
@@ -97,17 +101,23 @@ final class AdversarialSupport {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        String javaBin = ProcessHandle.current().info().command()
-                .orElse(System.getProperty("java.home") + "/bin/java");
-        List<String> cmd = new ArrayList<>(List.of(javaBin, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                "-XX:-CreateCoredumpOnCrash", "-XX:ErrorFile=" + dir.resolve("hs_err_%p.log")));
+        String javaBin = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
+        List<String> cmd = new ArrayList<>(List.of(
+                javaBin,
+                "--enable-native-access=ALL-UNNAMED",
+                "-Xmx256m",
+                "-XX:-CreateCoredumpOnCrash",
+                "-XX:ErrorFile=" + dir.resolve("hs_err_%p.log")));
         cmd.addAll(jvmArgs);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         cmd.addAll(List.of(args));
         long t0 = System.nanoTime();
         try {
             Path out = dir.resolve("output.txt");
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+            Process p = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(out.toFile())
+                    .start();
             boolean finished = p.waitFor(timeoutSeconds, TimeUnit.SECONDS);
             if (!finished) {
                 // a thread dump into the output first, then kill
@@ -120,7 +130,8 @@ final class AdversarialSupport {
             String output = Files.readString(out, StandardCharsets.UTF_8);
             String hsErr = null;
             try (Stream<Path> files = Files.list(dir)) {
-                for (Path f : files.filter(f -> f.getFileName().toString().startsWith("hs_err")).toList()) {
+                for (Path f : files.filter(f -> f.getFileName().toString().startsWith("hs_err"))
+                        .toList()) {
                     hsErr = head(f, 40);
                 }
             }
@@ -168,7 +179,8 @@ final class AdversarialSupport {
 
     private static void deleteTree(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
-            for (Path f : files.sorted((x, y) -> y.getNameCount() - x.getNameCount()).toList()) {
+            for (Path f :
+                    files.sorted((x, y) -> y.getNameCount() - x.getNameCount()).toList()) {
                 Files.deleteIfExists(f);
             }
         } catch (IOException e) {

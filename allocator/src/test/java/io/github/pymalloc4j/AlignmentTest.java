@@ -23,7 +23,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class AlignmentTest {
 
-    static final long[] SIZES = {0, 1, 7, 8, 15, 16, 17, 31, 100, 255, 256, 257, 500, 511, 512, 513, 1000, 4096, 10_000};
+    static final long[] SIZES = {0, 1, 7, 8, 15, 16, 17, 31, 100, 255, 256, 257, 500, 511, 512, 513, 1000, 4096, 10_000
+    };
 
     @Test
     void mallocAlignedHonoursEveryPowerOfTwoUpTo4096() {
@@ -36,9 +37,13 @@ class AlignmentTest {
                     long p = a.mallocAligned(size, align);
                     final long al = align, sz = size;
                     assertNotEquals(0L, p);
-                    assertEquals(0, p & (align - 1),
+                    assertEquals(
+                            0,
+                            p & (align - 1),
                             () -> "mallocAligned(" + sz + ", " + al + ") = 0x" + Long.toHexString(p) + " misaligned");
-                    assertTrue(a.usableSize(p) >= size, () -> "usableSize >= size for mallocAligned(" + sz + ", " + al + ")");
+                    assertTrue(
+                            a.usableSize(p) >= size,
+                            () -> "usableSize >= size for mallocAligned(" + sz + ", " + al + ")");
                     if (alignUp(Math.max(size, 1), align) <= 512) {
                         expectSmall++;
                     } else {
@@ -87,8 +92,11 @@ class AlignmentTest {
                         ps[i] = a.mallocAligned(size, align);
                         final long al = align, sz = size;
                         final int ii = i;
-                        assertEquals(0, ps[i] & (align - 1),
-                                () -> "#" + ii + " mallocAligned(" + sz + ", " + al + ") misaligned: 0x" + Long.toHexString(ps[ii]));
+                        assertEquals(
+                                0,
+                                ps[i] & (align - 1),
+                                () -> "#" + ii + " mallocAligned(" + sz + ", " + al + ") misaligned: 0x"
+                                        + Long.toHexString(ps[ii]));
                     }
                     for (long p : ps) {
                         a.free(p);

@@ -176,7 +176,9 @@ class AllocatorBasicsTest {
     @Test
     void callocReturnsZeroedMemory() {
         try (Allocator a = Allocator.create()) {
-            long[][] cases = {{1, 1}, {1, 16}, {3, 5}, {7, 33}, {1, 512}, {2, 256}, {4, 128}, {1, 513}, {10, 1000}, {1, 3 * MiB}};
+            long[][] cases = {
+                {1, 1}, {1, 16}, {3, 5}, {7, 33}, {1, 512}, {2, 256}, {4, 128}, {1, 513}, {10, 1000}, {1, 3 * MiB}
+            };
             List<Long> live = new ArrayList<>();
             for (long[] c : cases) {
                 long p = a.calloc(c[0], c[1]);

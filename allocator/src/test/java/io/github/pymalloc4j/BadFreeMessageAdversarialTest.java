@@ -46,7 +46,8 @@ class BadFreeMessageAdversarialTest {
         System.out.println("[BadFreeMessageAdversarialTest] seed 0x" + Long.toHexString(SEED) + ", "
                 + AdversarialSupport.seconds() + " s");
         long deadline = AdversarialSupport.deadline();
-        ExecutorService other = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("probe-other").unstarted(r));
+        ExecutorService other = Executors.newSingleThreadExecutor(
+                r -> Thread.ofPlatform().name("probe-other").unstarted(r));
         long trials = 0, probes = 0, wrongCount = 0;
         List<String> wrong = new ArrayList<>();
         Map<String, Long> wrongByKind = new TreeMap<>();
@@ -83,7 +84,10 @@ class BadFreeMessageAdversarialTest {
         List<String> wrong = new ArrayList<>();
         Map<String, Long> wrongByKind = new TreeMap<>();
         long checked = 0;
-        try (Allocator a = Allocator.builder().poolSize(poolSize).purgeDelay(Duration.ofMinutes(1)).build()) {
+        try (Allocator a = Allocator.builder()
+                .poolSize(poolSize)
+                .purgeDelay(Duration.ofMinutes(1))
+                .build()) {
             List<Integer> classes = new ArrayList<>();
             for (int c = 0; c < 32; c++) {
                 classes.add(c);
@@ -157,11 +161,12 @@ class BadFreeMessageAdversarialTest {
                 }
             }
             other.submit(() -> {
-                for (long p : otherFrees) {
-                    a.free(p);
-                }
-                return null;
-            }).get(30, TimeUnit.SECONDS);
+                        for (long p : otherFrees) {
+                            a.free(p);
+                        }
+                        return null;
+                    })
+                    .get(30, TimeUnit.SECONDS);
             if (r.nextBoolean()) {
                 a.trim(); // the other thread's frees collected onto the owner's lists (the owner is idle)
             }
@@ -178,11 +183,14 @@ class BadFreeMessageAdversarialTest {
                 }
                 checked += 3;
             }
-            assertSameFingerprint(before, fingerprint(a.stats()), "seed 0x" + Long.toHexString(seed) + ": after "
-                    + probes.size() + " refused addresses");
+            assertSameFingerprint(
+                    before,
+                    fingerprint(a.stats()),
+                    "seed 0x" + Long.toHexString(seed) + ": after " + probes.size() + " refused addresses");
             assertNull(a.checkInvariants(), "seed 0x" + Long.toHexString(seed));
             for (long[] b : live) {
-                assertPattern(b[0], b[1], b[2], () -> "seed 0x" + Long.toHexString(seed) + ": live block after the probes");
+                assertPattern(
+                        b[0], b[1], b[2], () -> "seed 0x" + Long.toHexString(seed) + ": live block after the probes");
                 a.free(b[0]);
             }
             a.trim();

@@ -43,7 +43,8 @@ class BadFreeMessageTest {
     void setUp() {
         // nothing moves behind the test's back: no maintenance round returns or collects anything for a minute
         a = Allocator.builder().purgeDelay(Duration.ofMinutes(1)).build();
-        other = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("message-other").unstarted(r));
+        other = Executors.newSingleThreadExecutor(
+                r -> Thread.ofPlatform().name("message-other").unstarted(r));
     }
 
     @AfterEach
@@ -54,7 +55,8 @@ class BadFreeMessageTest {
     /** What the message of a refused call must and must not say. */
     record Expect(String what, List<String> mustSay, List<String> mustNotSay, boolean noIntoABlock) {
         static Expect neverHandedOut() {
-            return new Expect("a block past the bump pointer", List.of("never handed out"), List.of("double free"), false);
+            return new Expect(
+                    "a block past the bump pointer", List.of("never handed out"), List.of("double free"), false);
         }
 
         static Expect tail() {
@@ -222,7 +224,10 @@ class BadFreeMessageTest {
                 }
             }
         }
-        assertEquals(26, classesWithTail, "16 KiB pools: the classes whose block size (16 x n, n not a power of two) does not divide the pool");
+        assertEquals(
+                26,
+                classesWithTail,
+                "16 KiB pools: the classes whose block size (16 x n, n not a power of two) does not divide the pool");
         assertNoFailures(failures);
         for (long p : first) {
             a.free(p);

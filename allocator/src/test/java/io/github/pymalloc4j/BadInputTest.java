@@ -126,7 +126,11 @@ class BadInputTest {
             rejects("calloc(1, " + n + ")", IllegalArgumentException.class, () -> a.calloc(1, n), SIZE_WORDS);
             rejects("realloc(small, " + n + ")", IllegalArgumentException.class, () -> a.realloc(p, n), SIZE_WORDS);
             rejects("realloc(large, " + n + ")", IllegalArgumentException.class, () -> a.realloc(big, n), SIZE_WORDS);
-            rejects("mallocAligned(" + n + ", 16)", IllegalArgumentException.class, () -> a.mallocAligned(n, 16), SIZE_WORDS);
+            rejects(
+                    "mallocAligned(" + n + ", 16)",
+                    IllegalArgumentException.class,
+                    () -> a.mallocAligned(n, 16),
+                    SIZE_WORDS);
             rejects("allocate(" + n + ", 16)", IllegalArgumentException.class, () -> a.allocate(n, 16), SIZE_WORDS);
         }
         rejects("calloc(2^25, 2^25)", IllegalArgumentException.class, () -> a.calloc(1L << 25, 1L << 25), SIZE_WORDS);
@@ -134,21 +138,73 @@ class BadInputTest {
 
     @Test
     void callocOverflowAndNegativeCount() {
-        rejects("calloc(MAX, 2)", IllegalArgumentException.class, () -> a.calloc(Long.MAX_VALUE, 2), "overflow", "too large", "size");
-        rejects("calloc(2, MAX)", IllegalArgumentException.class, () -> a.calloc(2, Long.MAX_VALUE), "overflow", "too large", "size");
-        rejects("calloc(2^32, 2^32)", IllegalArgumentException.class, () -> a.calloc(1L << 32, 1L << 32), "overflow", "too large", "size");
-        rejects("calloc(2^62, 4)", IllegalArgumentException.class, () -> a.calloc(1L << 62, 4), "overflow", "too large", "size");
-        rejects("calloc(-1, 8)", IllegalArgumentException.class, () -> a.calloc(-1, 8), "negative", "count", "-1", "size");
-        rejects("calloc(MIN, MIN)", IllegalArgumentException.class, () -> a.calloc(Long.MIN_VALUE, Long.MIN_VALUE),
-                "negative", "count", "overflow", "size");
-        rejects("calloc(-1, -1)", IllegalArgumentException.class, () -> a.calloc(-1, -1), "negative", "count", "-1", "size");
+        rejects(
+                "calloc(MAX, 2)",
+                IllegalArgumentException.class,
+                () -> a.calloc(Long.MAX_VALUE, 2),
+                "overflow",
+                "too large",
+                "size");
+        rejects(
+                "calloc(2, MAX)",
+                IllegalArgumentException.class,
+                () -> a.calloc(2, Long.MAX_VALUE),
+                "overflow",
+                "too large",
+                "size");
+        rejects(
+                "calloc(2^32, 2^32)",
+                IllegalArgumentException.class,
+                () -> a.calloc(1L << 32, 1L << 32),
+                "overflow",
+                "too large",
+                "size");
+        rejects(
+                "calloc(2^62, 4)",
+                IllegalArgumentException.class,
+                () -> a.calloc(1L << 62, 4),
+                "overflow",
+                "too large",
+                "size");
+        rejects(
+                "calloc(-1, 8)",
+                IllegalArgumentException.class,
+                () -> a.calloc(-1, 8),
+                "negative",
+                "count",
+                "-1",
+                "size");
+        rejects(
+                "calloc(MIN, MIN)",
+                IllegalArgumentException.class,
+                () -> a.calloc(Long.MIN_VALUE, Long.MIN_VALUE),
+                "negative",
+                "count",
+                "overflow",
+                "size");
+        rejects(
+                "calloc(-1, -1)",
+                IllegalArgumentException.class,
+                () -> a.calloc(-1, -1),
+                "negative",
+                "count",
+                "-1",
+                "size");
     }
 
     @Test
     void badAlignment() {
         for (long al : new long[] {3, 0, -8}) {
-            rejects("mallocAligned(16, " + al + ")", IllegalArgumentException.class, () -> a.mallocAligned(16, al), "align");
-            rejects("mallocAligned(600, " + al + ")", IllegalArgumentException.class, () -> a.mallocAligned(600, al), "align");
+            rejects(
+                    "mallocAligned(16, " + al + ")",
+                    IllegalArgumentException.class,
+                    () -> a.mallocAligned(16, al),
+                    "align");
+            rejects(
+                    "mallocAligned(600, " + al + ")",
+                    IllegalArgumentException.class,
+                    () -> a.mallocAligned(600, al),
+                    "align");
             rejects("allocate(16, " + al + ")", IllegalArgumentException.class, () -> a.allocate(16, al), "align");
         }
     }
@@ -175,13 +231,26 @@ class BadInputTest {
         a.trim(); // the heap keeps the last empty pool of a class until the purge delay; trim returns it now
         assertEquals(0, a.stats().sizeClasses().get(24).pools(), "an empty pool goes back to its arena");
         rejects("free after pool given back", IllegalArgumentException.class, () -> a.free(p), FREED_OR_FOREIGN);
-        rejects("realloc after pool given back", IllegalArgumentException.class, () -> a.realloc(p, 400), FREED_OR_FOREIGN);
-        rejects("usableSize after pool given back", IllegalArgumentException.class, () -> a.usableSize(p), FREED_OR_FOREIGN);
+        rejects(
+                "realloc after pool given back",
+                IllegalArgumentException.class,
+                () -> a.realloc(p, 400),
+                FREED_OR_FOREIGN);
+        rejects(
+                "usableSize after pool given back",
+                IllegalArgumentException.class,
+                () -> a.usableSize(p),
+                FREED_OR_FOREIGN);
         // the pool is carved again for another class: the old address must still be rejected (it is not a block start
         // of the new class unless the offset happens to match, which for 400 vs 448 it does not)
         long q = a.malloc(448);
-        rejects("free of stale address in recarved pool", IllegalArgumentException.class, () -> a.free(p + 16),
-                "interior pointer", "double free", "not allocated");
+        rejects(
+                "free of stale address in recarved pool",
+                IllegalArgumentException.class,
+                () -> a.free(p + 16),
+                "interior pointer",
+                "double free",
+                "not allocated");
         a.free(q);
     }
 
@@ -216,10 +285,20 @@ class BadInputTest {
         assertEquals(1, a.stats().sizeClasses().get(25).blocksInUse());
         // p is the only block ever handed out from its pool; 5 blocks further on (or back) is a block start never used
         final long never = (p + 5 * 416 + 416 <= pool + poolSize) ? p + 5 * 416 : p - 5 * 416;
-        rejects("free of a never handed out block", IllegalArgumentException.class, () -> a.free(never), NEVER_HANDED_OUT);
-        rejects("usableSize of a never handed out block", IllegalArgumentException.class, () -> a.usableSize(never),
+        rejects(
+                "free of a never handed out block",
+                IllegalArgumentException.class,
+                () -> a.free(never),
                 NEVER_HANDED_OUT);
-        rejects("realloc of a never handed out block", IllegalArgumentException.class, () -> a.realloc(never, 8),
+        rejects(
+                "usableSize of a never handed out block",
+                IllegalArgumentException.class,
+                () -> a.usableSize(never),
+                NEVER_HANDED_OUT);
+        rejects(
+                "realloc of a never handed out block",
+                IllegalArgumentException.class,
+                () -> a.realloc(never, 8),
                 NEVER_HANDED_OUT);
         a.free(p);
     }
@@ -271,14 +350,28 @@ class BadInputTest {
             rejects("realloc(foreign)", IllegalArgumentException.class, () -> a.realloc(addr, 32), FOREIGN);
             rejects("usableSize(foreign)", IllegalArgumentException.class, () -> a.usableSize(addr), FOREIGN);
             MemorySegment big = arena.allocate(1 << 20, 4096);
-            rejects("free(Arena.ofConfined 1 MiB)", IllegalArgumentException.class, () -> a.free(big.address()), FOREIGN);
+            rejects(
+                    "free(Arena.ofConfined 1 MiB)",
+                    IllegalArgumentException.class,
+                    () -> a.free(big.address()),
+                    FOREIGN);
         }
     }
 
     @Test
     void randomAndWeirdAddresses() {
-        long[] addrs = {0x1234_5678_0000L, 0x1234_5678_0010L, 0x1234_5678_0008L, 16L, 4096L, -16L, Long.MIN_VALUE, Long.MAX_VALUE & ~15L,
-                0x7fff_0000_0000L, 1L << 47};
+        long[] addrs = {
+            0x1234_5678_0000L,
+            0x1234_5678_0010L,
+            0x1234_5678_0008L,
+            16L,
+            4096L,
+            -16L,
+            Long.MIN_VALUE,
+            Long.MAX_VALUE & ~15L,
+            0x7fff_0000_0000L,
+            1L << 47
+        };
         for (long addr : addrs) {
             String h = "0x" + Long.toHexString(addr);
             rejects("free(" + h + ")", IllegalArgumentException.class, () -> a.free(addr), FOREIGN);
@@ -301,8 +394,11 @@ class BadInputTest {
         rejects("free(q+32)", IllegalArgumentException.class, () -> a.free(q + 32), "interior pointer");
         rejects("realloc(p+8)", IllegalArgumentException.class, () -> a.realloc(p + 8, 64), "interior pointer");
         rejects("usableSize(p+8)", IllegalArgumentException.class, () -> a.usableSize(p + 8), "interior pointer");
-        rejects("free(segment slice)", IllegalArgumentException.class,
-                () -> a.free(MemorySegment.ofAddress(p + 16).reinterpret(16)), "interior pointer");
+        rejects(
+                "free(segment slice)",
+                IllegalArgumentException.class,
+                () -> a.free(MemorySegment.ofAddress(p + 16).reinterpret(16)),
+                "interior pointer");
         assertPattern(p, 32, 5);
         a.free(p);
         a.free(q);
@@ -311,10 +407,24 @@ class BadInputTest {
     @Test
     void interiorPointerOfALargeBlock() {
         long big = live.get(301)[0]; // 5000 bytes
-        rejects("free(large+8)", IllegalArgumentException.class, () -> a.free(big + 8), "interior pointer", "not allocated");
-        rejects("free(large+1)", IllegalArgumentException.class, () -> a.free(big + 1), "interior pointer", "not allocated");
-        rejects("usableSize(large+16)", IllegalArgumentException.class, () -> a.usableSize(big + 16),
-                "interior pointer", "not allocated");
+        rejects(
+                "free(large+8)",
+                IllegalArgumentException.class,
+                () -> a.free(big + 8),
+                "interior pointer",
+                "not allocated");
+        rejects(
+                "free(large+1)",
+                IllegalArgumentException.class,
+                () -> a.free(big + 1),
+                "interior pointer",
+                "not allocated");
+        rejects(
+                "usableSize(large+16)",
+                IllegalArgumentException.class,
+                () -> a.usableSize(big + 16),
+                "interior pointer",
+                "not allocated");
     }
 
     @Test
@@ -367,19 +477,39 @@ class BadInputTest {
         assertNotEquals(-1L, victim);
         final long v = victim;
         rejects("free into a reclaimed arena", IllegalArgumentException.class, () -> a.free(v), FREED_OR_FOREIGN);
-        rejects("usableSize in a reclaimed arena", IllegalArgumentException.class, () -> a.usableSize(v), FREED_OR_FOREIGN);
-        rejects("realloc in a reclaimed arena", IllegalArgumentException.class, () -> a.realloc(v, 8), FREED_OR_FOREIGN);
-        rejects("free(reclaimed arena base)", IllegalArgumentException.class, () -> a.free(goneArena), FREED_OR_FOREIGN);
+        rejects(
+                "usableSize in a reclaimed arena",
+                IllegalArgumentException.class,
+                () -> a.usableSize(v),
+                FREED_OR_FOREIGN);
+        rejects(
+                "realloc in a reclaimed arena",
+                IllegalArgumentException.class,
+                () -> a.realloc(v, 8),
+                FREED_OR_FOREIGN);
+        rejects(
+                "free(reclaimed arena base)",
+                IllegalArgumentException.class,
+                () -> a.free(goneArena),
+                FREED_OR_FOREIGN);
     }
 
     // ------------------------------------------------------------------ segments
 
     @Test
     void freeOfHeapSegment() {
-        rejects("free(heap segment)", IllegalArgumentException.class, () -> a.free(MemorySegment.ofArray(new byte[16])),
-                "native", "heap");
-        rejects("free(heap long[] segment)", IllegalArgumentException.class, () -> a.free(MemorySegment.ofArray(new long[4])),
-                "native", "heap");
+        rejects(
+                "free(heap segment)",
+                IllegalArgumentException.class,
+                () -> a.free(MemorySegment.ofArray(new byte[16])),
+                "native",
+                "heap");
+        rejects(
+                "free(heap long[] segment)",
+                IllegalArgumentException.class,
+                () -> a.free(MemorySegment.ofArray(new long[4])),
+                "native",
+                "heap");
     }
 
     @Test
@@ -394,41 +524,50 @@ class BadInputTest {
     @Test
     void builderRejectsBadValues() {
         List<java.util.function.Supplier<Allocator>> bad = List.of(
-            () -> Allocator.builder().arenaSize(3 * MiB).build(),
-            () -> Allocator.builder().arenaSize(32 * KiB).build(),
-            () -> Allocator.builder().arenaSize(2048 * MiB).build(),
-            () -> Allocator.builder().arenaSize(0).build(),
-            () -> Allocator.builder().arenaSize(-MiB).build(),
-            () -> Allocator.builder().poolSize(3 * KiB).build(),
-            () -> Allocator.builder().poolSize(2 * KiB).build(),
-            () -> Allocator.builder().poolSize(2 * MiB).build(),
-            () -> Allocator.builder().poolSize(-4096).build(),
-            () -> Allocator.builder().arenaSize(64 * KiB).poolSize(32 * KiB).build(), // arena < 4 x pool
-            () -> Allocator.builder().poolSize(MiB).arenaSize(2 * MiB).build(),
-            () -> Allocator.builder().maxReservedBytes(0).build(),
-            () -> Allocator.builder().maxReservedBytes(-1).build());
+                () -> Allocator.builder().arenaSize(3 * MiB).build(),
+                () -> Allocator.builder().arenaSize(32 * KiB).build(),
+                () -> Allocator.builder().arenaSize(2048 * MiB).build(),
+                () -> Allocator.builder().arenaSize(0).build(),
+                () -> Allocator.builder().arenaSize(-MiB).build(),
+                () -> Allocator.builder().poolSize(3 * KiB).build(),
+                () -> Allocator.builder().poolSize(2 * KiB).build(),
+                () -> Allocator.builder().poolSize(2 * MiB).build(),
+                () -> Allocator.builder().poolSize(-4096).build(),
+                () -> Allocator.builder().arenaSize(64 * KiB).poolSize(32 * KiB).build(), // arena < 4 x pool
+                () -> Allocator.builder().poolSize(MiB).arenaSize(2 * MiB).build(),
+                () -> Allocator.builder().maxReservedBytes(0).build(),
+                () -> Allocator.builder().maxReservedBytes(-1).build());
         for (int i = 0; i < bad.size(); i++) {
             var e = bad.get(i);
             final int ii = i;
-            IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> {
-                Allocator x = e.get();
-                x.close(); // only reached when the bad value was accepted
-            }, () -> "bad builder case #" + ii);
+            IllegalArgumentException ex = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> {
+                        Allocator x = e.get();
+                        x.close(); // only reached when the bad value was accepted
+                    },
+                    () -> "bad builder case #" + ii);
             assertNotNull(ex.getMessage());
         }
     }
 
     @Test
     void builderAcceptsBoundaryValues() {
-        try (Allocator x = Allocator.builder().arenaSize(64 * KiB).poolSize(4 * KiB).build()) {
+        try (Allocator x =
+                Allocator.builder().arenaSize(64 * KiB).poolSize(4 * KiB).build()) {
             assertEquals(64 * KiB, x.stats().arenaSize());
             assertEquals(4 * KiB, x.stats().poolSize());
             x.free(x.malloc(1));
         }
-        try (Allocator x = Allocator.builder().arenaSize(4 * MiB).poolSize(MiB).maxReservedBytes(1).build()) {
+        try (Allocator x = Allocator.builder()
+                .arenaSize(4 * MiB)
+                .poolSize(MiB)
+                .maxReservedBytes(1)
+                .build()) {
             assertEquals(1, x.stats().maxReservedBytes());
         }
-        try (Allocator x = Allocator.builder().arenaSize(1024 * MiB).poolSize(16 * KiB).build()) {
+        try (Allocator x =
+                Allocator.builder().arenaSize(1024 * MiB).poolSize(16 * KiB).build()) {
             assertEquals(1024 * MiB, x.stats().arenaSize());
         }
     }

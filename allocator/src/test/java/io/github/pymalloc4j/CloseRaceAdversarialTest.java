@@ -38,10 +38,16 @@ class CloseRaceAdversarialTest {
         long seed = 0xC105EL;
         do {
             long childSeconds = Math.max(1, Math.min(seconds, 30));
-            AdversarialSupport.Child c = AdversarialSupport.runChild(Child.class, childSeconds + 90, List.of(),
-                    Long.toString(childSeconds), Long.toString(seed + children));
-            assertFalse(c.crashed(), () -> "child JVM crashed (seed " + (seed) + "): "
-                    + AdversarialSupport.crashSummary(c.hsErrHead()) + "\n" + c.describe());
+            AdversarialSupport.Child c = AdversarialSupport.runChild(
+                    Child.class,
+                    childSeconds + 90,
+                    List.of(),
+                    Long.toString(childSeconds),
+                    Long.toString(seed + children));
+            assertFalse(
+                    c.crashed(),
+                    () -> "child JVM crashed (seed " + (seed) + "): " + AdversarialSupport.crashSummary(c.hsErrHead())
+                            + "\n" + c.describe());
             assertEquals(0, c.exitCode(), c::describe);
             assertTrue(c.figure("trials") > 0, c::describe);
             trials += c.figure("trials");
@@ -49,7 +55,8 @@ class CloseRaceAdversarialTest {
             refused += c.figure("refused");
             children++;
         } while (System.nanoTime() < deadline);
-        System.out.println("[CloseRaceAdversarialTest] " + children + " child JVMs, " + AdversarialSupport.figure(trials)
+        System.out.println("[CloseRaceAdversarialTest] " + children + " child JVMs, "
+                + AdversarialSupport.figure(trials)
                 + " close() races, " + AdversarialSupport.figure(calls) + " racing calls, "
                 + AdversarialSupport.figure(refused) + " refused with IllegalStateException, no crash, no corruption");
     }
@@ -75,7 +82,8 @@ class CloseRaceAdversarialTest {
         }
 
         static void trial(SplittableRandom random, AtomicLong calls, AtomicLong refused) throws Exception {
-            Allocator a = Allocator.builder().arenaSize(256 * 1024).poolSize(4096).build();
+            Allocator a =
+                    Allocator.builder().arenaSize(256 * 1024).poolSize(4096).build();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             CountDownLatch started = new CountDownLatch(WORKERS);
             CountDownLatch closed = new CountDownLatch(1);
@@ -117,8 +125,15 @@ class CloseRaceAdversarialTest {
          * Calls until one is refused because the allocator is closing; once close() has returned, every held
          * segment must refuse access.
          */
-        static void work(Allocator a, int id, SplittableRandom r, CountDownLatch started, CountDownLatch closed,
-                AtomicLong calls, AtomicLong refused) throws InterruptedException {
+        static void work(
+                Allocator a,
+                int id,
+                SplittableRandom r,
+                CountDownLatch started,
+                CountDownLatch closed,
+                AtomicLong calls,
+                AtomicLong refused)
+                throws InterruptedException {
             List<MemorySegment> segments = new ArrayList<>();
             List<Long> addresses = new ArrayList<>();
             long n = 0;
@@ -206,7 +221,8 @@ class CloseRaceAdversarialTest {
         static void verify(MemorySegment s, int id) {
             byte tag = s.get(ValueLayout.JAVA_BYTE, 0);
             if ((tag >> 5 & 7) != id) {
-                throw new AssertionError("block " + s + " of worker " + id + " holds worker " + (tag >> 5 & 7) + "'s tag");
+                throw new AssertionError(
+                        "block " + s + " of worker " + id + " holds worker " + (tag >> 5 & 7) + "'s tag");
             }
             for (long i = 1; i < s.byteSize(); i++) {
                 if (s.get(ValueLayout.JAVA_BYTE, i) != (byte) (tag + i)) {

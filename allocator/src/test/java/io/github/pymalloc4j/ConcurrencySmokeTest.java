@@ -128,7 +128,11 @@ class ConcurrencySmokeTest {
                 reallocs++;
                 // only the requested prefix is checked here: ReallocTest/RandomizedModelTest check the usable one
                 long keep = Math.min(ns, req[i]);
-                assertPattern(p, keep, seed[i], () -> "thread " + t + " op " + o + ": after realloc of 0x" + Long.toHexString(p0));
+                assertPattern(
+                        p,
+                        keep,
+                        seed[i],
+                        () -> "thread " + t + " op " + o + ": after realloc of 0x" + Long.toHexString(p0));
                 long u = a.usableSize(p);
                 addr[i] = p;
                 req[i] = ns;
@@ -233,7 +237,11 @@ class ConcurrencySmokeTest {
                             if (nMine == mine.length) {
                                 int v = r.nextInt(nMine);
                                 final int vv = v;
-                                assertPattern(mine[v], mineLen[v], mineSeed[v], () -> "producer " + tt + " local block " + vv);
+                                assertPattern(
+                                        mine[v],
+                                        mineLen[v],
+                                        mineSeed[v],
+                                        () -> "producer " + tt + " local block " + vv);
                                 a.free(mine[v]);
                                 localFrees.incrementAndGet();
                                 nMine--;

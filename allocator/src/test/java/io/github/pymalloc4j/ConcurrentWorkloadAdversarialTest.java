@@ -48,8 +48,10 @@ class ConcurrentWorkloadAdversarialTest {
         long generations = 0;
         long threads = 0;
         String ctx = "seed 0x" + Long.toHexString(SEED);
-        try (Allocator a = Allocator.builder().purgeDelay(Duration.ofMillis(random.nextInt(3) * 5))
-                .maxReservedBytes(LIMIT).build()) {
+        try (Allocator a = Allocator.builder()
+                .purgeDelay(Duration.ofMillis(random.nextInt(3) * 5))
+                .maxReservedBytes(LIMIT)
+                .build()) {
             ConcurrentLinkedQueue<Block> exchange = new ConcurrentLinkedQueue<>();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             do {
@@ -61,13 +63,26 @@ class ConcurrentWorkloadAdversarialTest {
                     long millis = t < platform ? 50 + random.nextInt(200) : 1 + random.nextInt(5);
                     Runnable body = () -> {
                         try {
-                            work(a, new SplittableRandom(seed), millis, exchange, ids, ops, verified, remote,
-                                    reallocs, refusedByLimit, ctx);
+                            work(
+                                    a,
+                                    new SplittableRandom(seed),
+                                    millis,
+                                    exchange,
+                                    ids,
+                                    ops,
+                                    verified,
+                                    remote,
+                                    reallocs,
+                                    refusedByLimit,
+                                    ctx);
                         } catch (Throwable e) {
                             failure.compareAndSet(null, e);
                         }
                     };
-                    group.add(t < platform ? Thread.ofPlatform().start(body) : Thread.ofVirtual().start(body));
+                    group.add(
+                            t < platform
+                                    ? Thread.ofPlatform().start(body)
+                                    : Thread.ofVirtual().start(body));
                 }
                 if (random.nextBoolean()) {
                     a.trim();
@@ -104,15 +119,26 @@ class ConcurrentWorkloadAdversarialTest {
             assertEquals(0, totalBlocksInUse(s), figures + "; " + summary(s));
             assertEquals(0, s.largeAllocations(), figures + "; " + summary(s));
             assertEquals(s.mallocs(), s.frees(), figures + "; " + summary(s));
-            assertEquals(s.reservedBytes(), a.limitReservedBytes(),
+            assertEquals(
+                    s.reservedBytes(),
+                    a.limitReservedBytes(),
                     "the limit counts exactly the arenas once every block is freed: " + figures + "; " + summary(s));
             assertNull(a.checkInvariants(), figures);
         }
     }
 
-    private static void work(Allocator a, SplittableRandom r, long millis, ConcurrentLinkedQueue<Block> exchange,
-            AtomicLong ids, AtomicLong ops, AtomicLong verified, AtomicLong remote, AtomicLong reallocs,
-            AtomicLong refusedByLimit, String ctx) {
+    private static void work(
+            Allocator a,
+            SplittableRandom r,
+            long millis,
+            ConcurrentLinkedQueue<Block> exchange,
+            AtomicLong ids,
+            AtomicLong ops,
+            AtomicLong verified,
+            AtomicLong remote,
+            AtomicLong reallocs,
+            AtomicLong refusedByLimit,
+            String ctx) {
         long stopAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         List<Block> mine = new ArrayList<>();
         long n = 0;
@@ -121,8 +147,8 @@ class ConcurrentWorkloadAdversarialTest {
             int op = r.nextInt(16);
             try {
                 if (op < 6 && mine.size() < 3000) {
-                    long size = r.nextInt(40) == 0 ? 513 + r.nextInt(r.nextInt(8) == 0 ? 4 << 20 : 8192)
-                            : r.nextInt(513);
+                    long size =
+                            r.nextInt(40) == 0 ? 513 + r.nextInt(r.nextInt(8) == 0 ? 4 << 20 : 8192) : r.nextInt(513);
                     long seed = ids.incrementAndGet();
                     long p = switch (r.nextInt(4)) {
                         case 0 -> a.calloc(1, size);
@@ -148,7 +174,10 @@ class ConcurrentWorkloadAdversarialTest {
                         throw limit;
                     }
                     long u = a.usableSize(q);
-                    assertPattern(q, Math.min(b.size(), Math.min(newSize, u)), b.seed(),
+                    assertPattern(
+                            q,
+                            Math.min(b.size(), Math.min(newSize, u)),
+                            b.seed(),
                             () -> ctx + ": the bytes realloc kept");
                     verified.incrementAndGet();
                     reallocs.incrementAndGet();

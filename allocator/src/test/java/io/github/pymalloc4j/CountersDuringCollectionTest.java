@@ -1,12 +1,11 @@
 package io.github.pymalloc4j;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.concurrent.SynchronousQueue;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * While maintenance collects an idle owner's remote frees, every {@link Allocator#stats()} snapshot must
@@ -71,7 +70,8 @@ class CountersDuringCollectionTest {
             requests.put(false);
             owner.join();
             assertTrue(snapshots >= ROUNDS, "snapshots were taken");
-            assertTrue(collectedWhileWatching > 0,
+            assertTrue(
+                    collectedWhileWatching > 0,
                     "maintenance collected remote frees while snapshots were taken in at least one round");
         }
     }

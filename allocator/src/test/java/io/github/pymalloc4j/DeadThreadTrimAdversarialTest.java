@@ -57,12 +57,15 @@ class DeadThreadTrimAdversarialTest {
         } catch (Throwable t) {
             failure = t;
         }
-        System.out.println("[DeadThreadTrimAdversarialTest] " + figure(figures[0]) + " allocators, " + figure(figures[1])
+        System.out.println("[DeadThreadTrimAdversarialTest] " + figure(figures[0]) + " allocators, "
+                + figure(figures[1])
                 + " threads died, " + figure(figures[2]) + " blocks verified, " + figure(figures[3]) + " trims, "
                 + (failure == null ? "no failure" : "failed in trial seed 0x" + Long.toHexString(SEED + trial)));
         if (failure != null) {
-            throw new AssertionError("trial seed 0x" + Long.toHexString(SEED + trial) + " (base seed 0x"
-                    + Long.toHexString(SEED) + "): " + failure, failure);
+            throw new AssertionError(
+                    "trial seed 0x" + Long.toHexString(SEED + trial) + " (base seed 0x" + Long.toHexString(SEED) + "): "
+                            + failure,
+                    failure);
         }
     }
 
@@ -82,10 +85,12 @@ class DeadThreadTrimAdversarialTest {
         // another thread while it lives, a wholly free arena kept, purge delay zero
         boolean exact = r.nextInt(3) == 0;
         boolean zero = exact || r.nextInt(4) != 0;
-        String ctx = "seed 0x" + Long.toHexString(seed) + " (arena " + arenaSize + ", pool " + poolSize + ", purge delay "
-                + (zero ? "0" : "default") + (exact ? ", the original failure's state" : "") + ")";
-        ExecutorService freer = Executors.newSingleThreadExecutor(x -> Thread.ofPlatform().name("dtt-freer").unstarted(x));
-        ExecutorService filler = Executors.newSingleThreadExecutor(x -> Thread.ofPlatform().name("dtt-filler").unstarted(x));
+        String ctx = "seed 0x" + Long.toHexString(seed) + " (arena " + arenaSize + ", pool " + poolSize
+                + ", purge delay " + (zero ? "0" : "default") + (exact ? ", the original failure's state" : "") + ")";
+        ExecutorService freer = Executors.newSingleThreadExecutor(
+                x -> Thread.ofPlatform().name("dtt-freer").unstarted(x));
+        ExecutorService filler = Executors.newSingleThreadExecutor(
+                x -> Thread.ofPlatform().name("dtt-filler").unstarted(x));
         Allocator.Builder b = Allocator.builder().arenaSize(arenaSize).poolSize(poolSize);
         Allocator a = (zero ? b.purgeDelay(Duration.ZERO) : b).build();
         try {
@@ -97,13 +102,16 @@ class DeadThreadTrimAdversarialTest {
                 long roundSeed = r.nextLong();
                 // a filler holds an arena's worth of blocks while the threads work, freed just before they die
                 boolean fill = exact || r.nextBoolean();
-                List<Block> filled = !fill ? List.of() : filler.submit(() -> {
-                    List<Block> l = new ArrayList<>();
-                    for (long i = 0; i < arenaSize / 512; i++) {
-                        l.add(mallocFilled(a, 512, seedOf(seed, 99, rr * 1_000_000L + i)));
-                    }
-                    return l;
-                }).get(30, TimeUnit.SECONDS);
+                List<Block> filled = !fill
+                        ? List.of()
+                        : filler.submit(() -> {
+                                    List<Block> l = new ArrayList<>();
+                                    for (long i = 0; i < arenaSize / 512; i++) {
+                                        l.add(mallocFilled(a, 512, seedOf(seed, 99, rr * 1_000_000L + i)));
+                                    }
+                                    return l;
+                                })
+                                .get(30, TimeUnit.SECONDS);
                 CyclicBarrier freedByOthers = new CyclicBarrier(dying + 1);
                 CyclicBarrier die = new CyclicBarrier(dying + 1);
                 ConcurrentLinkedQueue<Block> survivors = new ConcurrentLinkedQueue<>();
@@ -112,50 +120,58 @@ class DeadThreadTrimAdversarialTest {
                 List<Thread> threads = new ArrayList<>();
                 for (int t = 0; t < dying; t++) {
                     final int tt = t;
-                    threads.add(Thread.ofPlatform().name("dtt-dying-" + round + "-" + t).start(() -> {
-                        try {
-                            Random tr = new Random(roundSeed + tt);
-                            int classes = 1 + tr.nextInt(12);
-                            List<Block> own = new ArrayList<>(), remote = new ArrayList<>();
-                            long id = 0;
-                            for (int c = 0; c < classes; c++) {
-                                long size = tr.nextInt(8) == 0 ? 513 + tr.nextInt(4000) : 1 + tr.nextInt(512);
-                                int n = 1 + tr.nextInt(tr.nextBoolean() ? 8 : 200);
-                                for (int i = 0; i < n; i++) {
-                                    Block blk = mallocFilled(a, size, seedOf(seed, rr * 8 + tt, id++));
-                                    switch (exact ? 2 : tr.nextInt(4)) {
-                                        case 0 -> own.add(blk);
-                                        case 1 -> survivors.add(blk);
-                                        default -> remote.add(blk);
+                    threads.add(Thread.ofPlatform()
+                            .name("dtt-dying-" + round + "-" + t)
+                            .start(() -> {
+                                try {
+                                    Random tr = new Random(roundSeed + tt);
+                                    int classes = 1 + tr.nextInt(12);
+                                    List<Block> own = new ArrayList<>(), remote = new ArrayList<>();
+                                    long id = 0;
+                                    for (int c = 0; c < classes; c++) {
+                                        long size = tr.nextInt(8) == 0 ? 513 + tr.nextInt(4000) : 1 + tr.nextInt(512);
+                                        int n = 1 + tr.nextInt(tr.nextBoolean() ? 8 : 200);
+                                        for (int i = 0; i < n; i++) {
+                                            Block blk = mallocFilled(a, size, seedOf(seed, rr * 8 + tt, id++));
+                                            switch (exact ? 2 : tr.nextInt(4)) {
+                                                case 0 -> own.add(blk);
+                                                case 1 -> survivors.add(blk);
+                                                default -> remote.add(blk);
+                                            }
+                                        }
                                     }
+                                    freer.submit(() -> {
+                                                for (Block blk : remote) {
+                                                    checkAndFree(
+                                                            a,
+                                                            blk,
+                                                            () -> ctx
+                                                                    + ": freed by another thread while its owner lives");
+                                                }
+                                                return null;
+                                            })
+                                            .get(30, TimeUnit.SECONDS);
+                                    for (Block blk : own) {
+                                        checkAndFree(a, blk, () -> ctx + ": freed by its owner");
+                                    }
+                                    verified.addAndGet(own.size() + remote.size());
+                                    freedByOthers.await(30, TimeUnit.SECONDS);
+                                    die.await(30, TimeUnit.SECONDS);
+                                } catch (Throwable e) {
+                                    failure.compareAndSet(null, e);
+                                    freedByOthers.reset();
+                                    die.reset();
                                 }
-                            }
-                            freer.submit(() -> {
-                                for (Block blk : remote) {
-                                    checkAndFree(a, blk, () -> ctx + ": freed by another thread while its owner lives");
-                                }
-                                return null;
-                            }).get(30, TimeUnit.SECONDS);
-                            for (Block blk : own) {
-                                checkAndFree(a, blk, () -> ctx + ": freed by its owner");
-                            }
-                            verified.addAndGet(own.size() + remote.size());
-                            freedByOthers.await(30, TimeUnit.SECONDS);
-                            die.await(30, TimeUnit.SECONDS);
-                        } catch (Throwable e) {
-                            failure.compareAndSet(null, e);
-                            freedByOthers.reset();
-                            die.reset();
-                        }
-                    }));
+                            }));
                 }
                 awaitOrFail(freedByOthers, failure, ctx);
                 filler.submit(() -> {
-                    for (Block blk : filled) {
-                        checkAndFree(a, blk, () -> ctx + ": filler block");
-                    }
-                    return null;
-                }).get(30, TimeUnit.SECONDS);
+                            for (Block blk : filled) {
+                                checkAndFree(a, blk, () -> ctx + ": filler block");
+                            }
+                            return null;
+                        })
+                        .get(30, TimeUnit.SECONDS);
                 verified.addAndGet(filled.size());
                 int how = r.nextInt(3);
                 Thread trimmer = null;
@@ -195,8 +211,10 @@ class DeadThreadTrimAdversarialTest {
                     trimFailure.compareAndSet(null, e);
                 }
                 if (trimFailure.get() != null) {
-                    throw new AssertionError(ctx + ", round " + round + ": trim() after threads died threw "
-                            + trimFailure.get() + "\n" + DeadThreadTrimTest.stackTrace(trimFailure.get()), trimFailure.get());
+                    throw new AssertionError(
+                            ctx + ", round " + round + ": trim() after threads died threw " + trimFailure.get() + "\n"
+                                    + DeadThreadTrimTest.stackTrace(trimFailure.get()),
+                            trimFailure.get());
                 }
                 var s = a.stats();
                 assertNull(s.maintenanceFailure(), ctx + ", round " + round + ": " + summary(s));
@@ -207,12 +225,14 @@ class DeadThreadTrimAdversarialTest {
                 int now = r.nextInt(orphaned.size() + 1);
                 List<Block> free = new ArrayList<>(orphaned.subList(0, now));
                 orphaned.subList(0, now).clear();
-                (r.nextBoolean() ? freer : filler).submit(() -> {
-                    for (Block blk : free) {
-                        checkAndFree(a, blk, () -> ctx + ": block of a dead thread");
-                    }
-                    return null;
-                }).get(30, TimeUnit.SECONDS);
+                (r.nextBoolean() ? freer : filler)
+                        .submit(() -> {
+                            for (Block blk : free) {
+                                checkAndFree(a, blk, () -> ctx + ": block of a dead thread");
+                            }
+                            return null;
+                        })
+                        .get(30, TimeUnit.SECONDS);
                 figures[2] += verified.get() + free.size();
             }
             for (Block blk : orphaned) {
@@ -223,8 +243,8 @@ class DeadThreadTrimAdversarialTest {
                 try {
                     a.trim();
                 } catch (Throwable e) {
-                    throw new AssertionError(ctx + ": trim() at the end threw " + e + "\n"
-                            + DeadThreadTrimTest.stackTrace(e), e);
+                    throw new AssertionError(
+                            ctx + ": trim() at the end threw " + e + "\n" + DeadThreadTrimTest.stackTrace(e), e);
                 }
                 figures[3]++;
             }

@@ -5,12 +5,10 @@ import static io.github.pymalloc4j.StressSupport.heapOf;
 import static io.github.pymalloc4j.StressSupport.pendingRemoteFrees;
 import static io.github.pymalloc4j.StressSupport.summary;
 import static io.github.pymalloc4j.TestSupport.KiB;
-import static io.github.pymalloc4j.TestSupport.MiB;
 import static io.github.pymalloc4j.TestSupport.assertConsistent;
 import static io.github.pymalloc4j.TestSupport.totalBlocksInUse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.PrintWriter;
@@ -37,7 +35,8 @@ import org.junit.jupiter.api.Timeout;
 class DeadThreadTrimTest {
 
     private static ExecutorService thread(String name) {
-        return Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name(name).unstarted(r));
+        return Executors.newSingleThreadExecutor(
+                r -> Thread.ofPlatform().name(name).unstarted(r));
     }
 
     private static <T> T on(ExecutorService ex, Callable<T> task) throws Exception {
@@ -123,7 +122,9 @@ class DeadThreadTrimTest {
                 }
                 assertEquals(1, wholly, "test premise: one wholly free arena is kept: " + summary(s2));
                 var h = heapOf(s2, dyingName);
-                assertEquals(classes, h == null ? -1 : h.pools(),
+                assertEquals(
+                        classes,
+                        h == null ? -1 : h.pools(),
                         "test premise: the dying thread's heap holds its pools, one per class: " + summary(s2));
                 assertEquals(0, h.blocksInUse(), "test premise: all its blocks were freed: " + summary(s2));
                 arenasOfTheDying[0] = (int) s2.arenasCurrent() - 1;
@@ -173,7 +174,11 @@ class DeadThreadTrimTest {
     @Test
     void trimAfterTheOwnerDiedGivesBackEveryArenaItsPoolsWereIn() throws Exception {
         // 4 pools per arena: the dead thread's 10 pools (one per class) span three arenas
-        try (Allocator a = Allocator.builder().arenaSize(64 * KiB).poolSize(16 * KiB).purgeDelay(Duration.ZERO).build()) {
+        try (Allocator a = Allocator.builder()
+                .arenaSize(64 * KiB)
+                .poolSize(16 * KiB)
+                .purgeDelay(Duration.ZERO)
+                .build()) {
             int arenas = deadOwnerWithRemotelyFreedBlocks(a, "dies-in-3-arenas", 10, 7);
             assertEquals(3, arenas, "test premise");
             try {
@@ -190,8 +195,11 @@ class DeadThreadTrimTest {
         try (Allocator a = Allocator.builder().purgeDelay(Duration.ZERO).build()) {
             deadOwnerWithRemotelyFreedBlocks(a, "dies-then-waits", 3, 100);
             // no trim: the maintenance thread finds the dead heap within a few periods of 10 ms
-            var s = awaitStats(a, 3_000, x -> heapOf(x, "dies-then-waits") == null && x.arenasCurrent() == 1
-                    || x.maintenanceFailure() != null);
+            var s = awaitStats(
+                    a,
+                    3_000,
+                    x -> heapOf(x, "dies-then-waits") == null && x.arenasCurrent() == 1
+                            || x.maintenanceFailure() != null);
             assertNull(s.maintenanceFailure(), "maintenance failed after the owner died: " + summary(s));
             assertMemoryGivenBack(a, "dies-then-waits", "after maintenance");
         }
@@ -199,11 +207,16 @@ class DeadThreadTrimTest {
 
     @Test
     void maintenanceFailureDoesNotStayAfterTheOwnerDiedInSeveralArenas() throws Exception {
-        try (Allocator a = Allocator.builder().arenaSize(64 * KiB).poolSize(16 * KiB).purgeDelay(Duration.ZERO).build()) {
+        try (Allocator a = Allocator.builder()
+                .arenaSize(64 * KiB)
+                .poolSize(16 * KiB)
+                .purgeDelay(Duration.ZERO)
+                .build()) {
             deadOwnerWithRemotelyFreedBlocks(a, "dies-waits-3-arenas", 10, 7);
             var s = awaitStats(a, 3_000, x -> heapOf(x, "dies-waits-3-arenas") == null && x.arenasCurrent() == 1);
             a.trim(); // whatever maintenance left undone
-            assertMemoryGivenBack(a, "dies-waits-3-arenas", "after maintenance and trim() (before trim: " + summary(s) + ")");
+            assertMemoryGivenBack(
+                    a, "dies-waits-3-arenas", "after maintenance and trim() (before trim: " + summary(s) + ")");
         }
     }
 }

@@ -1,42 +1,33 @@
 package io.github.pymalloc4j;
 
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.SplittableRandom;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
 /**
  * The debug tier (package-info, "Checks"): the full check passes on a consistent allocator through churn,
  * local and remote frees, trim and stats, and catches a corrupted free list at stats() and close().
  */
-class FullCheckTest
-{
+class FullCheckTest {
     @Test
-    void fullCheckHoldsThroughChurnAndRemoteFrees() throws Exception
-    {
-        try (Allocator a = Allocator.builder().fullCheck(true).build())
-        {
+    void fullCheckHoldsThroughChurnAndRemoteFrees() throws Exception {
+        try (Allocator a = Allocator.builder().fullCheck(true).build()) {
             final SplittableRandom random = new SplittableRandom(7);
             final List<Long> live = new ArrayList<>();
-            for (int op = 0; op < 20_000; op++)
-            {
-                if (!live.isEmpty() && random.nextInt(100) < 45)
-                {
+            for (int op = 0; op < 20_000; op++) {
+                if (!live.isEmpty() && random.nextInt(100) < 45) {
                     a.free(live.remove(random.nextInt(live.size())));
-                }
-                else
-                {
+                } else {
                     live.add(a.malloc(random.nextInt(513)));
                 }
-                if (op % 5_000 == 0)
-                {
+                if (op % 5_000 == 0) {
                     assertNull(a.checkFull(), "op " + op);
                     a.stats(); // throws if the full check fails
                 }
@@ -57,23 +48,16 @@ class FullCheckTest
     }
 
     @Test
-    void fullCheckCatchesAFreeListLinkOverwrittenAfterFree()
-    {
+    void fullCheckCatchesAFreeListLinkOverwrittenAfterFree() {
         final String before = System.getProperty(Allocator.Builder.CHECK_PROPERTY);
         System.setProperty(Allocator.Builder.CHECK_PROPERTY, "full");
         final Allocator a;
-        try
-        {
+        try {
             a = Allocator.builder().build();
-        }
-        finally
-        {
-            if (before == null)
-            {
+        } finally {
+            if (before == null) {
                 System.clearProperty(Allocator.Builder.CHECK_PROPERTY);
-            }
-            else
-            {
+            } else {
                 System.setProperty(Allocator.Builder.CHECK_PROPERTY, before);
             }
         }

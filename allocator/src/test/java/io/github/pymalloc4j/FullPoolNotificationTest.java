@@ -47,7 +47,8 @@ class FullPoolNotificationTest {
 
     /** Runs tasks on one named platform thread, so the same thread (heap) runs every step. */
     private static ExecutorService thread(String name) {
-        return Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name(name).unstarted(r));
+        return Executors.newSingleThreadExecutor(
+                r -> Thread.ofPlatform().name(name).unstarted(r));
     }
 
     private static <T> T on(ExecutorService ex, Callable<T> task) throws Exception {
@@ -144,7 +145,10 @@ class FullPoolNotificationTest {
                 }
                 return m;
             });
-            assertEquals(POOLS, byPool.size(), ctx0 + ": " + POOLS * PER_POOL + " blocks of 512 fill exactly " + POOLS + " pools");
+            assertEquals(
+                    POOLS,
+                    byPool.size(),
+                    ctx0 + ": " + POOLS * PER_POOL + " blocks of 512 fill exactly " + POOLS + " pools");
             for (var e : byPool.entrySet()) {
                 assertEquals(PER_POOL, e.getValue().size(), ctx0 + ": pool 0x" + Long.toHexString(e.getKey()));
             }
@@ -212,7 +216,8 @@ class FullPoolNotificationTest {
 
                 // the owner allocates one block: its list of class 31 is empty, so it drains its notifications
                 Block first = on(owner, () -> mallocFilled(a, BLOCK, seedOf(SEED, 0, ids.getAndIncrement())));
-                assertTrue(freedAddresses.contains(first.address()),
+                assertTrue(
+                        freedAddresses.contains(first.address()),
                         ctx + ": first malloc returned 0x" + Long.toHexString(first.address()) + ", not a freed block");
                 var s2 = a.stats();
                 assertConsistent(s2, ctx + ": after the first malloc");
@@ -238,9 +243,11 @@ class FullPoolNotificationTest {
                 again.add(first);
                 Set<Long> got = new HashSet<>();
                 for (Block b : again) {
-                    assertTrue(got.add(b.address()), ctx + ": 0x" + Long.toHexString(b.address()) + " handed out twice");
-                    assertTrue(pools.contains(b.pool(poolSize)), ctx + ": 0x" + Long.toHexString(b.address())
-                            + " is not in a previously full pool");
+                    assertTrue(
+                            got.add(b.address()), ctx + ": 0x" + Long.toHexString(b.address()) + " handed out twice");
+                    assertTrue(
+                            pools.contains(b.pool(poolSize)),
+                            ctx + ": 0x" + Long.toHexString(b.address()) + " is not in a previously full pool");
                     byPool.get(b.pool(poolSize)).add(b);
                 }
                 assertEquals(freedAddresses, got, ctx + ": exactly the remotely freed blocks came back");

@@ -40,8 +40,8 @@ final class Json {
 
     private IllegalArgumentException error(String what) {
         int from = Math.max(0, i - 30), to = Math.min(s.length(), i + 30);
-        return new IllegalArgumentException("invalid JSON at offset " + i + ": " + what + " near \u00ab" + s.substring(from, to)
-                + "\u00bb");
+        return new IllegalArgumentException(
+                "invalid JSON at offset " + i + ": " + what + " near \u00ab" + s.substring(from, to) + "\u00bb");
     }
 
     private void ws() {

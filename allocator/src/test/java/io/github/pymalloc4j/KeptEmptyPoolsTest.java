@@ -90,7 +90,10 @@ class KeptEmptyPoolsTest {
         // arena) and the last pool of the class (the third); the second is wholly free. 3 MiB fits under
         // the 5 MiB limit only if the kept pools' arena goes too.
         long limit = 5L << 20;
-        try (Allocator a = Allocator.builder().purgeDelay(Duration.ofMinutes(1)).maxReservedBytes(limit).build()) {
+        try (Allocator a = Allocator.builder()
+                .purgeDelay(Duration.ofMinutes(1))
+                .maxReservedBytes(limit)
+                .build()) {
             long[] b = fill(a, PER_POOL * 64 * 3);
             for (long x : b) {
                 a.free(x);

@@ -1,6 +1,10 @@
 package io.github.pymalloc4j;
 
-import org.junit.jupiter.api.Test;
+import static io.github.pymalloc4j.TestSupport.assertPattern;
+import static io.github.pymalloc4j.TestSupport.fill;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -8,12 +12,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static io.github.pymalloc4j.TestSupport.assertPattern;
-import static io.github.pymalloc4j.TestSupport.fill;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /**
  * Large blocks are recorded in address-hashed stripes and the C library is called with no lock held.
@@ -28,13 +27,13 @@ class LargeBlockConcurrencyTest {
     private static final int THREADS = 4;
     private static final int OPS = 20_000;
 
-    private record Block(long address, long size, long seed) {
-    }
+    private record Block(long address, long size, long seed) {}
 
     @Test
     void concurrentLargeTrafficKeepsContentsAndCounts() throws Exception {
         System.out.println("LargeBlockConcurrencyTest seed " + Long.toHexString(SEED));
-        try (Allocator a = Allocator.builder().purgeDelay(java.time.Duration.ZERO).build()) {
+        try (Allocator a =
+                Allocator.builder().purgeDelay(java.time.Duration.ZERO).build()) {
             ConcurrentLinkedQueue<Block> handoff = new ConcurrentLinkedQueue<>();
             AtomicLong mallocCalls = new AtomicLong();
             AtomicLong refused = new AtomicLong();
@@ -48,7 +47,8 @@ class LargeBlockConcurrencyTest {
                         start.await();
                         run(a, new SplittableRandom(SEED + id), id, handoff, mallocCalls, refused);
                     } catch (Throwable e) {
-                        failures.add(new AssertionError("thread " + id + ", seed " + Long.toHexString(SEED) + ": " + e, e));
+                        failures.add(
+                                new AssertionError("thread " + id + ", seed " + Long.toHexString(SEED) + ": " + e, e));
                     }
                 }));
             }
@@ -100,8 +100,13 @@ class LargeBlockConcurrencyTest {
         }
     }
 
-    private static void run(Allocator a, SplittableRandom rnd, int id, ConcurrentLinkedQueue<Block> handoff,
-            AtomicLong mallocCalls, AtomicLong refused) {
+    private static void run(
+            Allocator a,
+            SplittableRandom rnd,
+            int id,
+            ConcurrentLinkedQueue<Block> handoff,
+            AtomicLong mallocCalls,
+            AtomicLong refused) {
         List<Block> mine = new ArrayList<>();
         for (int op = 0; op < OPS; op++) {
             int what = rnd.nextInt(10);
@@ -150,5 +155,4 @@ class LargeBlockConcurrencyTest {
             a.free(b.address());
         }
     }
-
 }

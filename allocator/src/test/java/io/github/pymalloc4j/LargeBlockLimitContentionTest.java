@@ -32,8 +32,7 @@ class LargeBlockLimitContentionTest {
     private static final long LIMIT = 24 * MiB;
     private static final long[] ALIGNMENTS = {32, 64, 4096, 64 * KiB, MiB};
 
-    private record Block(long address, long size, long seed) {
-    }
+    private record Block(long address, long size, long seed) {}
 
     @Test
     @Tag("adversarial")
@@ -81,10 +80,21 @@ class LargeBlockLimitContentionTest {
                 final int id = t;
                 threads.add(Thread.ofPlatform().start(() -> {
                     try {
-                        work(a, new SplittableRandom(BASE_SEED + id), id, lists.get(id), stop, epoch, barrier, ops, refused);
+                        work(
+                                a,
+                                new SplittableRandom(BASE_SEED + id),
+                                id,
+                                lists.get(id),
+                                stop,
+                                epoch,
+                                barrier,
+                                ops,
+                                refused);
                     } catch (Throwable e) {
-                        failure.compareAndSet(null, new AssertionError("thread " + id + ", seed "
-                                + Long.toHexString(BASE_SEED + id) + ": " + e, e));
+                        failure.compareAndSet(
+                                null,
+                                new AssertionError(
+                                        "thread " + id + ", seed " + Long.toHexString(BASE_SEED + id) + ": " + e, e));
                         barrier.reset();
                     }
                 }));
@@ -95,7 +105,8 @@ class LargeBlockLimitContentionTest {
                 while (!stop.get()) {
                     long r = a.limitReservedBytes();
                     if (r > LIMIT || r < 0) {
-                        failure.compareAndSet(null, new AssertionError("the limit's counter read " + r + " > " + LIMIT));
+                        failure.compareAndSet(
+                                null, new AssertionError("the limit's counter read " + r + " > " + LIMIT));
                     }
                     maxSeen.accumulateAndGet(r, Math::max);
                     if ((samples.incrementAndGet() & 255) == 0) {
@@ -133,8 +144,10 @@ class LargeBlockLimitContentionTest {
             }
             AllocatorStats s = a.stats();
             System.out.println("LargeBlockLimitContentionTest: " + totalOps + " calls, " + totalRefused
-                    + " refused with OutOfMemoryError; " + samples.get() + " samples of the counter, at most " + maxSeen.get()
-                    + " of " + LIMIT + "; " + checkpoints.get() + " checkpoints; counter at the end " + a.limitReservedBytes());
+                    + " refused with OutOfMemoryError; " + samples.get() + " samples of the counter, at most "
+                    + maxSeen.get()
+                    + " of " + LIMIT + "; " + checkpoints.get() + " checkpoints; counter at the end "
+                    + a.limitReservedBytes());
             assertTrue(totalRefused > 0, "the limit was reached");
             assertTrue(checkpoints.get() > 0, "checkpoints were taken");
             assertEquals(0, a.limitReservedBytes(), "the counter is back to 0");
@@ -143,8 +156,17 @@ class LargeBlockLimitContentionTest {
         }
     }
 
-    private static void work(Allocator a, SplittableRandom rnd, int id, List<Block> mine, AtomicBoolean stop,
-            AtomicInteger epoch, CyclicBarrier barrier, long[] ops, long[] refused) throws Exception {
+    private static void work(
+            Allocator a,
+            SplittableRandom rnd,
+            int id,
+            List<Block> mine,
+            AtomicBoolean stop,
+            AtomicInteger epoch,
+            CyclicBarrier barrier,
+            long[] ops,
+            long[] refused)
+            throws Exception {
         int seen = 0;
         long n = 0;
         while (!stop.get()) {
@@ -160,8 +182,11 @@ class LargeBlockLimitContentionTest {
                     long size = rnd.nextInt(3) == 0 ? 513 + rnd.nextInt(64 * 1024) : 513 + rnd.nextLong(2 * MiB);
                     long seed = (long) id << 40 | n;
                     int how = rnd.nextInt(3);
-                    long p = how == 0 ? a.malloc(size) : how == 1 ? a.calloc(1, size)
-                            : a.mallocAligned(size, ALIGNMENTS[rnd.nextInt(ALIGNMENTS.length)]);
+                    long p = how == 0
+                            ? a.malloc(size)
+                            : how == 1
+                                    ? a.calloc(1, size)
+                                    : a.mallocAligned(size, ALIGNMENTS[rnd.nextInt(ALIGNMENTS.length)]);
                     fill(p, size, seed);
                     mine.add(new Block(p, size, seed));
                 } else if (what < 7) {
@@ -172,7 +197,8 @@ class LargeBlockLimitContentionTest {
                     try {
                         q = a.realloc(b.address(), size);
                     } catch (OutOfMemoryError oom) {
-                        assertPattern(b.address(), b.size(), b.seed(), () -> "a refused realloc left the block as it was");
+                        assertPattern(
+                                b.address(), b.size(), b.seed(), () -> "a refused realloc left the block as it was");
                         throw oom;
                     }
                     assertPattern(q, Math.min(size, b.size()), b.seed());

@@ -29,9 +29,13 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class LargeBlockRealSizeLimitTest {
 
-    private static final MethodHandle USABLE = Linker.nativeLinker().downcallHandle(
-            Linker.nativeLinker().defaultLookup().find("malloc_usable_size").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+    private static final MethodHandle USABLE = Linker.nativeLinker()
+            .downcallHandle(
+                    Linker.nativeLinker()
+                            .defaultLookup()
+                            .find("malloc_usable_size")
+                            .orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
 
     /** What the C library says the block at {@code address} holds (a lower bound of what it takes). */
     static long cUsable(long address) {
@@ -72,13 +76,17 @@ class LargeBlockRealSizeLimitTest {
                 }
                 long usable = sumUsable(live);
                 long charged = largeCharged(a);
-                assertTrue(charged >= usable, () -> "after " + live.size() + " x mallocAligned(1, 1 MiB) the limit counts "
-                        + charged + " bytes for blocks the C library holds " + usable + " usable bytes of");
+                assertTrue(
+                        charged >= usable,
+                        () -> "after " + live.size() + " x mallocAligned(1, 1 MiB) the limit counts " + charged
+                                + " bytes for blocks the C library holds " + usable + " usable bytes of");
                 assertTrue(a.limitReservedBytes() <= limit, "the counter never exceeds the limit");
             }
             int n = live.size();
-            assertTrue(oom != null && n < 8, () -> n + " x mallocAligned(1, 1 MiB) passed an 8 MiB limit: each takes "
-                    + "at least 1 MiB from the C library");
+            assertTrue(
+                    oom != null && n < 8,
+                    () -> n + " x mallocAligned(1, 1 MiB) passed an 8 MiB limit: each takes "
+                            + "at least 1 MiB from the C library");
             final String msg = oom.getMessage();
             assertTrue(msg.contains(Long.toString(limit)), () -> "the OOM names the limit: " + msg);
             for (long p : live) {
@@ -147,21 +155,28 @@ class LargeBlockRealSizeLimitTest {
                     long charged = largeCharged(a);
                     final int block = i;
                     final long s = size;
-                    assertTrue(charged >= usable, () -> "block " + block + " shrunk to " + s + ": the limit counts " + charged
-                            + " bytes for large blocks holding " + usable + " usable bytes in the C library");
+                    assertTrue(
+                            charged >= usable,
+                            () -> "block " + block + " shrunk to " + s + ": the limit counts " + charged
+                                    + " bytes for large blocks holding " + usable + " usable bytes in the C library");
                     final long held = cUsable(p);
-                    assertTrue(4 * s > 3 * held, () -> "a block of " + s + " requested bytes keeps " + held
-                            + " bytes in C: more than a quarter unused");
+                    assertTrue(
+                            4 * s > 3 * held,
+                            () -> "a block of " + s + " requested bytes keeps " + held
+                                    + " bytes in C: more than a quarter unused");
                     assertTrue(a.limitReservedBytes() <= limit);
                 }
                 assertPattern(p, end, i);
                 live.add(p);
             }
             long rssGrowth = rssAnonBytes() - rssBefore;
-            System.out.println("LargeBlockRealSizeLimitTest: 10 x 64 MiB shrunk to 1 MiB in " + steps + " steps (" + sameAddress
+            System.out.println("LargeBlockRealSizeLimitTest: 10 x 64 MiB shrunk to 1 MiB in " + steps + " steps ("
+                    + sameAddress
                     + " kept the address); the limit counts " + largeCharged(a) + " bytes, C usable " + sumUsable(live)
                     + ", anonymous RSS grew by " + rssGrowth);
-            assertTrue(rssGrowth < 256 * MiB, () -> "10 blocks shrunk to 1 MiB still keep " + rssGrowth + " resident bytes");
+            assertTrue(
+                    rssGrowth < 256 * MiB,
+                    () -> "10 blocks shrunk to 1 MiB still keep " + rssGrowth + " resident bytes");
             assertTrue(largeCharged(a) < 20 * MiB, () -> "10 blocks of about 1 MiB counted as " + largeCharged(a));
             for (int i = 0; i < live.size(); i++) {
                 assertPattern(live.get(i), end, i);
@@ -200,8 +215,11 @@ class LargeBlockRealSizeLimitTest {
     @Test
     void aMoveIntoAPoolThatTheLimitRefusesLeavesTheLargeBlockAsItWas() {
         long arena = 64 * TestSupport.KiB;
-        try (Allocator a = Allocator.builder().arenaSize(arena).poolSize(4 * TestSupport.KiB)
-                .maxReservedBytes(2 * arena + 16 * TestSupport.KiB).build()) {
+        try (Allocator a = Allocator.builder()
+                .arenaSize(arena)
+                .poolSize(4 * TestSupport.KiB)
+                .maxReservedBytes(2 * arena + 16 * TestSupport.KiB)
+                .build()) {
             long p = a.malloc(8000);
             fill(p, 8000, 7);
             List<Long> smalls = new ArrayList<>();
@@ -237,7 +255,8 @@ class LargeBlockRealSizeLimitTest {
             long p = a.malloc(300_000);
             fill(p, 300_000, 8);
             long counted = a.limitReservedBytes();
-            assertThrowsWithMessage(OutOfMemoryError.class, () -> a.realloc(p, Allocator.MAX_REQUEST_SIZE), "system allocator");
+            assertThrowsWithMessage(
+                    OutOfMemoryError.class, () -> a.realloc(p, Allocator.MAX_REQUEST_SIZE), "system allocator");
             assertEquals(counted, a.limitReservedBytes());
             assertEquals(300_000, a.usableSize(p));
             assertPattern(p, 300_000, 8);

@@ -45,7 +45,12 @@ class LarsonChurnTest {
         for (var c : s.sizeClasses()) {
             long theirs = c.blocksInUse();
             if (theirs != mine[c.index()]) {
-                sb.append(" class ").append(c.index()).append(": ").append(mine[c.index()]).append('/').append(theirs);
+                sb.append(" class ")
+                        .append(c.index())
+                        .append(": ")
+                        .append(mine[c.index()])
+                        .append('/')
+                        .append(theirs);
             }
         }
         return sb.toString();
@@ -76,7 +81,10 @@ class LarsonChurnTest {
                             int i = lo + r.nextInt(n);
                             if (addr[i] != 0) {
                                 final int ii = i, oo = op;
-                                assertPattern(addr[i], size[i], seed[i],
+                                assertPattern(
+                                        addr[i],
+                                        size[i],
+                                        seed[i],
                                         () -> CTX + ": round " + rr + " thread " + t + " op " + oo + " slot " + ii);
                                 a.free(addr[i]);
                                 f++;
@@ -119,15 +127,22 @@ class LarsonChurnTest {
                 String ctx = CTX + ": after round " + round + ": " + summary(s);
                 assertConsistent(s, ctx);
                 // blocks freed by this round's threads into pools of other (dead) heaps may still be pending
-                assertTrue(s.bytesInAllocatedBlocks() + s.bytesPendingRemoteFree() >= livePooled,
+                assertTrue(
+                        s.bytesInAllocatedBlocks() + s.bytesPendingRemoteFree() >= livePooled,
                         ctx + ": live + pending bytes cover the " + livePooled + " live bytes the test holds");
                 assertEquals(liveLargeBlocks, s.largeAllocations(), ctx);
                 assertEquals(liveLarge, s.largeBytes(), ctx);
                 if (round % 5 == 4) {
                     // let maintenance abandon the dead heaps and collect everything pending: then counts are exact
                     final long lp = livePooled, lpb = livePooledBlocks, m = mallocs, f = frees;
-                    var e = awaitStats(a, 3_000, x -> pendingRemoteFrees(x) == 0 && totalBlocksInUse(x) == lpb
-                            && x.bytesInAllocatedBlocks() == lp && x.mallocs() == m && x.frees() == f);
+                    var e = awaitStats(
+                            a,
+                            3_000,
+                            x -> pendingRemoteFrees(x) == 0
+                                    && totalBlocksInUse(x) == lpb
+                                    && x.bytesInAllocatedBlocks() == lp
+                                    && x.mallocs() == m
+                                    && x.frees() == f);
                     String ectx = CTX + ": settled after round " + round + ": " + summary(e) + "\n"
                             + perClassDiff(e, addr, size);
                     assertConsistent(e, ectx);
@@ -140,15 +155,23 @@ class LarsonChurnTest {
                 maxArenaBytes = Math.max(maxArenaBytes, s.arenaBytes());
                 peakLivePooled = Math.max(peakLivePooled, livePooled);
                 peakLiveLarge = Math.max(peakLiveLarge, liveLarge);
-                trace.append(String.format("r%d: arenas=%d livePooled=%d orphans=%d heaps=%d%n", round,
-                        s.arenasCurrent(), livePooled, s.orphanPools(), s.heaps().size()));
+                trace.append(String.format(
+                        "r%d: arenas=%d livePooled=%d orphans=%d heaps=%d%n",
+                        round,
+                        s.arenasCurrent(),
+                        livePooled,
+                        s.orphanPools(),
+                        s.heaps().size()));
             }
             System.out.print("[LarsonChurnTest] " + CTX + ", per round:\n" + trace);
             long bound = 8 * peakLivePooled + 4 * arenaSize;
-            System.out.println("[LarsonChurnTest] max arenaBytes " + maxArenaBytes + ", peak live pooled " + peakLivePooled
-                    + ", bound " + bound);
-            assertTrue(maxArenaBytes < bound, CTX + ": max arenaBytes " + maxArenaBytes + " over " + ROUNDS
-                    + " rounds must stay below 8 x peak live pooled bytes (" + peakLivePooled + ") + 4 arenas\n" + trace);
+            System.out.println("[LarsonChurnTest] max arenaBytes " + maxArenaBytes + ", peak live pooled "
+                    + peakLivePooled + ", bound " + bound);
+            assertTrue(
+                    maxArenaBytes < bound,
+                    CTX + ": max arenaBytes " + maxArenaBytes + " over " + ROUNDS
+                            + " rounds must stay below 8 x peak live pooled bytes (" + peakLivePooled + ") + 4 arenas\n"
+                            + trace);
 
             // the main thread (no heap of its own) frees everything left: remote frees into orphans
             for (int i = 0; i < SLOTS; i++) {

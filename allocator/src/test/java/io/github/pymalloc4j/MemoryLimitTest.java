@@ -55,7 +55,11 @@ class MemoryLimitTest {
     void smallRequestsStopAtTwoArenas() {
         long arena = 64 * KiB;
         long limit = 2 * arena; // 131072
-        try (Allocator a = Allocator.builder().arenaSize(arena).poolSize(4 * KiB).maxReservedBytes(limit).build()) {
+        try (Allocator a = Allocator.builder()
+                .arenaSize(arena)
+                .poolSize(4 * KiB)
+                .maxReservedBytes(limit)
+                .build()) {
             assertEquals(limit, a.stats().maxReservedBytes());
             List<long[]> live = new ArrayList<>();
             int n = 0;
@@ -75,7 +79,9 @@ class MemoryLimitTest {
             }
             assertTrue(oom != null, "a 2-arena limit must stop small allocations");
             final String msg = oom.getMessage();
-            assertTrue(msg != null && msg.contains(Long.toString(limit)), () -> "OOM message names the limit 131072: " + msg);
+            assertTrue(
+                    msg != null && msg.contains(Long.toString(limit)),
+                    () -> "OOM message names the limit 131072: " + msg);
             var s = a.stats();
             assertEquals(2, s.arenasCurrent());
             assertEquals(limit, s.reservedBytes());
@@ -143,8 +149,10 @@ class MemoryLimitTest {
             fill(small, 100, 2);
             live.add(new long[] {small, 100, 2});
             long counted = a.limitReservedBytes();
-            assertTrue(counted <= limit && counted > limit - 4 * KiB, () -> "the C allocation of the block and the arena "
-                    + "leave less than a page below the limit: counted " + counted);
+            assertTrue(
+                    counted <= limit && counted > limit - 4 * KiB,
+                    () -> "the C allocation of the block and the arena "
+                            + "leave less than a page below the limit: counted " + counted);
             assertEquals(BIG + MiB, a.stats().reservedBytes(), "the statistics count the requested size");
             expectOom(a, limit, "malloc(513) at the limit", () -> a.malloc(513), live);
             expectOom(a, limit, "realloc(3 MiB -> 3.5 MiB)", () -> a.realloc(p, 3 * MiB + MiB / 2), live);

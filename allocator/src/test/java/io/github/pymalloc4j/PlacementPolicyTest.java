@@ -33,12 +33,20 @@ class PlacementPolicyTest {
 
     @Test
     void newPoolsComeFromTheFullestArena() {
-        try (Allocator a = Allocator.builder().arenaSize(ARENA).poolSize(POOL).purgeDelay(Duration.ZERO).build()) {
+        try (Allocator a = Allocator.builder()
+                .arenaSize(ARENA)
+                .poolSize(POOL)
+                .purgeDelay(Duration.ZERO)
+                .build()) {
             // learn the geometry
             long probe = a.malloc(512);
             var s0 = a.stats();
             int poolsPerArena = s0.arenas().get(0).poolsTotal();
-            int cap = s0.arenas().get(0).pools().stream().filter(p -> p.sizeClass() == 31).findFirst().orElseThrow().capacity();
+            int cap = s0.arenas().get(0).pools().stream()
+                    .filter(p -> p.sizeClass() == 31)
+                    .findFirst()
+                    .orElseThrow()
+                    .capacity();
             a.free(probe);
 
             // exactly 4 full arenas of 512-byte blocks
@@ -62,13 +70,17 @@ class PlacementPolicyTest {
             }
             for (int i = 0; i < n; i++) {
                 int ai = g.arenaIndexOf(ps[i]);
-                byArena.get(ai).computeIfAbsent(g.poolOf(ps[i]), k -> new ArrayList<>()).add(i);
+                byArena.get(ai)
+                        .computeIfAbsent(g.poolOf(ps[i]), k -> new ArrayList<>())
+                        .add(i);
             }
             for (var m : byArena) {
                 assertEquals(poolsPerArena, m.size(), "pools per arena as seen from block addresses");
             }
             // free whole pools: arena k gets wholePools[k] free pools; plus scattered single blocks elsewhere
-            int[] wholePools = {Math.min(6, poolsPerArena - 3), 2, Math.min(9, poolsPerArena - 3), Math.min(4, poolsPerArena - 3)};
+            int[] wholePools = {
+                Math.min(6, poolsPerArena - 3), 2, Math.min(9, poolsPerArena - 3), Math.min(4, poolsPerArena - 3)
+            };
             List<Integer> stillLive = new ArrayList<>();
             for (int ai = 0; ai < arenas; ai++) {
                 // scattered choice of pool positions: odd ones first, then even ones from the top
@@ -122,7 +134,9 @@ class PlacementPolicyTest {
             long q = a.malloc(16);
             sixteen.add(q);
             var s3 = a.stats();
-            assertEquals(expectedArena, new TestSupport.Geometry(s3).arenaIndexOf(q),
+            assertEquals(
+                    expectedArena,
+                    new TestSupport.Geometry(s3).arenaIndexOf(q),
                     () -> "first 16-byte block should be in the fullest arena (index " + expectedArena + ")" + occ);
             // more new classes: each needs a new pool, and the fullest arena is always preferred
             for (int cls = 1; cls < 31; cls++) {
@@ -146,8 +160,11 @@ class PlacementPolicyTest {
                 final int w = want, c = cls;
                 final String o = occupancy(before);
                 // ties: any arena with the same (least) number of free pools is acceptable
-                assertEquals(least, freePools(before.arenas().get(got)),
-                        () -> "class " + c + " new pool went to arena " + got + " instead of the fullest (" + w + ")" + o);
+                assertEquals(
+                        least,
+                        freePools(before.arenas().get(got)),
+                        () -> "class " + c + " new pool went to arena " + got + " instead of the fullest (" + w + ")"
+                                + o);
             }
             for (long p : sixteen) {
                 a.free(p);
@@ -167,7 +184,11 @@ class PlacementPolicyTest {
         try (Allocator a = Allocator.builder().purgeDelay(Duration.ZERO).build()) {
             long first = a.malloc(256);
             var s0 = a.stats();
-            int cap = s0.arenas().get(0).pools().stream().filter(p -> p.sizeClass() == 15).findFirst().orElseThrow().capacity();
+            int cap = s0.arenas().get(0).pools().stream()
+                    .filter(p -> p.sizeClass() == 15)
+                    .findFirst()
+                    .orElseThrow()
+                    .capacity();
             // exactly 3 full pools of class 15 (256 bytes)
             List<Long> blocks = new ArrayList<>();
             blocks.add(first);
@@ -212,7 +233,8 @@ class PlacementPolicyTest {
             for (int i = 0; i < freed; i++) {
                 long r = a.malloc(256);
                 blocks.add(r);
-                assertEquals(3, a.stats().sizeClasses().get(15).pools(), "room in used pools is used before fresh pools");
+                assertEquals(
+                        3, a.stats().sizeClasses().get(15).pools(), "room in used pools is used before fresh pools");
             }
             long r = a.malloc(256);
             blocks.add(r);
@@ -228,7 +250,11 @@ class PlacementPolicyTest {
 
     @Test
     void emptiedPoolIsReturnedToItsArenaAndCanServeAnotherClass() {
-        try (Allocator a = Allocator.builder().arenaSize(ARENA).poolSize(POOL).purgeDelay(Duration.ZERO).build()) {
+        try (Allocator a = Allocator.builder()
+                .arenaSize(ARENA)
+                .poolSize(POOL)
+                .purgeDelay(Duration.ZERO)
+                .build()) {
             long keep = a.malloc(16); // keeps the arena alive
             long p = a.malloc(100);
             var g = new TestSupport.Geometry(a.stats());

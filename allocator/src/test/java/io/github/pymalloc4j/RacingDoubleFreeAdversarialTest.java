@@ -114,8 +114,10 @@ class RacingDoubleFreeAdversarialTest {
                             }
                             Block was = live.put(b.address(), b);
                             if (was != null) {
-                                failure.compareAndSet(null, "0x" + Long.toHexString(b.address())
-                                        + " handed out while still live (a racing double free freed it)");
+                                failure.compareAndSet(
+                                        null,
+                                        "0x" + Long.toHexString(b.address())
+                                                + " handed out while still live (a racing double free freed it)");
                                 return;
                             }
                             order.add(b);
@@ -192,8 +194,10 @@ class RacingDoubleFreeAdversarialTest {
                         figures[0]++;
                         figures[2] += k;
                         if (frees == 0) {
-                            failure.compareAndSet(null, "race " + r + ": every free of 0x" + Long.toHexString(x.address())
-                                    + " was refused");
+                            failure.compareAndSet(
+                                    null,
+                                    "race " + r + ": every free of 0x" + Long.toHexString(x.address())
+                                            + " was refused");
                         } else if (frees == 2) {
                             figures[1]++;
                         }
@@ -223,7 +227,9 @@ class RacingDoubleFreeAdversarialTest {
             assertConsistent(s, summary);
             assertEquals(0, totalBlocksInUse(s), summary + "; " + summary(s));
             assertEquals(0, s.largeAllocations(), summary + "; " + summary(s));
-            assertEquals(figures[1], s.doubleFreesDetected(),
+            assertEquals(
+                    figures[1],
+                    s.doubleFreesDetected(),
                     "every double free that returned is counted once: " + summary + "; " + summary(s));
             assertNull(a.checkInvariants(), summary);
         }

@@ -8,7 +8,6 @@ import static io.github.pymalloc4j.TestSupport.assertPattern;
 import static io.github.pymalloc4j.TestSupport.assertZero;
 import static io.github.pymalloc4j.TestSupport.fill;
 import static io.github.pymalloc4j.TestSupport.roundUp16;
-import static io.github.pymalloc4j.TestSupport.sizeClass;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -57,7 +56,9 @@ class RandomizedModelTest {
 
         void add(Block b) {
             Block old = live.put(b.address(), b);
-            assertTrue(old == null, () -> ctx() + ": address 0x" + Long.toHexString(b.address()) + " handed out while live");
+            assertTrue(
+                    old == null,
+                    () -> ctx() + ": address 0x" + Long.toHexString(b.address()) + " handed out while live");
             index.put(b.address(), addrs.size());
             addrs.add(b.address());
         }
@@ -89,7 +90,8 @@ class RandomizedModelTest {
             assertEquals(0, p & 15, () -> ctx() + ": " + what + " misaligned");
             long usable = a.usableSize(p);
             if (expectSmall) {
-                assertTrue(usable >= roundUp16(size) && usable <= 512 && usable % 16 == 0,
+                assertTrue(
+                        usable >= roundUp16(size) && usable <= 512 && usable % 16 == 0,
                         () -> ctx() + ": " + what + " usable " + usable);
             } else {
                 assertEquals(size, usable, () -> ctx() + ": " + what + " large usable == requested");
@@ -105,7 +107,8 @@ class RandomizedModelTest {
                 boolean small = size <= 512;
                 checkNew(p, size, small, "malloc(" + size + ")");
                 if (small) {
-                    assertEquals(roundUp16(size), a.usableSize(p), () -> ctx() + ": usableSize of malloc(" + size + ")");
+                    assertEquals(
+                            roundUp16(size), a.usableSize(p), () -> ctx() + ": usableSize of malloc(" + size + ")");
                 }
                 long id = nextId++;
                 long usable = a.usableSize(p);
@@ -130,7 +133,8 @@ class RandomizedModelTest {
                 long p = a.mallocAligned(size, align);
                 mallocs++;
                 boolean small = alignUp(Math.max(size, 1), align) <= 512;
-                assertEquals(0, p & (align - 1), () -> ctx() + ": mallocAligned(" + size + ", " + align + ") misaligned");
+                assertEquals(
+                        0, p & (align - 1), () -> ctx() + ": mallocAligned(" + size + ", " + align + ") misaligned");
                 long usable = a.usableSize(p);
                 assertTrue(usable >= size, () -> ctx() + ": aligned usable");
                 long id = nextId++;
@@ -149,8 +153,11 @@ class RandomizedModelTest {
                 // A large block may be grown/shrunk by the system realloc at the same address; a small one may not.
                 // A large block shrinking to <= 512 bytes is pinned down by ReallocTest (it moves into a pool today).
                 if (b.small() || (blockFits && newSize > 512)) {
-                    assertEquals(blockFits, inPlace, () -> ctx() + ": realloc(" + (b.small() ? "small " : "large ") + b.size()
-                            + " [usable " + b.usable() + "] -> " + newSize + ") in place?");
+                    assertEquals(
+                            blockFits,
+                            inPlace,
+                            () -> ctx() + ": realloc(" + (b.small() ? "small " : "large ") + b.size() + " [usable "
+                                    + b.usable() + "] -> " + newSize + ") in place?");
                 }
                 // contract: contents up to min(old usable, new) are preserved
                 long keep = Math.min(b.usable(), newSize);
@@ -194,7 +201,10 @@ class RandomizedModelTest {
             long total = 0;
             for (int i = 0; i < 32; i++) {
                 final int ii = i;
-                assertEquals(perClass[i], s.sizeClasses().get(i).blocksInUse(), () -> ctx() + ": class " + ii + " blocksInUse");
+                assertEquals(
+                        perClass[i],
+                        s.sizeClasses().get(i).blocksInUse(),
+                        () -> ctx() + ": class " + ii + " blocksInUse");
                 total += s.sizeClasses().get(i).blocksInUse();
             }
             assertEquals(small, total, () -> ctx() + ": blocksInUse total");
@@ -244,7 +254,10 @@ class RandomizedModelTest {
     })
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void randomOperationsAgreeWithTheModel(long seed, int ops, long arenaKiB, long poolKiB) {
-        try (Allocator a = Allocator.builder().arenaSize(arenaKiB * KiB).poolSize(poolKiB * KiB).build()) {
+        try (Allocator a = Allocator.builder()
+                .arenaSize(arenaKiB * KiB)
+                .poolSize(poolKiB * KiB)
+                .build()) {
             Run run = new Run(a, seed);
             // phases: grow to ~2000 live, churn, shrink, regrow; the op mix is random within each phase
             for (run.op = 1; run.op <= ops; run.op++) {

@@ -49,7 +49,8 @@ class ReallocFreeRaceAdversarialTest {
                     trials++;
                     ReallocFreeRaceTest.checkEnd(a, f, 0, ctx);
                 } catch (Throwable t) {
-                    failure = new AssertionError(ctx + " (base seed 0x" + Long.toHexString(SEED) + "): " + t.getMessage(), t);
+                    failure = new AssertionError(
+                            ctx + " (base seed 0x" + Long.toHexString(SEED) + "): " + t.getMessage(), t);
                     break;
                 }
             } while (System.nanoTime() < deadline);

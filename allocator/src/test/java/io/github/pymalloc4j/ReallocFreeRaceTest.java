@@ -51,8 +51,10 @@ class ReallocFreeRaceTest {
 
         @Override
         public String toString() {
-            return races + " races (" + pooledMoves + " pooled -> pooled, " + largeMoves + " pooled -> large): realloc won "
-                    + reallocWon + ", in place then freed " + inPlaceThenFreed + ", free won " + freeWon + ", both returned " + bothReturned + ", both refused "
+            return races + " races (" + pooledMoves + " pooled -> pooled, " + largeMoves
+                    + " pooled -> large): realloc won "
+                    + reallocWon + ", in place then freed " + inPlaceThenFreed + ", free won " + freeWon
+                    + ", both returned " + bothReturned + ", both refused "
                     + bothRefused;
         }
     }
@@ -108,7 +110,8 @@ class ReallocFreeRaceTest {
         AtomicReference<Throwable> bOutcome = new AtomicReference<>();
         AtomicLong bResult = new AtomicLong();
         List<long[]> held = new ArrayList<>(); // address, size, seed: blocks the test holds after the races
-        ExecutorService third = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("rfr-third").unstarted(r));
+        ExecutorService third = Executors.newSingleThreadExecutor(
+                r -> Thread.ofPlatform().name("rfr-third").unstarted(r));
         Workers w = new Workers(stop);
         Runnable bBody = () -> {
             try {
@@ -137,7 +140,9 @@ class ReallocFreeRaceTest {
                 done.set(Integer.MAX_VALUE);
             }
         };
-        Thread b = bVirtual ? Thread.ofVirtual().name("rfr-B").start(bBody) : Thread.ofPlatform().name("rfr-B").start(bBody);
+        Thread b = bVirtual
+                ? Thread.ofVirtual().name("rfr-B").start(bBody)
+                : Thread.ofPlatform().name("rfr-B").start(bBody);
         try {
             w.start("rfr-A", 1, i -> {
                 ArrayDeque<long[]> supply = new ArrayDeque<>();
@@ -147,14 +152,15 @@ class ReallocFreeRaceTest {
                         if (supply.isEmpty()) {
                             final int kk = k;
                             supply.addAll(third.submit(() -> {
-                                List<long[]> l = new ArrayList<>();
-                                for (int j = 0; j < 64; j++) {
-                                    long sz = oldSize[Math.min(kk + j, n - 1)];
-                                    long q = a.malloc(sz);
-                                    l.add(new long[] {q, sz});
-                                }
-                                return l;
-                            }).get(30, TimeUnit.SECONDS));
+                                        List<long[]> l = new ArrayList<>();
+                                        for (int j = 0; j < 64; j++) {
+                                            long sz = oldSize[Math.min(kk + j, n - 1)];
+                                            long q = a.malloc(sz);
+                                            l.add(new long[] {q, sz});
+                                        }
+                                        return l;
+                                    })
+                                    .get(30, TimeUnit.SECONDS));
                         }
                         long[] q = supply.poll();
                         p = q[0];
@@ -170,7 +176,8 @@ class ReallocFreeRaceTest {
                     }
                     final int kk = k;
                     long[] aResult = new long[1];
-                    Throwable aOutcome = aReallocs[k] ? attempt(() -> aResult[0] = a.realloc(p, newSize[kk]))
+                    Throwable aOutcome = aReallocs[k]
+                            ? attempt(() -> aResult[0] = a.realloc(p, newSize[kk]))
                             : attempt(() -> a.free(p));
                     while (done.get() < k) {
                         if (stop.get()) {
@@ -182,7 +189,8 @@ class ReallocFreeRaceTest {
                     Throwable reallocOutcome = aReallocs[k] ? aOutcome : bo, freeOutcome = aReallocs[k] ? bo : aOutcome;
                     long moved = aReallocs[k] ? aResult[0] : bResult.get();
                     String ctx = "race " + k + " (p 0x" + Long.toHexString(p) + ", " + oldSize[k] + " -> " + newSize[k]
-                            + " bytes, realloc by " + (aReallocs[k] ? "A" : "B") + ", free by " + (aReallocs[k] ? "B" : "A")
+                            + " bytes, realloc by " + (aReallocs[k] ? "A" : "B") + ", free by "
+                            + (aReallocs[k] ? "B" : "A")
                             + ", owner " + (thirdOwner[k] ? "a third thread" : "A") + ")";
                     f.races++;
                     if (newSize[k] > 512) {
@@ -203,7 +211,8 @@ class ReallocFreeRaceTest {
                         f.inPlaceThenFreed++;
                     } else if (reallocOutcome == null && moved == p) {
                         // in place frees nothing, so the free met a live block: it must not have been refused
-                        f.fail(ctx + ": realloc stayed in place, yet the free of the live block was refused: " + freeOutcome);
+                        f.fail(ctx + ": realloc stayed in place, yet the free of the live block was refused: "
+                                + freeOutcome);
                         stop.set(true);
                         return;
                     } else if (reallocOutcome == null) {
@@ -211,10 +220,13 @@ class ReallocFreeRaceTest {
                         long[] usable = new long[1];
                         Throwable u = attempt(() -> usable[0] = a.usableSize(moved));
                         if (u != null || usable[0] < newSize[k]) {
-                            f.fail(ctx + ": realloc returned 0x" + Long.toHexString(moved) + ", which is not a live block"
+                            f.fail(ctx + ": realloc returned 0x" + Long.toHexString(moved)
+                                    + ", which is not a live block"
                                     + " of " + newSize[k] + " bytes: " + (u != null ? u : "usable size " + usable[0])
-                                    + (moved == p ? " (it has the old address: p's pool was given back and carved again"
-                                    + " for the new block, and realloc's free of the old address freed the new block)" : "")
+                                    + (moved == p
+                                            ? " (it has the old address: p's pool was given back and carved again"
+                                                    + " for the new block, and realloc's free of the old address freed the new block)"
+                                            : "")
                                     + "; the free " + (freeOutcome == null ? "returned too" : "threw " + freeOutcome));
                             stop.set(true);
                             return;
@@ -237,8 +249,9 @@ class ReallocFreeRaceTest {
                     } else if (freeOutcome == null) {
                         f.freeWon++;
                         String msg = reallocOutcome.getMessage();
-                        if (msg == null || !msg.toLowerCase(Locale.ROOT).contains("double free")
-                                && !msg.toLowerCase(Locale.ROOT).contains("not allocated")) {
+                        if (msg == null
+                                || !msg.toLowerCase(Locale.ROOT).contains("double free")
+                                        && !msg.toLowerCase(Locale.ROOT).contains("not allocated")) {
                             f.fail(ctx + ": the refused realloc does not say why: " + msg);
                         }
                     } else {
@@ -283,14 +296,19 @@ class ReallocFreeRaceTest {
             throw new AssertionError(c + "\n  " + String.join("\n  ", f.failures));
         }
         long leakedBlocks = totalBlocksInUse(s), leakedBytes = s.bytesInAllocatedBlocks() + s.largeBytes();
-        assertEquals(0, leakedBlocks + s.largeAllocations(), () -> c + ": blocks leaked by failed reallocs: "
-                + leakedBlocks + " pooled, " + s.largeAllocations() + " large, " + leakedBytes + " bytes");
+        assertEquals(
+                0,
+                leakedBlocks + s.largeAllocations(),
+                () -> c + ": blocks leaked by failed reallocs: " + leakedBlocks + " pooled, " + s.largeAllocations()
+                        + " large, " + leakedBytes + " bytes");
         assertEquals(0, s.largeBytes(), c);
         assertEquals(0, pendingRemoteFrees(s), c);
         assertEquals(s.arenaBytes(), s.reservedBytes(), c);
         assertEquals(s.arenaBytes(), a.limitReservedBytes(), c + ": the limit's counter is back to the arenas alone");
         assertEquals(0, s.bytesRequested(), c + ": the requested bytes of the blocks in use add up to 0");
-        assertEquals(f.bothReturned, s.doubleFreesDetected() - doubleFreesBefore,
+        assertEquals(
+                f.bothReturned,
+                s.doubleFreesDetected() - doubleFreesBefore,
                 c + ": every race where both calls returned is one double free detected");
         assertConsistent(s, c);
         assertNull(a.checkInvariants(), c);

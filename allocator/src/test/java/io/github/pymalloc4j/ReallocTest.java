@@ -145,7 +145,8 @@ class ReallocTest {
             long q = a.realloc(p, 1000); // moves to large
             assertPattern(q, 100, 41);
             var s = a.stats();
-            assertEquals(500, s.sizeClasses().get(31).bytesRequested(), "requested bytes after the aligned block moved out");
+            assertEquals(
+                    500, s.sizeClasses().get(31).bytesRequested(), "requested bytes after the aligned block moved out");
             assertConsistent(s);
             a.free(q);
             a.free(keep);
@@ -155,7 +156,8 @@ class ReallocTest {
     /** Child-JVM scenario: realloc of a pool-served aligned block that ends exactly at its arena's end. */
     public static final class AlignedBlockAtArenaEnd {
         public static void main(String[] args) {
-            try (Allocator a = Allocator.builder().arenaSize(64 * 1024).poolSize(4 * 1024).build()) {
+            try (Allocator a =
+                    Allocator.builder().arenaSize(64 * 1024).poolSize(4 * 1024).build()) {
                 // 128 blocks of 512 bytes fill one 64 KiB arena; the highest one ends where the arena ends
                 long last = 0;
                 long seedOfLast = -1;
@@ -180,9 +182,12 @@ class ReallocTest {
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void reallocOfAnAlignedBlockAtTheEndOfAnArenaDoesNotReadPastIt() throws Exception {
         var r = TestSupport.runInChildJvm(AlignedBlockAtArenaEnd.class);
-        assertTrue(r.exitCode() == 0 && r.output().contains("OK"), () -> "child JVM exit code " + r.exitCode()
-                + " (non-zero: crashed or failed); realloc(mallocAligned(100, 512) at arena end, 1000) must not read beyond the "
-                + "512-byte block. Output:\n" + r.output().lines().limit(12).reduce("", (x, y) -> x + y + "\n"));
+        assertTrue(
+                r.exitCode() == 0 && r.output().contains("OK"),
+                () -> "child JVM exit code " + r.exitCode()
+                        + " (non-zero: crashed or failed); realloc(mallocAligned(100, 512) at arena end, 1000) must not read beyond the "
+                        + "512-byte block. Output:\n"
+                        + r.output().lines().limit(12).reduce("", (x, y) -> x + y + "\n"));
         assertTrue(r.output().contains("pattern kept: true"), r.output());
     }
 

@@ -48,7 +48,8 @@ class RemoteDoubleFreeTest {
     private static final String CTX = "seed 0x" + Long.toHexString(SEED);
 
     private static ExecutorService thread(String name) {
-        return Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name(name).unstarted(r));
+        return Executors.newSingleThreadExecutor(
+                r -> Thread.ofPlatform().name(name).unstarted(r));
     }
 
     private static <T> T on(ExecutorService ex, Callable<T> task) throws Exception {
@@ -135,7 +136,8 @@ class RemoteDoubleFreeTest {
                     end.await(30, TimeUnit.SECONDS);
                     racing.set(false);
                     // collect late remote bits while their blocks are still free (the owner is idle), before the owner
-                    // allocates them again: see ownerAndAnotherThreadFreeTheSameBlockConcurrently for what happens if not
+                    // allocates them again: see ownerAndAnotherThreadFreeTheSameBlockConcurrently for what happens if
+                    // not
                     a.trim();
                     for (int i = 0; i < k; i++) {
                         int n = ok.get(i) + ok.get(k + i);
@@ -266,7 +268,8 @@ class RemoteDoubleFreeTest {
                         result[0]++;
                         result[2] += (mine ? 1 : 0) + (theirs ? 1 : 0);
                         if (!mine && !theirs) {
-                            failure.compareAndSet(null, "rep " + r + ": both frees of 0x" + Long.toHexString(x) + " refused");
+                            failure.compareAndSet(
+                                    null, "rep " + r + ": both frees of 0x" + Long.toHexString(x) + " refused");
                         }
                         if (mine && theirs) {
                             result[1]++;
@@ -276,10 +279,13 @@ class RemoteDoubleFreeTest {
                         try {
                             a.free(y);
                         } catch (IllegalArgumentException e) {
-                            failure.compareAndSet(null, "rep " + r + ": both frees of 0x" + Long.toHexString(x)
-                                    + " returned=" + (mine && theirs) + "; then the owner's free of the freshly allocated"
-                                    + " block 0x" + Long.toHexString(y) + (y == x ? " (the same address)" : "")
-                                    + " was refused: " + e.getMessage() + "; " + summary(a.stats()));
+                            failure.compareAndSet(
+                                    null,
+                                    "rep " + r + ": both frees of 0x" + Long.toHexString(x)
+                                            + " returned=" + (mine && theirs)
+                                            + "; then the owner's free of the freshly allocated"
+                                            + " block 0x" + Long.toHexString(y) + (y == x ? " (the same address)" : "")
+                                            + " was refused: " + e.getMessage() + "; " + summary(a.stats()));
                             stop.set(true);
                             return;
                         }
@@ -322,10 +328,12 @@ class RemoteDoubleFreeTest {
             long q = on(owner, () -> a.malloc(48)); // keeps the pool in use
             Pool pool = arenas.arenaOfAcquire(p).poolAtAcquire(p);
             on(racerB, () -> pool.liveBlockIndexAcquire(p)); // B: free(p) validates p ...
-            on(racerA, () -> { // A: free(p), a remote free
-                a.free(p);
-                return null;
-            });
+            on(
+                    racerA,
+                    () -> { // A: free(p), a remote free
+                        a.free(p);
+                        return null;
+                    });
             a.trim(); // the owner is idle: p is collected onto its free list
             boolean bRefused = false;
             try {
@@ -367,7 +375,9 @@ class RemoteDoubleFreeTest {
     @Test
     @Timeout(value = 30, unit = TimeUnit.SECONDS)
     void lateRemoteFreeAfterThePoolWasCarvedForAnotherClassIsRefusedAndFreesNothing() throws Exception {
-        ExecutorService owner = thread("recarve-owner"), racerA = thread("recarve-A"), racerB = thread("recarve-B"),
+        ExecutorService owner = thread("recarve-owner"),
+                racerA = thread("recarve-A"),
+                racerB = thread("recarve-B"),
                 other = thread("recarve-other");
         Allocator a = Allocator.builder().purgeDelay(Duration.ofMinutes(1)).build();
         try {
@@ -376,30 +386,38 @@ class RemoteDoubleFreeTest {
             ArenaSet arenas = (ArenaSet) field.get(a);
             long p = on(owner, () -> a.malloc(48)); // the only block of its pool
             Pool pool = arenas.arenaOfAcquire(p).poolAtAcquire(p);
-            long[] life = on(racerB, () -> {          // B: free(p) validates p and reads the pool's life ...
-                pool.liveBlockIndexAcquire(p);
-                return pool.lifeAcquire();
-            });
-            on(racerA, () -> {                        // A: free(p) wins
-                a.free(p);
-                return null;
-            });
+            long[] life = on(
+                    racerB,
+                    () -> { // B: free(p) validates p and reads the pool's life ...
+                        pool.liveBlockIndexAcquire(p);
+                        return pool.lifeAcquire();
+                    });
+            on(
+                    racerA,
+                    () -> { // A: free(p) wins
+                        a.free(p);
+                        return null;
+                    });
             a.trim(); // collected: the pool is empty and goes back to the arena
-            List<Block> small = on(other, () -> {     // carved again for 16-byte blocks, until one is at p
-                List<Block> l = new ArrayList<>();
-                for (int i = 0; i < 100_000; i++) {
-                    Block b = mallocFilled(a, 16, seedOf(SEED, 9, i));
-                    l.add(b);
-                    if (b.address() == p) {
-                        return l;
-                    }
-                }
-                throw new AssertionError("no 16-byte block was carved at 0x" + Long.toHexString(p));
-            });
+            List<Block> small = on(
+                    other,
+                    () -> { // carved again for 16-byte blocks, until one is at p
+                        List<Block> l = new ArrayList<>();
+                        for (int i = 0; i < 100_000; i++) {
+                            Block b = mallocFilled(a, 16, seedOf(SEED, 9, i));
+                            l.add(b);
+                            if (b.address() == p) {
+                                return l;
+                            }
+                        }
+                        throw new AssertionError("no 16-byte block was carved at 0x" + Long.toHexString(p));
+                    });
             assertEquals(16, pool.blockSize, "the same pool, another class");
             var before = fingerprint(a.stats());
-            IllegalArgumentException e = assertThrowsWithMessage(IllegalArgumentException.class,
-                    () -> on(racerB, () -> pool.freeRemote(p, life)), "double free"); // ... B's free lands now
+            IllegalArgumentException e = assertThrowsWithMessage(
+                    IllegalArgumentException.class,
+                    () -> on(racerB, () -> pool.freeRemote(p, life)),
+                    "double free"); // ... B's free lands now
             assertTrue(e.getMessage().contains("freed it meanwhile"), e.getMessage());
             assertSameFingerprint(before, fingerprint(a.stats()), CTX);
             a.trim(); // a late bit, had one landed, would be collected here and free the block at p
@@ -476,7 +494,8 @@ class RemoteDoubleFreeTest {
                     }
                 }
                 for (int i = 0; i < 200; i++) { // the pending blocks come back once each
-                    a.free(mallocFilled(a, 1 + (i * 7) % 512, seedOf(SEED, 4, i)).address());
+                    a.free(mallocFilled(a, 1 + (i * 7) % 512, seedOf(SEED, 4, i))
+                            .address());
                 }
                 return null;
             });
@@ -545,8 +564,10 @@ class RemoteDoubleFreeTest {
             }
             a.trim();
             var s = a.stats();
-            assertTrue(refused + s.doubleFreesDetected() >= iterations,
-                    "every double free refused or counted: refused " + refused + ", counted " + s.doubleFreesDetected());
+            assertTrue(
+                    refused + s.doubleFreesDetected() >= iterations,
+                    "every double free refused or counted: refused " + refused + ", counted "
+                            + s.doubleFreesDetected());
             assertConsistent(s, "after the races");
             assertEquals(0, totalBlocksInUse(s), "nothing left in use");
         }
@@ -585,15 +606,27 @@ class RemoteDoubleFreeTest {
             long foreignAddress = foreign.allocate(64).address();
             Block large = blocks.get(blocks.size() - 1);
             long[] bad = {
-                blocks.get(3).address() + 8, blocks.get(5).address() + 1, blocks.get(7).address() + 63,
-                large.address() + 16, neverCarved, neverHandedOut, foreignAddress, emptied,
+                blocks.get(3).address() + 8,
+                blocks.get(5).address() + 1,
+                blocks.get(7).address() + 63,
+                large.address() + 16,
+                neverCarved,
+                neverHandedOut,
+                foreignAddress,
+                emptied,
                 arena0.address() + s0.arenaSize() - 16,
             };
             var fp = fingerprint(s0);
             on(other, () -> {
                 for (long x : bad) {
-                    assertThrowsWithMessage(IllegalArgumentException.class, () -> a.free(x), "interior", "double free",
-                            "not allocated", "never handed out", "tail");
+                    assertThrowsWithMessage(
+                            IllegalArgumentException.class,
+                            () -> a.free(x),
+                            "interior",
+                            "double free",
+                            "not allocated",
+                            "never handed out",
+                            "tail");
                 }
                 return null;
             });
@@ -601,8 +634,14 @@ class RemoteDoubleFreeTest {
             // the same from the owner
             on(owner, () -> {
                 for (long x : bad) {
-                    assertThrowsWithMessage(IllegalArgumentException.class, () -> a.free(x), "interior", "double free",
-                            "not allocated", "never handed out", "tail");
+                    assertThrowsWithMessage(
+                            IllegalArgumentException.class,
+                            () -> a.free(x),
+                            "interior",
+                            "double free",
+                            "not allocated",
+                            "never handed out",
+                            "tail");
                 }
                 return null;
             });

@@ -130,7 +130,8 @@ class RemoteFreeStressTest {
                 var before = a.stats();
                 assertConsistent(before, CTX + ": before the frees");
                 assertEquals(blocks, totalBlocksInUse(before), CTX + ": " + summary(before));
-                assertTrue(before.arenasCurrent() >= 4, CTX + ": ~8 MB of blocks need several arenas: " + summary(before));
+                assertTrue(
+                        before.arenasCurrent() >= 4, CTX + ": ~8 MB of blocks need several arenas: " + summary(before));
                 long roundsBefore = before.maintenanceRounds();
 
                 consumer.start("consumer", consumers, c -> {
@@ -142,8 +143,13 @@ class RemoteFreeStressTest {
                 consumer.join(30_000);
 
                 long t0 = System.nanoTime();
-                var s = awaitStats(a, 3_000, x -> totalBlocksInUse(x) == 0 && pendingRemoteFrees(x) == 0
-                        && x.arenasCurrent() <= 1 && x.freeNotReturnedBytes() == 0);
+                var s = awaitStats(
+                        a,
+                        3_000,
+                        x -> totalBlocksInUse(x) == 0
+                                && pendingRemoteFrees(x) == 0
+                                && x.arenasCurrent() <= 1
+                                && x.freeNotReturnedBytes() == 0);
                 long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
                 String sum = CTX + ": after " + ms + " ms without trim: " + summary(s) + "; before: " + summary(before);
                 System.out.println("[RemoteFreeStressTest] idle producer: memory returned by maintenance in " + ms

@@ -6,11 +6,11 @@ import static io.github.pymalloc4j.TestSupport.totalBlocksInUse;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
@@ -74,8 +74,8 @@ class SegmentAllocatorTest {
             assertEquals(0x1122334455667788L, one.get(ValueLayout.JAVA_LONG, 0));
             assertEquals(8, one.byteSize());
 
-            MemoryLayout point = MemoryLayout.structLayout(ValueLayout.JAVA_DOUBLE.withName("x"),
-                    ValueLayout.JAVA_DOUBLE.withName("y"));
+            MemoryLayout point = MemoryLayout.structLayout(
+                    ValueLayout.JAVA_DOUBLE.withName("x"), ValueLayout.JAVA_DOUBLE.withName("y"));
             MemorySegment pts = sa.allocate(point, 10);
             assertEquals(160, pts.byteSize());
             assertEquals(0, pts.address() % 8);
@@ -106,7 +106,8 @@ class SegmentAllocatorTest {
         MemorySegment kept;
         try (Allocator a = Allocator.create()) {
             MemorySegment s = a.allocate(64, 16);
-            CompletableFuture.runAsync(() -> s.set(ValueLayout.JAVA_LONG, 8, 42L)).get(10, TimeUnit.SECONDS);
+            CompletableFuture.runAsync(() -> s.set(ValueLayout.JAVA_LONG, 8, 42L))
+                    .get(10, TimeUnit.SECONDS);
             assertEquals(42L, s.get(ValueLayout.JAVA_LONG, 8));
             assertNotSame(MemorySegment.NULL.scope().getClass(), s.scope().getClass(), "not global scope");
             assertTrue(s.scope().isAlive());
@@ -146,12 +147,18 @@ class SegmentAllocatorTest {
 
     @Test
     void badSegments() {
-        try (Allocator a = Allocator.create(); Arena arena = Arena.ofConfined()) {
+        try (Allocator a = Allocator.create();
+                Arena arena = Arena.ofConfined()) {
             MemorySegment live = a.allocate(32, 8);
             var before = TestSupport.fingerprint(a.stats());
-            assertThrowsWithMessage(IllegalArgumentException.class, () -> a.free(MemorySegment.ofArray(new byte[16])),
-                    "native", "heap");
-            assertThrowsWithMessage(IllegalArgumentException.class, () -> a.free(arena.allocate(16)),
+            assertThrowsWithMessage(
+                    IllegalArgumentException.class,
+                    () -> a.free(MemorySegment.ofArray(new byte[16])),
+                    "native",
+                    "heap");
+            assertThrowsWithMessage(
+                    IllegalArgumentException.class,
+                    () -> a.free(arena.allocate(16)),
                     "not allocated by this allocator");
             assertThrowsWithMessage(IllegalArgumentException.class, () -> a.free(live.asSlice(8)), "interior pointer");
             TestSupport.assertSameFingerprint(before, TestSupport.fingerprint(a.stats()), "bad segments");

@@ -37,12 +37,16 @@ class SizeClassRoutingTest {
                 var after = a.stats();
                 int cls = sizeClass(size);
                 for (int i = 0; i < 32; i++) {
-                    long delta = after.sizeClasses().get(i).blocksInUse() - before.sizeClasses().get(i).blocksInUse();
+                    long delta = after.sizeClasses().get(i).blocksInUse()
+                            - before.sizeClasses().get(i).blocksInUse();
                     long reqDelta = after.sizeClasses().get(i).bytesRequested()
                             - before.sizeClasses().get(i).bytesRequested();
                     final int sz = size, ii = i;
                     assertEquals(i == cls ? 1 : 0, delta, () -> "malloc(" + sz + ") blocksInUse delta of class " + ii);
-                    assertEquals(i == cls ? size : 0, reqDelta, () -> "malloc(" + sz + ") bytesRequested delta of class " + ii);
+                    assertEquals(
+                            i == cls ? size : 0,
+                            reqDelta,
+                            () -> "malloc(" + sz + ") bytesRequested delta of class " + ii);
                 }
                 assertEquals(16L * (cls + 1), a.usableSize(p));
                 assertEquals(0, after.largeAllocations());
@@ -101,14 +105,16 @@ class SizeClassRoutingTest {
                 ps[k++] = a.mallocAligned(c[0], c[1]);
             }
             var s = a.stats();
-            assertEquals(small.length, totalBlocksInUse(s), "aligned requests with alignUp(size, align) <= 512 use pools");
+            assertEquals(
+                    small.length, totalBlocksInUse(s), "aligned requests with alignUp(size, align) <= 512 use pools");
             assertEquals(0, s.largeAllocations());
             for (long[] c : large) {
                 ps[k++] = a.mallocAligned(c[0], c[1]);
             }
             s = a.stats();
             assertEquals(small.length, totalBlocksInUse(s));
-            assertEquals(large.length, s.largeAllocations(), "aligned requests with alignUp(size, align) > 512 go large");
+            assertEquals(
+                    large.length, s.largeAllocations(), "aligned requests with alignUp(size, align) > 512 go large");
             assertEquals(small.length + large.length, s.mallocs());
             assertConsistent(s);
             for (long p : ps) {

@@ -97,7 +97,8 @@ class StatsAccountingTest {
         }
         for (long p : m.small.keySet()) {
             pools.get(sizeClass(m.small.get(p))).add(g.poolOf(p));
-            assertTrue(g.arenaIndexOf(p) >= 0, () -> ctx + ": live small block 0x" + Long.toHexString(p) + " in no arena");
+            assertTrue(
+                    g.arenaIndexOf(p) >= 0, () -> ctx + ": live small block 0x" + Long.toHexString(p) + " in no arena");
         }
         long reqTotal = 0;
         for (int i = 0; i < 32; i++) {
@@ -107,7 +108,9 @@ class StatsAccountingTest {
             assertEquals(req[i], c.bytesRequested(), () -> ctx + ": class " + ii + " bytesRequested");
             // one thread, one heap: besides the pools of live blocks, at most the heap's last empty pool
             // of the class is kept (until the purge delay passes)
-            assertTrue(c.pools() == pools.get(ii).size() || c.pools() == pools.get(ii).size() + 1,
+            assertTrue(
+                    c.pools() == pools.get(ii).size()
+                            || c.pools() == pools.get(ii).size() + 1,
                     () -> ctx + ": class " + ii + " pools (" + c.pools() + ") == distinct pools of live blocks ("
                             + pools.get(ii).size() + "), or one kept empty pool");
             reqTotal += req[i];
@@ -152,8 +155,12 @@ class StatsAccountingTest {
                 final int ii = i, capacity = cap;
                 assertTrue(cap >= (s.poolSize() - 512) / c.blockSize(), "capacity");
                 // no frees: pools are filled one after another
-                assertEquals((n[i] + cap - 1) / cap, c.pools(), () -> "class " + ii + " pools for " + n[ii] + " blocks of capacity " + capacity);
-                assertEquals((long) c.pools() * cap - n[i], c.blocksAvailable(), () -> "class " + ii + " blocksAvailable");
+                assertEquals(
+                        (n[i] + cap - 1) / cap,
+                        c.pools(),
+                        () -> "class " + ii + " pools for " + n[ii] + " blocks of capacity " + capacity);
+                assertEquals(
+                        (long) c.pools() * cap - n[i], c.blocksAvailable(), () -> "class " + ii + " blocksAvailable");
             }
         }
     }
@@ -255,7 +262,8 @@ class StatsAccountingTest {
             }
             var s3 = a.stats();
             assertConsistent(s3, "all freed");
-            assertTrue(s3.arenasCurrent() <= 1, () -> "at most one wholly free arena kept, current " + s3.arenasCurrent());
+            assertTrue(
+                    s3.arenasCurrent() <= 1, () -> "at most one wholly free arena kept, current " + s3.arenasCurrent());
             assertEquals(peak, s3.arenasHighWater(), "high water stays at the peak");
             assertEquals(peak, s3.arenasAllocatedTotal());
             assertEquals(peak - s3.arenasCurrent(), s3.arenasReclaimed());
@@ -266,7 +274,9 @@ class StatsAccountingTest {
             long p = a.malloc(100);
             var s4 = a.stats();
             assertEquals(1, s4.arenasCurrent());
-            assertEquals(s3.arenasAllocatedTotal() + (s3.arenasCurrent() == 0 ? 1 : 0), s4.arenasAllocatedTotal(),
+            assertEquals(
+                    s3.arenasAllocatedTotal() + (s3.arenasCurrent() == 0 ? 1 : 0),
+                    s4.arenasAllocatedTotal(),
                     "a kept free arena is reused");
             a.free(p);
 
@@ -288,7 +298,11 @@ class StatsAccountingTest {
 
     @Test
     void atMostOneWhollyFreeArenaAtAnyTime() {
-        try (Allocator a = Allocator.builder().arenaSize(64 * KiB).poolSize(4 * KiB).purgeDelay(Duration.ZERO).build()) {
+        try (Allocator a = Allocator.builder()
+                .arenaSize(64 * KiB)
+                .poolSize(4 * KiB)
+                .purgeDelay(Duration.ZERO)
+                .build()) {
             Random r = new Random(3);
             List<Long> live = new ArrayList<>();
             for (int i = 0; i < 2000; i++) {
@@ -323,10 +337,13 @@ class StatsAccountingTest {
             assertEquals(1, s.mallocs());
             assertEquals(text, s.toText());
             assertEquals(json, s.toJson());
-            assertThrows(UnsupportedOperationException.class, () -> s.sizeClasses().clear());
+            assertThrows(
+                    UnsupportedOperationException.class, () -> s.sizeClasses().clear());
             assertThrows(UnsupportedOperationException.class, () -> s.arenas().clear());
             if (!s.arenas().isEmpty()) {
-                assertThrows(UnsupportedOperationException.class, () -> s.arenas().get(0).pools().clear());
+                assertThrows(
+                        UnsupportedOperationException.class,
+                        () -> s.arenas().get(0).pools().clear());
             }
             a.free(q);
             a.free(r);
@@ -380,7 +397,9 @@ class StatsAccountingTest {
                 boolean found = false;
                 for (String line : lines) {
                     List<String> nums = numbers(line);
-                    if (nums.contains("" + c.blockSize()) && nums.contains("" + c.pools()) && nums.contains("" + c.blocksInUse())
+                    if (nums.contains("" + c.blockSize())
+                            && nums.contains("" + c.pools())
+                            && nums.contains("" + c.blocksInUse())
                             && nums.contains("" + c.blocksAvailable())) {
                         found = true;
                         break;
@@ -390,15 +409,37 @@ class StatsAccountingTest {
                 assertTrue(f, () -> "no line for class " + c + " in toText():\n" + text);
             }
             List<String> all = numbers(text);
-            long[] totals = {s.arenaBytes(), s.bytesInAllocatedBlocks(), s.bytesInAvailableBlocks(), s.bytesInUnusedPools(),
-                s.bytesLostToQuantization(), s.arenasAllocatedTotal(), s.arenasHighWater(), s.arenasCurrent(),
-                s.largeAllocations(), s.largeBytes(), s.bytesRequested()};
-            String[] names = {"arenaBytes", "bytesInAllocatedBlocks", "bytesInAvailableBlocks", "bytesInUnusedPools",
-                "bytesLostToQuantization", "arenasAllocatedTotal", "arenasHighWater", "arenasCurrent", "largeAllocations",
-                "largeBytes", "bytesRequested"};
+            long[] totals = {
+                s.arenaBytes(),
+                s.bytesInAllocatedBlocks(),
+                s.bytesInAvailableBlocks(),
+                s.bytesInUnusedPools(),
+                s.bytesLostToQuantization(),
+                s.arenasAllocatedTotal(),
+                s.arenasHighWater(),
+                s.arenasCurrent(),
+                s.largeAllocations(),
+                s.largeBytes(),
+                s.bytesRequested()
+            };
+            String[] names = {
+                "arenaBytes",
+                "bytesInAllocatedBlocks",
+                "bytesInAvailableBlocks",
+                "bytesInUnusedPools",
+                "bytesLostToQuantization",
+                "arenasAllocatedTotal",
+                "arenasHighWater",
+                "arenasCurrent",
+                "largeAllocations",
+                "largeBytes",
+                "bytesRequested"
+            };
             for (int i = 0; i < totals.length; i++) {
                 final int ii = i;
-                assertTrue(all.contains("" + totals[i]), () -> "toText() lacks " + names[ii] + " = " + totals[ii] + ":\n" + text);
+                assertTrue(
+                        all.contains("" + totals[i]),
+                        () -> "toText() lacks " + names[ii] + " = " + totals[ii] + ":\n" + text);
             }
             for (long p : keep) {
                 if (p != 0) {
@@ -415,7 +456,9 @@ class StatsAccountingTest {
             final Object cur = o;
             assertInstanceOf(Map.class, cur, () -> "toJson(): " + path + ": '" + part + "' is not inside an object");
             Map<?, ?> m = (Map<?, ?>) cur;
-            assertTrue(m.containsKey(part), () -> "toJson(): no '" + part + "' for path " + path + "; keys there: " + m.keySet());
+            assertTrue(
+                    m.containsKey(part),
+                    () -> "toJson(): no '" + part + "' for path " + path + "; keys there: " + m.keySet());
             o = m.get(part);
         }
         return o;
@@ -424,7 +467,9 @@ class StatsAccountingTest {
     private static void assertNumberAt(Object root, String path, long expected) {
         Object v = at(root, path);
         assertInstanceOf(BigDecimal.class, v, () -> "toJson(): " + path + " is a number, was " + v);
-        assertEquals(0, ((BigDecimal) v).compareTo(BigDecimal.valueOf(expected)),
+        assertEquals(
+                0,
+                ((BigDecimal) v).compareTo(BigDecimal.valueOf(expected)),
                 () -> "toJson(): " + path + " = " + v + ", stats say " + expected);
     }
 
@@ -510,7 +555,8 @@ class StatsAccountingTest {
             Map<String, Object> wrap = Map.of("a", ((List<?>) list).get(i));
             Object addr = at(wrap, "a.address");
             assertInstanceOf(String.class, addr, "arena address is a hex string");
-            assertEquals(ar.address(), Long.parseUnsignedLong(((String) addr).replaceFirst("^0x", ""), 16), "arena address");
+            assertEquals(
+                    ar.address(), Long.parseUnsignedLong(((String) addr).replaceFirst("^0x", ""), 16), "arena address");
             assertNumberAt(wrap, "a.poolsTotal", ar.poolsTotal());
             assertNumberAt(wrap, "a.poolsCarved", ar.poolsCarved());
             assertNumberAt(wrap, "a.poolsFree", ar.poolsFree());
@@ -549,7 +595,11 @@ class StatsAccountingTest {
         try (Allocator a = Allocator.create()) {
             assertJsonMatches(a.stats());
         }
-        try (Allocator a = Allocator.builder().arenaSize(64 * KiB).poolSize(4 * KiB).maxReservedBytes(12_345_678).build()) {
+        try (Allocator a = Allocator.builder()
+                .arenaSize(64 * KiB)
+                .poolSize(4 * KiB)
+                .maxReservedBytes(12_345_678)
+                .build()) {
             long p = a.malloc(100);
             long q = a.malloc(1000);
             assertJsonMatches(a.stats());
@@ -562,8 +612,22 @@ class StatsAccountingTest {
     void jsonValidatorSelfCheck() {
         Json.parse("{\"a\":[1,-2.5e3,true,false,null,\"x\\u0041\\n\"],\"b\":{}}");
         Json.parse(" [ ] ");
-        for (String bad : new String[] {"{", "{\"a\":1,}", "[1,]", "{'a':1}", "NaN", "[Infinity]", "01", "{\"a\" 1}",
-            "\"unterminated", "[1] x", "{\"a\":1,\"a\":2}", "1.", "-", "{\"a\":\"\t\"}"}) {
+        for (String bad : new String[] {
+            "{",
+            "{\"a\":1,}",
+            "[1,]",
+            "{'a':1}",
+            "NaN",
+            "[Infinity]",
+            "01",
+            "{\"a\" 1}",
+            "\"unterminated",
+            "[1] x",
+            "{\"a\":1,\"a\":2}",
+            "1.",
+            "-",
+            "{\"a\":\"\t\"}"
+        }) {
             assertThrows(IllegalArgumentException.class, () -> Json.parse(bad), () -> "accepted invalid JSON: " + bad);
         }
     }

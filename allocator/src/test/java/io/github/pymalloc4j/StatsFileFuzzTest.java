@@ -30,10 +30,24 @@ import org.junit.jupiter.api.io.TempDir;
 class StatsFileFuzzTest {
     private static final long SEED = 0xF0220F11EL;
     /** Byte offsets of the header fields (layout version 1, docs/dump-format.md). */
-    private static final int[] HEADER_FIELDS = {0, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 92, 96, 100, 104,
-        152, 156, 160, 164, 168, 172, 176, 184};
-    private static final long[] EXTREMES = {0, 1, -1, Long.MIN_VALUE, Long.MAX_VALUE, Integer.MAX_VALUE,
-        Integer.MIN_VALUE, 0xFFFF_FFFFL, 1L << 31, 1L << 32, 1L << 40, 1L << 62};
+    private static final int[] HEADER_FIELDS = {
+        0, 8, 12, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 92, 96, 100, 104, 152, 156, 160, 164, 168, 172, 176, 184
+    };
+
+    private static final long[] EXTREMES = {
+        0,
+        1,
+        -1,
+        Long.MIN_VALUE,
+        Long.MAX_VALUE,
+        Integer.MAX_VALUE,
+        Integer.MIN_VALUE,
+        0xFFFF_FFFFL,
+        1L << 31,
+        1L << 32,
+        1L << 40,
+        1L << 62
+    };
 
     @TempDir
     Path dir;
@@ -73,9 +87,11 @@ class StatsFileFuzzTest {
             } catch (Throwable t) {
                 Path kept = dir.resolve("failing-" + Long.toHexString(caseSeed) + ".pm4j");
                 Files.write(kept, bytes);
-                throw new AssertionError("case seed 0x" + Long.toHexString(caseSeed) + " (test seed 0x"
-                        + Long.toHexString(SEED) + ", file " + files + ", changed while mapped: " + whileMapped
-                        + "): " + t, t);
+                throw new AssertionError(
+                        "case seed 0x" + Long.toHexString(caseSeed) + " (test seed 0x"
+                                + Long.toHexString(SEED) + ", file " + files + ", changed while mapped: " + whileMapped
+                                + "): " + t,
+                        t);
             }
             long ms = (System.nanoTime() - t0) / 1_000_000;
             slowest = Math.max(slowest, ms);
@@ -84,10 +100,11 @@ class StatsFileFuzzTest {
             }
             files++;
         } while (System.nanoTime() < deadline);
-        System.out.println("[StatsFileFuzzTest] seed 0x" + Long.toHexString(SEED) + ": " + AdversarialSupport.figure(files)
-                + " files fuzzed (" + AdversarialSupport.figure(changedWhileMapped) + " changed while mapped), "
-                + AdversarialSupport.figure(valid) + " read, " + AdversarialSupport.figure(refused)
-                + " refused with StatsFileException, slowest " + slowest + " ms");
+        System.out.println(
+                "[StatsFileFuzzTest] seed 0x" + Long.toHexString(SEED) + ": " + AdversarialSupport.figure(files)
+                        + " files fuzzed (" + AdversarialSupport.figure(changedWhileMapped) + " changed while mapped), "
+                        + AdversarialSupport.figure(valid) + " read, " + AdversarialSupport.figure(refused)
+                        + " refused with StatsFileException, slowest " + slowest + " ms");
         assertTrue(files > 0);
     }
 
@@ -96,8 +113,13 @@ class StatsFileFuzzTest {
         List<byte[]> out = new ArrayList<>();
         long[][] geometries = {{1 << 20, 16 << 10}, {256 << 10, 4 << 10}, {1 << 20, 64 << 10}};
         for (long[] g : geometries) {
-            try (Allocator a = Allocator.builder().arenaSize(g[0]).poolSize(g[1]).publishStats("fuzz")
-                    .publishDirectory(dir).publishPeriod(Duration.ofHours(1)).build()) {
+            try (Allocator a = Allocator.builder()
+                    .arenaSize(g[0])
+                    .poolSize(g[1])
+                    .publishStats("fuzz")
+                    .publishDirectory(dir)
+                    .publishPeriod(Duration.ofHours(1))
+                    .build()) {
                 List<Long> live = new ArrayList<>();
                 for (int i = 0; i < 4000; i++) {
                     live.add(a.malloc(1 + (i * 37) % 512));
@@ -145,7 +167,9 @@ class StatsFileFuzzTest {
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
             switch (r.nextInt(3)) {
                 case 0 -> {
-                    ByteBuffer v = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, extreme(r));
+                    ByteBuffer v = ByteBuffer.allocate(8)
+                            .order(ByteOrder.LITTLE_ENDIAN)
+                            .putLong(0, extreme(r));
                     ch.write(v, HEADER_FIELDS[r.nextInt(HEADER_FIELDS.length)]);
                 }
                 case 1 -> ch.truncate(r.nextInt(Math.max(1, bytes.length)));

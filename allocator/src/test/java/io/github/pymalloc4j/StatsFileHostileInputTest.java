@@ -42,7 +42,10 @@ class StatsFileHostileInputTest {
 
     @BeforeEach
     void publish() throws Exception {
-        allocator = Allocator.builder().publishStats("hostile").publishDirectory(dir).publishPeriod(Duration.ofHours(1))
+        allocator = Allocator.builder()
+                .publishStats("hostile")
+                .publishDirectory(dir)
+                .publishPeriod(Duration.ofHours(1))
                 .build();
         for (int i = 0; i < 3000; i++) {
             allocator.malloc(16 + (i % 300));
@@ -122,7 +125,8 @@ class StatsFileHostileInputTest {
                     raf.writeInt(Integer.reverseBytes(edit[1]));
                 }
                 String what = "offset " + edit[0] + " set to " + edit[1];
-                StatsFileException e = assertThrows(StatsFileException.class, () -> f.read().toJson(), what);
+                StatsFileException e =
+                        assertThrows(StatsFileException.class, () -> f.read().toJson(), what);
                 assertTrue(e.getMessage().contains("header"), what + ": " + e.getMessage());
             }
         }
@@ -152,18 +156,24 @@ class StatsFileHostileInputTest {
             fail("StatsFile.open blocked on a FIFO");
         }
         assertInstanceOf(StatsFileException.class, thrown.get());
-        assertTrue(thrown.get().getMessage().contains("not a regular file"), thrown.get().getMessage());
+        assertTrue(
+                thrown.get().getMessage().contains("not a regular file"),
+                thrown.get().getMessage());
     }
 
     @Test
     void devicesDirectoriesAndSymbolicLinksAreRefused() throws Exception {
-        Path link = Files.createSymbolicLink(dir.resolve("link.pm4j"), allocator.statsFile().orElseThrow());
+        Path link = Files.createSymbolicLink(
+                dir.resolve("link.pm4j"), allocator.statsFile().orElseThrow());
         for (Path p : new Path[] {Path.of("/dev/zero"), Path.of("/dev/null"), dir, link}) {
-            StatsFileException e = assertThrows(StatsFileException.class, () -> {
-                try (StatsFile f = StatsFile.open(p)) {
-                    f.read();
-                }
-            }, p.toString());
+            StatsFileException e = assertThrows(
+                    StatsFileException.class,
+                    () -> {
+                        try (StatsFile f = StatsFile.open(p)) {
+                            f.read();
+                        }
+                    },
+                    p.toString());
             assertTrue(e.getMessage().contains("not a regular file"), e.getMessage());
         }
     }
@@ -172,8 +182,12 @@ class StatsFileHostileInputTest {
 
     @Test
     void extremeValuesInEveryHeaderAndTotalsFieldNeitherThrowNorWrapAround() throws Exception {
-        int[] headerLongs = {StatsFileLayout.START_TIME_OFFSET, StatsFileLayout.HEARTBEAT_OFFSET,
-            StatsFileLayout.PERIOD_OFFSET, StatsFileLayout.PUBLISH_COUNT_OFFSET};
+        int[] headerLongs = {
+            StatsFileLayout.START_TIME_OFFSET,
+            StatsFileLayout.HEARTBEAT_OFFSET,
+            StatsFileLayout.PERIOD_OFFSET,
+            StatsFileLayout.PUBLISH_COUNT_OFFSET
+        };
         for (long value : new long[] {Long.MIN_VALUE, Long.MAX_VALUE, -1, 0}) {
             ByteBuffer b = ByteBuffer.wrap(published.clone()).order(ByteOrder.LITTLE_ENDIAN);
             for (int at : headerLongs) {
@@ -211,7 +225,9 @@ class StatsFileHostileInputTest {
             StatsFile.Snapshot s = f.read();
             assertTrue(s.stale(Duration.ZERO), "heartbeat at Long.MIN_VALUE ms is stale");
             assertTrue(s.stale(Duration.ofDays(365_000)), "even with a tolerance of a thousand years");
-            assertTrue(s.heartbeatAge().compareTo(Duration.ofDays(365_000)) > 0, s.heartbeatAge().toString());
+            assertTrue(
+                    s.heartbeatAge().compareTo(Duration.ofDays(365_000)) > 0,
+                    s.heartbeatAge().toString());
         }
         // a period of Long.MAX_VALUE ms tolerates any age; it does not wrap to a negative limit
         b.putLong(StatsFileLayout.HEARTBEAT_OFFSET, System.currentTimeMillis() - 60_000);
@@ -224,11 +240,37 @@ class StatsFileHostileInputTest {
 
     @Test
     void theNameIsEscapedForTerminals() throws Exception {
-        byte[] name = {'o', 'k', 0x1b, ']', '0', ';', 'p', 'w', 'n', 0x07, (byte) 0x9b, '2', 'J', (byte) 0xc2,
-            (byte) 0x9b, (byte) 0xff, (byte) 0xfe, 0x7f, '\\', '\n', '\r', (byte) 0xe2, (byte) 0x80, (byte) 0xae, 'z'};
+        byte[] name = {
+            'o',
+            'k',
+            0x1b,
+            ']',
+            '0',
+            ';',
+            'p',
+            'w',
+            'n',
+            0x07,
+            (byte) 0x9b,
+            '2',
+            'J',
+            (byte) 0xc2,
+            (byte) 0x9b,
+            (byte) 0xff,
+            (byte) 0xfe,
+            0x7f,
+            '\\',
+            '\n',
+            '\r',
+            (byte) 0xe2,
+            (byte) 0x80,
+            (byte) 0xae,
+            'z'
+        };
         byte[] bytes = published.clone();
-        java.util.Arrays.fill(bytes, StatsFileLayout.NAME_OFFSET, StatsFileLayout.NAME_OFFSET + StatsFileLayout.NAME_LENGTH,
-                (byte) 0);
+        java.util.Arrays.fill(
+                bytes, StatsFileLayout.NAME_OFFSET, StatsFileLayout.NAME_OFFSET + StatsFileLayout.NAME_LENGTH, (byte)
+                        0);
         System.arraycopy(name, 0, bytes, StatsFileLayout.NAME_OFFSET, name.length);
         Path p = dir.resolve("named.pm4j");
         Files.write(p, bytes);
@@ -236,8 +278,14 @@ class StatsFileHostileInputTest {
             StatsFile.Snapshot s = f.read();
             String n = s.name();
             assertTrue(n.startsWith("ok") && n.endsWith("z"), n);
-            n.chars().forEach(c -> assertTrue(c >= 0x20 && c != 0x7f && !(c >= 0x80 && c <= 0x9f) && c != 0xfffd
-                    && Character.getType(c) != Character.FORMAT, () -> "character " + Integer.toHexString(c) + " in " + n));
+            n.chars()
+                    .forEach(c -> assertTrue(
+                            c >= 0x20
+                                    && c != 0x7f
+                                    && !(c >= 0x80 && c <= 0x9f)
+                                    && c != 0xfffd
+                                    && Character.getType(c) != Character.FORMAT,
+                            () -> "character " + Integer.toHexString(c) + " in " + n));
             assertTrue(n.contains("\\x1b"), n);
             assertTrue(n.contains("\\xff"), n);
             assertTrue(n.contains("\\\\"), "a backslash is escaped too, so escapes are unambiguous: " + n);
@@ -250,7 +298,8 @@ class StatsFileHostileInputTest {
     // ------------------------------------------------------------------ helpers
 
     private static ByteBuffer header(byte[] file) {
-        return ByteBuffer.wrap(java.util.Arrays.copyOf(file, StatsFileLayout.ARENAS_OFFSET)).order(ByteOrder.LITTLE_ENDIAN);
+        return ByteBuffer.wrap(java.util.Arrays.copyOf(file, StatsFileLayout.ARENAS_OFFSET))
+                .order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** A file of {@code size} bytes whose first bytes are {@code prefix} and the rest a hole. */

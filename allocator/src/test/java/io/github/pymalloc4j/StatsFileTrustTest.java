@@ -45,7 +45,8 @@ class StatsFileTrustTest {
     /** A real statistics file published into dir, closed again, the copy kept under another pid's name. */
     private static Path statsFileIn(Path dir, String fileName) throws IOException {
         Path kept;
-        try (Allocator a = Allocator.builder().publishStats("trust").publishDirectory(dir).build()) {
+        try (Allocator a =
+                Allocator.builder().publishStats("trust").publishDirectory(dir).build()) {
             a.free(a.malloc(64));
             a.publishNow();
             kept = dir.resolve(fileName);
@@ -95,20 +96,28 @@ class StatsFileTrustTest {
         chmod(dir, "rwxrwxrwx");
 
         IOException e = assertThrows(IOException.class, () -> StatsFile.list(dir));
-        assertTrue(e.getMessage().contains("rwxrwxrwx") && e.getMessage().contains("refusing to list it"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("rwxrwxrwx") && e.getMessage().contains("refusing to list it"), e.getMessage());
         try (StatsFile f = StatsFile.open(file)) {
             String why = f.trustProblem().orElseThrow();
             assertTrue(why.startsWith("its directory") && why.contains("rwxrwxrwx"), why);
         }
-        UncheckedIOException w = assertThrows(UncheckedIOException.class,
-                () -> Allocator.builder().publishStats("loose").publishDirectory(dir).build());
-        assertTrue(w.getMessage().contains("rwxrwxrwx") && w.getMessage().contains("refusing to use it"), w.getMessage());
-        assertFalse(Files.list(dir).anyMatch(p -> p.getFileName().toString().contains("loose")),
+        UncheckedIOException w = assertThrows(
+                UncheckedIOException.class,
+                () -> Allocator.builder()
+                        .publishStats("loose")
+                        .publishDirectory(dir)
+                        .build());
+        assertTrue(
+                w.getMessage().contains("rwxrwxrwx") && w.getMessage().contains("refusing to use it"), w.getMessage());
+        assertFalse(
+                Files.list(dir).anyMatch(p -> p.getFileName().toString().contains("loose")),
                 "nothing was created in the refused directory");
 
         Files.setAttribute(dir, "unix:mode", 01777); // like /tmp: others can add files but not replace ours
         assertEquals(List.of(file), StatsFile.list(dir));
-        try (Allocator a = Allocator.builder().publishStats("sticky").publishDirectory(dir).build()) {
+        try (Allocator a =
+                Allocator.builder().publishStats("sticky").publishDirectory(dir).build()) {
             assertTrue(StatsFile.list(dir).contains(a.statsFile().orElseThrow()));
         }
     }
@@ -122,8 +131,12 @@ class StatsFileTrustTest {
 
         IOException e = assertThrows(IOException.class, () -> StatsFile.list(dir));
         assertTrue(e.getMessage().contains("owned by uid 65534"), e.getMessage());
-        UncheckedIOException w = assertThrows(UncheckedIOException.class,
-                () -> Allocator.builder().publishStats("theirs").publishDirectory(dir).build());
+        UncheckedIOException w = assertThrows(
+                UncheckedIOException.class,
+                () -> Allocator.builder()
+                        .publishStats("theirs")
+                        .publishDirectory(dir)
+                        .build());
         assertTrue(w.getMessage().contains("owned by uid 65534"), w.getMessage());
     }
 
@@ -131,8 +144,12 @@ class StatsFileTrustTest {
     void aSymbolicLinkIsNotADirectoryToPublishIn() throws Exception {
         Path real = Files.createDirectory(base.resolve("real"));
         Path link = Files.createSymbolicLink(base.resolve("link"), real);
-        UncheckedIOException w = assertThrows(UncheckedIOException.class,
-                () -> Allocator.builder().publishStats("linked").publishDirectory(link).build());
+        UncheckedIOException w = assertThrows(
+                UncheckedIOException.class,
+                () -> Allocator.builder()
+                        .publishStats("linked")
+                        .publishDirectory(link)
+                        .build());
         assertTrue(w.getMessage().contains("symbolic link"), w.getMessage());
         assertThrows(IOException.class, () -> StatsFile.list(link));
     }
@@ -152,9 +169,14 @@ class StatsFileTrustTest {
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(used)));
         assertEquals(used, StatsDirectory.publishDirectory(null, defaultDir), "the private directory is reused");
 
-        try (Allocator a = Allocator.builder().publishStats("fallback").publishDirectory(used).build()) {
+        try (Allocator a = Allocator.builder()
+                .publishStats("fallback")
+                .publishDirectory(used)
+                .build()) {
             Path file = a.statsFile().orElseThrow();
-            assertEquals(List.of(file), StatsDirectory.listDefault(defaultDir),
+            assertEquals(
+                    List.of(file),
+                    StatsDirectory.listDefault(defaultDir),
                     "the private directory is searched, the taken default one is not");
         }
     }

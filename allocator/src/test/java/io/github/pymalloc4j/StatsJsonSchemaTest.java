@@ -41,10 +41,14 @@ class StatsJsonSchemaTest {
     static void loadSchema() throws IOException {
         if (Boolean.getBoolean("pymalloc4j.writeSchema")) {
             Files.writeString(SCHEMA_FILE, StatsJsonSchema.generate());
-            Files.writeString(STATS_FORMAT, StatsJsonSchema.replaceSection(Files.readString(STATS_FORMAT), "totals",
-                    StatsJsonSchema.totalsTable()));
-            Files.writeString(DUMP_FORMAT, StatsJsonSchema.replaceSection(Files.readString(DUMP_FORMAT), "slots",
-                    StatsJsonSchema.slotTable()));
+            Files.writeString(
+                    STATS_FORMAT,
+                    StatsJsonSchema.replaceSection(
+                            Files.readString(STATS_FORMAT), "totals", StatsJsonSchema.totalsTable()));
+            Files.writeString(
+                    DUMP_FORMAT,
+                    StatsJsonSchema.replaceSection(
+                            Files.readString(DUMP_FORMAT), "slots", StatsJsonSchema.slotTable()));
         }
         schema = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
                 .getSchema(Files.readString(SCHEMA_FILE), InputFormat.JSON);
@@ -56,7 +60,9 @@ class StatsJsonSchemaTest {
 
     @Test
     void theCommittedSchemaIsTheOneGeneratedFromTheStatistics() throws IOException {
-        assertEquals(StatsJsonSchema.generate(), Files.readString(SCHEMA_FILE),
+        assertEquals(
+                StatsJsonSchema.generate(),
+                Files.readString(SCHEMA_FILE),
                 SCHEMA_FILE + " is out of date: run mvn -pl allocator test -Dtest=StatsJsonSchemaTest"
                         + " -Dpymalloc4j.writeSchema=true");
     }
@@ -64,17 +70,27 @@ class StatsJsonSchemaTest {
     @Test
     void theTablesOfTheDocsAreTheOnesGeneratedFromTheStatistics() throws IOException {
         String stats = Files.readString(STATS_FORMAT);
-        assertEquals(StatsJsonSchema.replaceSection(stats, "totals", StatsJsonSchema.totalsTable()), stats,
-                STATS_FORMAT + " is out of date: regenerate as said in " + getClass().getSimpleName());
+        assertEquals(
+                StatsJsonSchema.replaceSection(stats, "totals", StatsJsonSchema.totalsTable()),
+                stats,
+                STATS_FORMAT + " is out of date: regenerate as said in "
+                        + getClass().getSimpleName());
         String dump = Files.readString(DUMP_FORMAT);
-        assertEquals(StatsJsonSchema.replaceSection(dump, "slots", StatsJsonSchema.slotTable()), dump,
-                DUMP_FORMAT + " is out of date: regenerate as said in " + getClass().getSimpleName());
+        assertEquals(
+                StatsJsonSchema.replaceSection(dump, "slots", StatsJsonSchema.slotTable()),
+                dump,
+                DUMP_FORMAT + " is out of date: regenerate as said in "
+                        + getClass().getSimpleName());
     }
 
     @Test
     void everyStatisticHasAUniqueSlotKeyAndLabel() {
-        Set<Integer> slots = new HashSet<>(Set.of(StatsFileLayout.T_MAX_RESERVED, StatsFileLayout.T_PURGE_DELAY_NANOS,
-                StatsFileLayout.T_STATUS, StatsFileLayout.T_SMALL_REQUEST_THRESHOLD, StatsFileLayout.T_STATS_NANOS));
+        Set<Integer> slots = new HashSet<>(Set.of(
+                StatsFileLayout.T_MAX_RESERVED,
+                StatsFileLayout.T_PURGE_DELAY_NANOS,
+                StatsFileLayout.T_STATUS,
+                StatsFileLayout.T_SMALL_REQUEST_THRESHOLD,
+                StatsFileLayout.T_STATS_NANOS));
         Set<String> keys = new HashSet<>();
         Set<String> labels = new HashSet<>();
         for (Statistic s : Statistic.values()) {
@@ -100,7 +116,10 @@ class StatsJsonSchemaTest {
 
     @Test
     void aPublishedFileFollowsTheSameSchema() throws Exception {
-        try (Allocator a = Allocator.builder().publishStats("schema-test").publishDirectory(dir).build()) {
+        try (Allocator a = Allocator.builder()
+                .publishStats("schema-test")
+                .publishDirectory(dir)
+                .build()) {
             List<Long> keep = busy(a);
             a.publishNow();
             Path file = StatsFile.list(dir).getFirst();
@@ -111,7 +130,8 @@ class StatsJsonSchemaTest {
                 AllocatorStats live = a.stats();
                 StatsFile.Snapshot copy = f.read();
                 for (Statistic s : Statistic.values()) {
-                    if (s.unit() != Statistic.Unit.FRACTION && s != Statistic.HEAP_METADATA
+                    if (s.unit() != Statistic.Unit.FRACTION
+                            && s != Statistic.HEAP_METADATA
                             && s.group() != Statistic.Group.COUNTERS) {
                         assertEquals(live.get(s), copy.get(s), s + " in the file");
                     }
@@ -138,11 +158,11 @@ class StatsJsonSchemaTest {
     void readingAFractionAsALongAndTheReverseIsRefusedWithAClearMessage() {
         try (Allocator a = Allocator.create()) {
             AllocatorStats s = a.stats();
-            var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                    () -> s.get(Statistic.EXTERNAL_FRAGMENTATION));
+            var e = org.junit.jupiter.api.Assertions.assertThrows(
+                    IllegalArgumentException.class, () -> s.get(Statistic.EXTERNAL_FRAGMENTATION));
             assertTrue(e.getMessage().contains("fraction()"), e.getMessage());
-            var f = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                    () -> s.fraction(Statistic.MALLOCS));
+            var f = org.junit.jupiter.api.Assertions.assertThrows(
+                    IllegalArgumentException.class, () -> s.fraction(Statistic.MALLOCS));
             assertTrue(f.getMessage().contains("get()"), f.getMessage());
             assertEquals(s.externalFragmentation(), s.fraction(Statistic.EXTERNAL_FRAGMENTATION));
             assertEquals(s.bytesInAllocatedBlocks() - s.bytesRequested(), s.get(Statistic.INTERNAL_FRAGMENTATION));

@@ -52,7 +52,9 @@ class StatsPublisherTest {
             Path expected = dir.resolve(PID + "-unit-test.1.pm4j").toAbsolutePath();
             assertEquals(Optional.of(expected), a.statsFile());
             assertTrue(Files.isRegularFile(expected));
-            assertEquals(List.of(expected), StatsFile.list(dir).stream().map(Path::toAbsolutePath).toList(),
+            assertEquals(
+                    List.of(expected),
+                    StatsFile.list(dir).stream().map(Path::toAbsolutePath).toList(),
                     "only the published file, no temporary file left: " + listing());
             try (var files = Files.list(dir)) {
                 assertEquals(1, files.count(), listing());
@@ -69,7 +71,9 @@ class StatsPublisherTest {
                 assertTrue(s.publishCount() >= 1);
                 assertEquals(0, s.sequence() & 1);
                 assertTrue(s.processAlive());
-                assertFalse(s.stale(Duration.ZERO), () -> s.staleReason(Duration.ZERO).orElse(""));
+                assertFalse(
+                        s.stale(Duration.ZERO),
+                        () -> s.staleReason(Duration.ZERO).orElse(""));
                 assertFalse(s.writerClosed());
                 assertTrue(s.startTime().toEpochMilli() <= s.heartbeat().toEpochMilli());
                 assertEquals(1L << 20, s.arenaSize());
@@ -83,8 +87,9 @@ class StatsPublisherTest {
 
     @Test
     void theDefaultDirectoryIsPerUserAndOwnerOnly() throws Exception {
-        Path base = Files.isDirectory(Path.of("/dev/shm")) && Files.isWritable(Path.of("/dev/shm")) ?
-                Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
+        Path base = Files.isDirectory(Path.of("/dev/shm")) && Files.isWritable(Path.of("/dev/shm"))
+                ? Path.of("/dev/shm")
+                : Path.of(System.getProperty("java.io.tmpdir"));
         Path expectedDir = StatsFile.defaultDirectory();
         assertEquals(base, expectedDir.getParent());
         assertTrue(expectedDir.getFileName().toString().startsWith("pymalloc4j-"), expectedDir.toString());
@@ -92,7 +97,9 @@ class StatsPublisherTest {
         try (Allocator a = Allocator.builder().publishStats(name).build()) {
             Path file = a.statsFile().orElseThrow();
             assertEquals(expectedDir.resolve(PID + "-" + name + ".pm4j").toAbsolutePath(), file);
-            assertTrue(StatsFile.list().stream().anyMatch(p -> p.toAbsolutePath().equals(file)), StatsFile.list().toString());
+            assertTrue(
+                    StatsFile.list().stream().anyMatch(p -> p.toAbsolutePath().equals(file)),
+                    StatsFile.list().toString());
             if (expectedDir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
                 String mode = PosixFilePermissions.toString(Files.getPosixFilePermissions(expectedDir));
                 assertTrue(mode.endsWith("------"), "no access for group and others: " + mode);
@@ -120,8 +127,10 @@ class StatsPublisherTest {
         }
         a.close(); // idempotent
         assertEquals(List.of(), StatsFile.list(dir));
-        assertFalse(Thread.getAllStackTraces().keySet().stream()
-                .anyMatch(t -> t.getName().equals("pymalloc4j-publisher-closing")), "publisher thread stopped");
+        assertFalse(
+                Thread.getAllStackTraces().keySet().stream()
+                        .anyMatch(t -> t.getName().equals("pymalloc4j-publisher-closing")),
+                "publisher thread stopped");
     }
 
     @Test
@@ -135,15 +144,22 @@ class StatsPublisherTest {
 
     @Test
     void theSameNameTwiceInOneProcessGetsTwoFiles() throws Exception {
-        try (Allocator a = publishing("twice").build(); Allocator b = publishing("twice").build()) {
-            assertEquals(dir.resolve(PID + "-twice.pm4j").toAbsolutePath(), a.statsFile().orElseThrow());
-            assertEquals(dir.resolve(PID + "-twice-2.pm4j").toAbsolutePath(), b.statsFile().orElseThrow());
+        try (Allocator a = publishing("twice").build();
+                Allocator b = publishing("twice").build()) {
+            assertEquals(
+                    dir.resolve(PID + "-twice.pm4j").toAbsolutePath(),
+                    a.statsFile().orElseThrow());
+            assertEquals(
+                    dir.resolve(PID + "-twice-2.pm4j").toAbsolutePath(),
+                    b.statsFile().orElseThrow());
             try (StatsFile f = StatsFile.open(b.statsFile().orElseThrow())) {
                 assertEquals("twice-2", f.read().name());
             }
             String longName = "n".repeat(48);
-            try (Allocator c = publishing(longName).build(); Allocator d = publishing(longName).build()) {
-                assertEquals(dir.resolve(PID + "-" + "n".repeat(46) + "-2.pm4j").toAbsolutePath(),
+            try (Allocator c = publishing(longName).build();
+                    Allocator d = publishing(longName).build()) {
+                assertEquals(
+                        dir.resolve(PID + "-" + "n".repeat(46) + "-2.pm4j").toAbsolutePath(),
                         d.statsFile().orElseThrow());
                 assertTrue(c.statsFile().isPresent());
             }
@@ -154,28 +170,42 @@ class StatsPublisherTest {
     @Test
     void badBuilderValuesAreRefused() {
         Allocator.Builder b = Allocator.builder();
-        for (String bad : new String[] {null, "", "has space", "a/b", "..\u00e9", "x".repeat(49), "tab\t", "semi;colon"}) {
+        for (String bad :
+                new String[] {null, "", "has space", "a/b", "..\u00e9", "x".repeat(49), "tab\t", "semi;colon"}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.publishStats(bad), bad);
             assertTrue(e.getMessage().contains("[A-Za-z0-9._-]"), e.getMessage());
         }
-        for (Duration bad : new Duration[] {null, Duration.ZERO, Duration.ofMillis(99), Duration.ofMillis(-5),
-                Duration.ofHours(1).plusMillis(1)}) {
+        for (Duration bad : new Duration[] {
+            null,
+            Duration.ZERO,
+            Duration.ofMillis(99),
+            Duration.ofMillis(-5),
+            Duration.ofHours(1).plusMillis(1)
+        }) {
             assertThrows(IllegalArgumentException.class, () -> b.publishPeriod(bad), String.valueOf(bad));
         }
         assertThrows(IllegalArgumentException.class, () -> b.publishDirectory(null));
-        b.publishStats("x".repeat(48)).publishStats("A-z_0.9").publishPeriod(Duration.ofMillis(100))
+        b.publishStats("x".repeat(48))
+                .publishStats("A-z_0.9")
+                .publishPeriod(Duration.ofMillis(100))
                 .publishPeriod(Duration.ofHours(1));
     }
 
     @Test
     void anUnusableDirectoryFailsTheBuildWhenTheBuilderAskedForPublishing() throws Exception {
         Path notADirectory = Files.writeString(dir.resolve("plain-file"), "x");
-        UncheckedIOException e = assertThrows(UncheckedIOException.class,
-                () -> Allocator.builder().publishStats("nowhere").publishDirectory(notADirectory.resolve("sub")).build());
+        UncheckedIOException e = assertThrows(
+                UncheckedIOException.class,
+                () -> Allocator.builder()
+                        .publishStats("nowhere")
+                        .publishDirectory(notADirectory.resolve("sub"))
+                        .build());
         assertTrue(e.getMessage().contains("nowhere"), e.getMessage());
         // nothing was left behind: the same name is free again
         try (Allocator a = publishing("nowhere").build()) {
-            assertEquals(dir.resolve(PID + "-nowhere.pm4j").toAbsolutePath(), a.statsFile().orElseThrow());
+            assertEquals(
+                    dir.resolve(PID + "-nowhere.pm4j").toAbsolutePath(),
+                    a.statsFile().orElseThrow());
         }
     }
 
@@ -197,8 +227,13 @@ class StatsPublisherTest {
                 }
                 a.publishNow();
                 // the builder's own choice wins over the properties
-                try (Allocator b = Allocator.builder().publishStats("from-builder").publishDirectory(dir).build()) {
-                    assertEquals(dir.resolve(PID + "-from-builder.pm4j").toAbsolutePath(), b.statsFile().orElseThrow());
+                try (Allocator b = Allocator.builder()
+                        .publishStats("from-builder")
+                        .publishDirectory(dir)
+                        .build()) {
+                    assertEquals(
+                            dir.resolve(PID + "-from-builder.pm4j").toAbsolutePath(),
+                            b.statsFile().orElseThrow());
                     try (StatsFile f = StatsFile.open(b.statsFile().orElseThrow())) {
                         assertEquals(Duration.ofSeconds(1), f.read().publishPeriod());
                     }
@@ -222,7 +257,9 @@ class StatsPublisherTest {
                 assertEquals(Optional.empty(), a.statsFile());
             }
             System.setProperty(StatsPublisher.PERIOD_PROPERTY, "100");
-            System.setProperty(StatsPublisher.DIRECTORY_PROPERTY, Files.writeString(dir.resolve("f"), "").resolve("d").toString());
+            System.setProperty(
+                    StatsPublisher.DIRECTORY_PROPERTY,
+                    Files.writeString(dir.resolve("f"), "").resolve("d").toString());
             try (Allocator a = Allocator.builder().build()) {
                 assertEquals(Optional.empty(), a.statsFile());
             }
@@ -241,8 +278,11 @@ class StatsPublisherTest {
     @Test
     void fieldsMatchStatsAfterPublishNow() throws Exception {
         // A purge delay of a minute: no maintenance round changes anything between the two snapshots.
-        try (Allocator a = publishing("fields").purgeDelay(Duration.ofMinutes(1)).maxReservedBytes(64L << 20)
-                .publishPeriod(Duration.ofHours(1)).build()) {
+        try (Allocator a = publishing("fields")
+                .purgeDelay(Duration.ofMinutes(1))
+                .maxReservedBytes(64L << 20)
+                .publishPeriod(Duration.ofHours(1))
+                .build()) {
             // fill MAX_KEPT_EMPTY + 2 pools of class 31 and start one more; emptied (below), the heap keeps
             // MAX_KEPT_EMPTY of them and gives the others back to their arena, where they are published as
             // class -1
@@ -272,7 +312,8 @@ class StatsPublisherTest {
             }
             a.publishNow();
             AllocatorStats st = a.stats();
-            assertTrue(st.arenas().stream().flatMap(x -> x.pools().stream()).anyMatch(p -> p.sizeClass() == -1),
+            assertTrue(
+                    st.arenas().stream().flatMap(x -> x.pools().stream()).anyMatch(p -> p.sizeClass() == -1),
                     "test setup: an empty carved pool");
             try (StatsFile f = StatsFile.open(a.statsFile().orElseThrow())) {
                 StatsFile.Snapshot s = f.read();
@@ -326,7 +367,11 @@ class StatsPublisherTest {
                     assertEquals(x.poolsTotal(), y.poolsTotal());
                     assertEquals(x.poolsCarved(), y.poolsCarved());
                     assertEquals(x.poolsFree(), y.poolsFree());
-                    assertEquals(x.pools().stream().mapToLong(AllocatorStats.PoolStats::blocksInUse).sum(), y.blocksInUse());
+                    assertEquals(
+                            x.pools().stream()
+                                    .mapToLong(AllocatorStats.PoolStats::blocksInUse)
+                                    .sum(),
+                            y.blocksInUse());
                     assertEquals(x.poolsTotal(), y.pools().size());
                     for (AllocatorStats.PoolStats p : x.pools()) {
                         StatsFile.PoolRecord q = y.pool(p.index());
@@ -338,7 +383,8 @@ class StatsPublisherTest {
                         sawEmpty |= q.sizeClass() == StatsFile.PoolRecord.EMPTY;
                     }
                     for (int k = x.poolsCarved(); k < x.poolsTotal(); k++) {
-                        assertEquals(StatsFile.PoolRecord.NEVER_CARVED, y.pool(k).sizeClass());
+                        assertEquals(
+                                StatsFile.PoolRecord.NEVER_CARVED, y.pool(k).sizeClass());
                         assertFalse(y.pool(k).carved());
                         sawNeverCarved = true;
                     }
@@ -401,13 +447,15 @@ class StatsPublisherTest {
 
     @Test
     void heartbeatAdvancesWithThePeriod() throws Exception {
-        try (Allocator a = publishing("beat").publishPeriod(Duration.ofMillis(100)).build();
-             StatsFile f = StatsFile.open(a.statsFile().orElseThrow())) {
+        try (Allocator a =
+                        publishing("beat").publishPeriod(Duration.ofMillis(100)).build();
+                StatsFile f = StatsFile.open(a.statsFile().orElseThrow())) {
             StatsFile.Snapshot first = f.read();
             Thread.sleep(550);
             StatsFile.Snapshot second = f.read();
             long beats = second.publishCount() - first.publishCount();
-            long advanced = second.heartbeat().toEpochMilli() - first.heartbeat().toEpochMilli();
+            long advanced =
+                    second.heartbeat().toEpochMilli() - first.heartbeat().toEpochMilli();
             assertTrue(beats >= 3 && beats <= 7, "publishes in 550 ms at 100 ms: " + beats);
             assertTrue(advanced >= 250, "heartbeat advanced " + advanced + " ms");
             assertTrue(second.heartbeatAge().toMillis() < 300, "fresh: " + second.heartbeatAge());
@@ -420,13 +468,16 @@ class StatsPublisherTest {
 
     @Test
     void arenasBeyondTheCapacityAreTruncatedByAddress() throws Exception {
-        try (Allocator a = Allocator.builder().arenaSize(64L << 10).poolSize(16L << 10)
-                .purgeDelay(Duration.ofMinutes(1)).build()) {
+        try (Allocator a = Allocator.builder()
+                .arenaSize(64L << 10)
+                .poolSize(16L << 10)
+                .purgeDelay(Duration.ofMinutes(1))
+                .build()) {
             for (int i = 0; i < 32 * 4 * 3 + 1; i++) {
                 a.malloc(512); // 32 per pool, 4 pools per arena: at least 4 arenas
             }
-            StatsPublisher p = StatsPublisher.start(a::stats, 64L << 10, 16L << 10, "truncated",
-                    Duration.ofHours(1), dir, 2);
+            StatsPublisher p =
+                    StatsPublisher.start(a::stats, 64L << 10, 16L << 10, "truncated", Duration.ofHours(1), dir, 2);
             try (StatsFile f = StatsFile.open(p.path())) {
                 StatsFile.Snapshot s = f.read();
                 AllocatorStats st = a.stats();
@@ -449,8 +500,10 @@ class StatsPublisherTest {
 
     @Test
     void aReaderHammeringTheFileNeverSeesATornSnapshot() throws Exception {
-        try (Allocator a = publishing("hammer").publishPeriod(Duration.ofMillis(100)).build();
-             StatsFile f = StatsFile.open(a.statsFile().orElseThrow())) {
+        try (Allocator a = publishing("hammer")
+                        .publishPeriod(Duration.ofMillis(100))
+                        .build();
+                StatsFile f = StatsFile.open(a.statsFile().orElseThrow())) {
             AtomicBoolean stop = new AtomicBoolean();
             AtomicReference<Throwable> failure = new AtomicReference<>();
             List<Thread> threads = new ArrayList<>();
@@ -506,8 +559,8 @@ class StatsPublisherTest {
                 t.join(10_000);
             }
             assertNull(failure.get(), () -> "worker failed: " + failure.get());
-            System.out.println("[StatsPublisherTest] " + reads + " consistent reads, " + f.retries() +
-                    " torn copies retried, " + extraPublishes.get() + " publishNow calls, publishCount " + lastCount);
+            System.out.println("[StatsPublisherTest] " + reads + " consistent reads, " + f.retries()
+                    + " torn copies retried, " + extraPublishes.get() + " publishNow calls, publishCount " + lastCount);
             assertTrue(reads > 100, "reads: " + reads);
             assertTrue(lastCount > 20, "publishes: " + lastCount);
         }
@@ -572,7 +625,8 @@ class StatsPublisherTest {
                 StatsFile.Snapshot s = f.read();
                 assertTrue(s.processAlive());
                 assertTrue(s.stale(Duration.ZERO));
-                assertTrue(s.staleReason(Duration.ofSeconds(30)).orElseThrow().startsWith("last heartbeat"),
+                assertTrue(
+                        s.staleReason(Duration.ofSeconds(30)).orElseThrow().startsWith("last heartbeat"),
                         s.staleReason(Duration.ofSeconds(30)).orElseThrow());
                 assertFalse(s.stale(Duration.ofHours(1)), "tolerated by the caller's maximum age");
             }
@@ -580,8 +634,12 @@ class StatsPublisherTest {
             // a dead writer that stopped mid-update: the reader gives up quickly and says why
             Path midUpdate = dir.resolve(deadPid + "-mid.pm4j");
             long seq = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(StatsFileLayout.SEQUENCE_OFFSET);
-            Files.write(midUpdate, withLong(withLong(bytes, StatsFileLayout.PID_OFFSET, deadPid),
-                    StatsFileLayout.SEQUENCE_OFFSET, seq + 1));
+            Files.write(
+                    midUpdate,
+                    withLong(
+                            withLong(bytes, StatsFileLayout.PID_OFFSET, deadPid),
+                            StatsFileLayout.SEQUENCE_OFFSET,
+                            seq + 1));
             try (StatsFile f = StatsFile.open(midUpdate)) {
                 StatsFileException e = assertThrows(StatsFileException.class, f::read);
                 assertTrue(e.getMessage().contains("stale") && e.getMessage().contains("not running"), e.getMessage());
@@ -601,12 +659,14 @@ class StatsPublisherTest {
 
     @Test
     void truncatedForeignAndWrongVersionFilesAreRejectedClearly() throws Exception {
-        try (Allocator a = publishing("source").publishPeriod(Duration.ofHours(1)).build()) {
+        try (Allocator a =
+                publishing("source").publishPeriod(Duration.ofHours(1)).build()) {
             a.publishNow();
             byte[] bytes = Files.readAllBytes(a.statsFile().orElseThrow());
 
             assertRejected("short", Arrays.copyOf(bytes, 100), "truncated", "100 bytes");
-            assertRejected("records", Arrays.copyOf(bytes, bytes.length - 4096), "truncated", "declares " + bytes.length);
+            assertRejected(
+                    "records", Arrays.copyOf(bytes, bytes.length - 4096), "truncated", "declares " + bytes.length);
             assertRejected("empty", new byte[0], "empty");
             byte[] v2 = bytes.clone();
             v2[StatsFileLayout.VERSION_OFFSET] = 2;
@@ -625,7 +685,8 @@ class StatsPublisherTest {
                 StatsFileException e = assertThrows(StatsFileException.class, f::read);
                 assertTrue(e.getMessage().contains("corrupt"), e.getMessage());
             }
-            StatsFileException missing = assertThrows(StatsFileException.class, () -> StatsFile.open(dir.resolve("none.pm4j")));
+            StatsFileException missing =
+                    assertThrows(StatsFileException.class, () -> StatsFile.open(dir.resolve("none.pm4j")));
             assertTrue(missing.getMessage().contains("none.pm4j"), missing.getMessage());
         }
     }
@@ -633,11 +694,14 @@ class StatsPublisherTest {
     private void assertRejected(String name, byte[] content, String... keywords) throws Exception {
         Path p = dir.resolve(name + ".pm4j");
         Files.write(p, content);
-        StatsFileException e = assertThrows(StatsFileException.class, () -> {
-            try (StatsFile f = StatsFile.open(p)) {
-                f.read();
-            }
-        }, name);
+        StatsFileException e = assertThrows(
+                StatsFileException.class,
+                () -> {
+                    try (StatsFile f = StatsFile.open(p)) {
+                        f.read();
+                    }
+                },
+                name);
         String m = e.getMessage();
         assertFalse(m.contains("\n"), "one line: " + m);
         assertTrue(m.contains(p.toString()), "names the file: " + m);

@@ -35,7 +35,8 @@ final class StressSupport {
 
     /** Whether a refusal says "double free". */
     static boolean isDoubleFree(IllegalArgumentException e) {
-        return e.getMessage() != null && e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("double free");
+        return e.getMessage() != null
+                && e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("double free");
     }
 
     /** Pattern seed of block {@code id} of worker {@code thread} in a test with seed {@code testSeed}. */
@@ -120,7 +121,8 @@ final class StressSupport {
             for (Thread t : threads) {
                 t.join(10_000);
                 if (t.isAlive()) {
-                    throw new AssertionError("worker " + t.getName() + " does not end; the allocator cannot be closed safely");
+                    throw new AssertionError(
+                            "worker " + t.getName() + " does not end; the allocator cannot be closed safely");
                 }
             }
             Throwable f = failure.get();
@@ -206,8 +208,11 @@ final class StressSupport {
      * the threads are quiet, so the full {@link TestSupport#assertConsistent} is for quiescent snapshots.
      */
     static void assertIdentity(AllocatorStats s, String ctx) {
-        long sum = s.bytesInAllocatedBlocks() + s.bytesPendingRemoteFree() + s.bytesInAvailableBlocks()
-                + s.bytesInUnusedPools() + s.bytesLostToQuantization();
+        long sum = s.bytesInAllocatedBlocks()
+                + s.bytesPendingRemoteFree()
+                + s.bytesInAvailableBlocks()
+                + s.bytesInUnusedPools()
+                + s.bytesLostToQuantization();
         org.junit.jupiter.api.Assertions.assertEquals(s.arenaBytes(), sum, () -> ctx + ": byte identity");
         org.junit.jupiter.api.Assertions.assertEquals(s.arenasCurrent() * s.arenaSize(), s.arenaBytes(), ctx);
         org.junit.jupiter.api.Assertions.assertEquals(s.arenaBytes() + s.largeBytes(), s.reservedBytes(), ctx);
@@ -216,7 +221,8 @@ final class StressSupport {
             for (var p : a.pools()) {
                 if (p.sizeClass() >= 0) {
                     pools++;
-                    if (p.blocksInUse() < 0 || p.pendingRemoteFrees() < 0
+                    if (p.blocksInUse() < 0
+                            || p.pendingRemoteFrees() < 0
                             || p.blocksInUse() + p.pendingRemoteFrees() > p.capacity()) {
                         throw new AssertionError(ctx + ": pool " + p);
                     }
@@ -231,7 +237,8 @@ final class StressSupport {
         return "arenas=" + s.arenasCurrent() + " reserved=" + s.reservedBytes() + " blocksInUse="
                 + TestSupport.totalBlocksInUse(s) + " pending=" + pendingRemoteFrees(s) + " committed="
                 + s.committedBytes() + " freeNotReturned=" + s.freeNotReturnedBytes() + " orphanPools="
-                + s.orphanPools() + " orphanedBlocks=" + s.orphanedBlocksInUse() + " heaps=" + s.heaps().size()
+                + s.orphanPools() + " orphanedBlocks=" + s.orphanedBlocksInUse() + " heaps="
+                + s.heaps().size()
                 + " mallocs=" + s.mallocs() + " frees=" + s.frees() + " remoteFrees=" + s.remoteFrees()
                 + " doubleFreesDetected=" + s.doubleFreesDetected() + " decommitted=" + s.poolsDecommitted()
                 + " rounds=" + s.maintenanceRounds() + " maintenanceFailure=" + s.maintenanceFailure();

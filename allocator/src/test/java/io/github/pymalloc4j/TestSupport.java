@@ -98,8 +98,8 @@ final class TestSupport {
     static void assertPattern(long address, long size, long seed, Supplier<String> ctx) {
         long m = patternMismatch(address, size, seed);
         if (m >= 0) {
-            fail(ctx.get() + ": pattern of block 0x" + Long.toHexString(address) + " (" + size
-                    + " bytes, seed " + seed + ") corrupted at offset " + m);
+            fail(ctx.get() + ": pattern of block 0x" + Long.toHexString(address) + " (" + size + " bytes, seed " + seed
+                    + ") corrupted at offset " + m);
         }
     }
 
@@ -188,19 +188,32 @@ final class TestSupport {
      */
     static void assertConsistent(AllocatorStats s, String ctx) {
         String c = ctx.isEmpty() ? "" : ctx + ": ";
-        long sum = s.bytesInAllocatedBlocks() + s.bytesPendingRemoteFree() + s.bytesInAvailableBlocks()
-                + s.bytesInUnusedPools() + s.bytesLostToQuantization();
-        assertEquals(s.arenaBytes(), sum, () -> c + "identity allocated+pending+available+unusedPools+quantization == arenaBytes "
-                + "(" + s.bytesInAllocatedBlocks() + "+" + s.bytesPendingRemoteFree() + "+" + s.bytesInAvailableBlocks() + "+"
-                + s.bytesInUnusedPools() + "+" + s.bytesLostToQuantization() + ")");
+        long sum = s.bytesInAllocatedBlocks()
+                + s.bytesPendingRemoteFree()
+                + s.bytesInAvailableBlocks()
+                + s.bytesInUnusedPools()
+                + s.bytesLostToQuantization();
+        assertEquals(
+                s.arenaBytes(),
+                sum,
+                () -> c + "identity allocated+pending+available+unusedPools+quantization == arenaBytes "
+                        + "(" + s.bytesInAllocatedBlocks() + "+" + s.bytesPendingRemoteFree() + "+"
+                        + s.bytesInAvailableBlocks() + "+"
+                        + s.bytesInUnusedPools() + "+" + s.bytesLostToQuantization() + ")");
         assertEquals(s.arenaBytes(), s.accountedBytes(), () -> c + "accountedBytes() == arenaBytes()");
-        assertEquals(s.arenasCurrent() * s.arenaSize(), s.arenaBytes(), () -> c + "arenaBytes == arenasCurrent * arenaSize");
+        assertEquals(
+                s.arenasCurrent() * s.arenaSize(), s.arenaBytes(), () -> c + "arenaBytes == arenasCurrent * arenaSize");
         assertEquals(s.arenasCurrent(), s.arenas().size(), () -> c + "arenas().size() == arenasCurrent");
-        assertEquals(s.arenasCurrent(), s.arenasAllocatedTotal() - s.arenasReclaimed(),
+        assertEquals(
+                s.arenasCurrent(),
+                s.arenasAllocatedTotal() - s.arenasReclaimed(),
                 () -> c + "arenasCurrent == allocatedTotal - reclaimed");
         assertTrue(s.arenasHighWater() >= s.arenasCurrent(), () -> c + "highWater >= current");
         assertTrue(s.arenasHighWater() <= s.arenasAllocatedTotal(), () -> c + "highWater <= allocatedTotal");
-        assertEquals(s.arenaBytes() + s.largeBytes(), s.reservedBytes(), () -> c + "reservedBytes == arenaBytes + largeBytes");
+        assertEquals(
+                s.arenaBytes() + s.largeBytes(),
+                s.reservedBytes(),
+                () -> c + "reservedBytes == arenaBytes + largeBytes");
         assertTrue(s.reservedBytes() <= s.maxReservedBytes(), () -> c + "reservedBytes <= maxReservedBytes");
         assertEquals(Allocator.SMALL_REQUEST_THRESHOLD, s.smallRequestThreshold(), () -> c + "smallRequestThreshold");
         assertTrue(s.largeAllocations() >= 0 && s.largeBytes() >= 0, () -> c + "large counters non-negative");
@@ -217,11 +230,15 @@ final class TestSupport {
         long prevArena = Long.MIN_VALUE;
         int whollyFree = 0;
         for (var a : s.arenas()) {
-            assertTrue(Long.compareUnsigned(a.address(), prevArena) > 0 || prevArena == Long.MIN_VALUE,
+            assertTrue(
+                    Long.compareUnsigned(a.address(), prevArena) > 0 || prevArena == Long.MIN_VALUE,
                     () -> c + "arenas in ascending address order");
             prevArena = a.address();
-            assertTrue(a.poolsTotal() > 0 && a.poolsTotal() <= s.arenaSize() / s.poolSize(), () -> c + "poolsTotal " + a);
-            assertTrue(a.poolsCarved() >= 0 && a.poolsCarved() <= a.poolsTotal(), () -> c + "poolsCarved " + a.poolsCarved());
+            assertTrue(
+                    a.poolsTotal() > 0 && a.poolsTotal() <= s.arenaSize() / s.poolSize(), () -> c + "poolsTotal " + a);
+            assertTrue(
+                    a.poolsCarved() >= 0 && a.poolsCarved() <= a.poolsTotal(),
+                    () -> c + "poolsCarved " + a.poolsCarved());
             assertTrue(a.poolsFree() >= 0 && a.poolsFree() <= a.poolsTotal(), () -> c + "poolsFree " + a.poolsFree());
             assertTrue(a.pools().size() <= a.poolsTotal(), () -> c + "pools().size() <= poolsTotal");
             int used = 0;
@@ -234,12 +251,16 @@ final class TestSupport {
                 used++;
                 assertTrue(p.sizeClass() < 32, () -> c + "pool size class " + p);
                 assertEquals(16 * (p.sizeClass() + 1), p.blockSize(), () -> c + "pool blockSize " + p);
-                assertTrue(p.capacity() > 0 && (long) p.capacity() * p.blockSize() <= s.poolSize(),
+                assertTrue(
+                        p.capacity() > 0 && (long) p.capacity() * p.blockSize() <= s.poolSize(),
                         () -> c + "pool capacity " + p);
-                assertTrue(p.capacity() >= (s.poolSize() - 512) / p.blockSize(), () -> c + "pool capacity too small " + p);
+                assertTrue(
+                        p.capacity() >= (s.poolSize() - 512) / p.blockSize(), () -> c + "pool capacity too small " + p);
                 // 0 live blocks is allowed: a heap keeps the last pool of a class until the purge delay
                 // passes, and a pool may hold only blocks freed by other threads, awaiting collection.
-                assertTrue(p.blocksInUse() >= 0 && p.pendingRemoteFrees() >= 0
+                assertTrue(
+                        p.blocksInUse() >= 0
+                                && p.pendingRemoteFrees() >= 0
                                 && p.blocksInUse() + p.pendingRemoteFrees() <= p.capacity(),
                         () -> c + "a pool serving a class holds 0..capacity blocks, live or pending: " + p);
                 poolsPerClass[p.sizeClass()]++;
@@ -262,14 +283,28 @@ final class TestSupport {
             final int idx = i;
             assertEquals(i, k.index(), () -> c + "class index");
             assertEquals(16 * (i + 1), k.blockSize(), () -> c + "class " + idx + " blockSize");
-            assertEquals(poolsPerClass[i], k.pools(), () -> c + "class " + idx + " pools == pools of that class in arenas()");
-            assertEquals(inUsePerClass[i], k.blocksInUse(), () -> c + "class " + idx + " blocksInUse == sum over its pools");
-            assertEquals(availPerClass[i], k.blocksAvailable(), () -> c + "class " + idx + " blocksAvailable == sum(capacity - inUse - pending)");
-            assertEquals(pendingPerClass[i], k.pendingRemoteFrees(), () -> c + "class " + idx + " pendingRemoteFrees == sum over its pools");
+            assertEquals(
+                    poolsPerClass[i],
+                    k.pools(),
+                    () -> c + "class " + idx + " pools == pools of that class in arenas()");
+            assertEquals(
+                    inUsePerClass[i], k.blocksInUse(), () -> c + "class " + idx + " blocksInUse == sum over its pools");
+            assertEquals(
+                    availPerClass[i],
+                    k.blocksAvailable(),
+                    () -> c + "class " + idx + " blocksAvailable == sum(capacity - inUse - pending)");
+            assertEquals(
+                    pendingPerClass[i],
+                    k.pendingRemoteFrees(),
+                    () -> c + "class " + idx + " pendingRemoteFrees == sum over its pools");
             assertEquals(k.blocksInUse() * k.blockSize(), k.bytesInUse(), () -> c + "class " + idx + " bytesInUse");
-            assertTrue(k.bytesRequested() <= k.bytesInUse() && k.bytesRequested() >= 0,
+            assertTrue(
+                    k.bytesRequested() <= k.bytesInUse() && k.bytesRequested() >= 0,
                     () -> c + "class " + idx + " bytesRequested within bytesInUse");
-            assertEquals(k.bytesInUse() - k.bytesRequested(), k.internalWaste(), () -> c + "class " + idx + " internalWaste");
+            assertEquals(
+                    k.bytesInUse() - k.bytesRequested(),
+                    k.internalWaste(),
+                    () -> c + "class " + idx + " internalWaste");
             long tot = k.blocksInUse() + k.pendingRemoteFrees() + k.blocksAvailable();
             double u = tot == 0 ? 0.0 : (double) k.blocksInUse() / tot;
             assertEquals(u, k.utilisation(), 1e-9, () -> c + "class " + idx + " utilisation");
@@ -279,12 +314,17 @@ final class TestSupport {
             requested += k.bytesRequested();
         }
         assertEquals(alloc, s.bytesInAllocatedBlocks(), () -> c + "bytesInAllocatedBlocks == sum of class bytesInUse");
-        assertEquals(avail, s.bytesInAvailableBlocks(), () -> c + "bytesInAvailableBlocks == sum blocksAvailable*blockSize");
+        assertEquals(
+                avail, s.bytesInAvailableBlocks(), () -> c + "bytesInAvailableBlocks == sum blocksAvailable*blockSize");
         assertEquals(pending, s.bytesPendingRemoteFree(), () -> c + "bytesPendingRemoteFree == sum over classes");
-        assertEquals(poolBlockBytes, s.bytesInAllocatedBlocks() + s.bytesPendingRemoteFree() + s.bytesInAvailableBlocks(),
+        assertEquals(
+                poolBlockBytes,
+                s.bytesInAllocatedBlocks() + s.bytesPendingRemoteFree() + s.bytesInAvailableBlocks(),
                 () -> c + "allocated + pending + available == sum over used pools of capacity*blockSize");
         assertEquals(requested, s.bytesRequested(), () -> c + "bytesRequested == sum over classes");
-        assertEquals(s.bytesInAllocatedBlocks() - s.bytesRequested(), s.internalFragmentationBytes(),
+        assertEquals(
+                s.bytesInAllocatedBlocks() - s.bytesRequested(),
+                s.internalFragmentationBytes(),
                 () -> c + "internalFragmentationBytes");
         double ext = s.arenaBytes() == 0 ? 0.0 : 1.0 - (double) s.bytesInAllocatedBlocks() / s.arenaBytes();
         assertEquals(ext, s.externalFragmentation(), 1e-9, () -> c + "externalFragmentation");
@@ -402,10 +442,16 @@ final class TestSupport {
      */
     static ChildResult runInChildJvm(Class<?> main, String... args) throws Exception {
         String javaBin = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-        List<String> cmd = new ArrayList<>(List.of(javaBin, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                "-XX:+UnlockDiagnosticVMOptions", "-XX:-CreateCoredumpOnCrash",
+        List<String> cmd = new ArrayList<>(List.of(
+                javaBin,
+                "--enable-native-access=ALL-UNNAMED",
+                "-Xmx256m",
+                "-XX:+UnlockDiagnosticVMOptions",
+                "-XX:-CreateCoredumpOnCrash",
                 "-XX:ErrorFile=" + System.getProperty("java.io.tmpdir") + "/pymalloc4j-child-hs_err_%p.log",
-                "-cp", System.getProperty("java.class.path"), main.getName()));
+                "-cp",
+                System.getProperty("java.class.path"),
+                main.getName()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         byte[] out = p.getInputStream().readAllBytes();

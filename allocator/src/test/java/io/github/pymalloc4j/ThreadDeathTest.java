@@ -138,14 +138,19 @@ class ThreadDeathTest {
 
                 // maintenance abandons the dead threads' heaps: they leave stats().heaps(), their pools are orphans
                 long t0 = System.nanoTime();
-                var s = awaitStats(a, 2_000, x -> x.heaps().stream().noneMatch(
-                        h -> h.threadName() != null && h.threadName().startsWith(name + "-")));
+                var s = awaitStats(
+                        a,
+                        2_000,
+                        x -> x.heaps().stream()
+                                .noneMatch(h ->
+                                        h.threadName() != null && h.threadName().startsWith(name + "-")));
                 long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
                 maxAbandonMs = Math.max(maxAbandonMs, ms);
                 String sctx = rctx + ": after the threads died (" + ms + " ms): " + summary(s);
                 assertConsistent(s, sctx);
                 for (var h : s.heaps()) {
-                    assertTrue(h.threadName() == null || !h.threadName().startsWith(name + "-"),
+                    assertTrue(
+                            h.threadName() == null || !h.threadName().startsWith(name + "-"),
                             () -> sctx + ": heap of a dead thread still listed after 2 s: " + h);
                 }
                 assertTrue(s.orphanPools() > 0, sctx + ": the dead threads' live blocks are in orphan pools");
@@ -174,10 +179,12 @@ class ThreadDeathTest {
                     checkAndFree(a, b, () -> rctx + ": survivor seed " + b.seed());
                 }
                 frees += keep.size();
-                trace.append(String.format("r%d: reserved=%d arenas=%d orphanPools=%d takenOverFromPreviousOrphans=%d"
-                        + " abandonMs=%d%n", round, reserved[round], arenas[round], settled.orphanPools(), takenOver[round], ms));
+                trace.append(String.format(
+                        "r%d: reserved=%d arenas=%d orphanPools=%d takenOverFromPreviousOrphans=%d" + " abandonMs=%d%n",
+                        round, reserved[round], arenas[round], settled.orphanPools(), takenOver[round], ms));
             }
-            System.out.print("[ThreadDeathTest] " + CTX + ", max " + maxAbandonMs + " ms to abandon, per round:\n" + trace);
+            System.out.print(
+                    "[ThreadDeathTest] " + CTX + ", max " + maxAbandonMs + " ms to abandon, per round:\n" + trace);
             assertTrue(adopted > 0, CTX + ": orphan pools are adopted by the next round's threads\n" + trace);
             long max10 = 0, maxLater = 0;
             for (int r = 0; r < ROUNDS; r++) {
@@ -188,9 +195,11 @@ class ThreadDeathTest {
                 }
             }
             long arenaSize = a.stats().arenaSize();
-            assertTrue(reserved[ROUNDS - 1] <= reserved[9] + 2 * arenaSize,
+            assertTrue(
+                    reserved[ROUNDS - 1] <= reserved[9] + 2 * arenaSize,
                     CTX + ": reserved bytes at round 30 vs round 10 (no growth with the round number)\n" + trace);
-            assertTrue(maxLater <= max10 + 2 * arenaSize,
+            assertTrue(
+                    maxLater <= max10 + 2 * arenaSize,
                     CTX + ": reserved bytes of rounds 11..30 stay within those of rounds 1..10\n" + trace);
 
             for (Block b : transfer) {
@@ -238,9 +247,12 @@ class ThreadDeathTest {
                     var s = a.stats();
                     snapshots.incrementAndGet();
                     if (s.mallocs() < j || s.mallocs() < last) {
-                        first.compareAndSet(null, "snapshot " + snapshots.get() + ": mallocs " + s.mallocs()
-                                + " but " + j + " threads that malloc'd once have ended (previous snapshot: " + last
-                                + "); " + summary(s));
+                        first.compareAndSet(
+                                null,
+                                "snapshot " + snapshots.get() + ": mallocs " + s.mallocs()
+                                        + " but " + j + " threads that malloc'd once have ended (previous snapshot: "
+                                        + last
+                                        + "); " + summary(s));
                         stop.set(true);
                     }
                     last = s.mallocs();
@@ -248,7 +260,8 @@ class ThreadDeathTest {
             });
             try {
                 for (int b = 0; b < batches && !stop.get(); b++) {
-                    Workers w = new Workers(new AtomicBoolean()).start("short-" + b, perBatch, t -> a.free(a.malloc(32)));
+                    Workers w =
+                            new Workers(new AtomicBoolean()).start("short-" + b, perBatch, t -> a.free(a.malloc(32)));
                     w.join(10_000);
                     joined.addAndGet(perBatch);
                     a.trim(); // a maintenance round: abandons the dead heaps while the spinner takes snapshots

@@ -88,11 +88,12 @@ class ThreadHeapTest {
             ExecutorService other = Executors.newSingleThreadExecutor();
             try {
                 long q = other.submit(() -> {
-                    mine.free(p); // a remote free of a block of this thread's pool
-                    long b = mine.malloc(100); // served from the other thread's own heap
-                    assertThrows(IllegalArgumentException.class, () -> mine.free(p));
-                    return b;
-                }).get();
+                            mine.free(p); // a remote free of a block of this thread's pool
+                            long b = mine.malloc(100); // served from the other thread's own heap
+                            assertThrows(IllegalArgumentException.class, () -> mine.free(p));
+                            return b;
+                        })
+                        .get();
                 assertNotEquals(0, q);
                 mine.free(q); // a remote free back
                 assertThrows(IllegalArgumentException.class, () -> mine.free(q));

@@ -73,8 +73,11 @@ class TrimWhileAllocatingTest {
                                 p = a.calloc(1, req);
                                 c++;
                                 final long pp = p, rq = req;
-                                assertZero(p, req, () -> CTX + ": thread " + t + " op " + oo + ": calloc(1, " + rq
-                                        + ") = 0x" + Long.toHexString(pp) + " not zeroed");
+                                assertZero(
+                                        p,
+                                        req,
+                                        () -> CTX + ": thread " + t + " op " + oo + ": calloc(1, " + rq + ") = 0x"
+                                                + Long.toHexString(pp) + " not zeroed");
                             } else {
                                 p = a.malloc(req);
                             }
@@ -88,7 +91,10 @@ class TrimWhileAllocatingTest {
                         } else {
                             int i = r.nextInt(n);
                             final int ii = i;
-                            assertPattern(addr[i], size[i], seed[i],
+                            assertPattern(
+                                    addr[i],
+                                    size[i],
+                                    seed[i],
                                     () -> CTX + ": thread " + t + " op " + oo + " slot " + ii + " before free");
                             a.free(addr[i]);
                             f++;
@@ -153,8 +159,12 @@ class TrimWhileAllocatingTest {
             assertEquals(0, s.freeNotReturnedBytes(), ctx);
             assertNull(s.maintenanceFailure(), ctx);
             assertNull(a.checkInvariants(), ctx);
-            assertEquals(0, inconsistent, CTX + ": " + inconsistent + " of " + trims
-                    + " snapshots taken during the churn fail TestSupport.assertConsistent; the first: " + firstInconsistency);
+            assertEquals(
+                    0,
+                    inconsistent,
+                    CTX + ": " + inconsistent + " of " + trims
+                            + " snapshots taken during the churn fail TestSupport.assertConsistent; the first: "
+                            + firstInconsistency);
         }
     }
 
@@ -171,7 +181,8 @@ class TrimWhileAllocatingTest {
         try (Allocator a = Allocator.create()) {
             AtomicBoolean stop = new AtomicBoolean();
             AtomicLong snapshots = new AtomicLong();
-            java.util.concurrent.atomic.AtomicReference<String> bad = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicReference<String> bad =
+                    new java.util.concurrent.atomic.AtomicReference<>();
             Workers w = new Workers(stop);
             try {
                 w.start("mf16", 1, t -> {
@@ -187,8 +198,10 @@ class TrimWhileAllocatingTest {
                         snapshots.incrementAndGet();
                         var c = s.sizeClasses().get(0);
                         if (c.bytesRequested() > c.bytesInUse()) {
-                            bad.compareAndSet(null, "snapshot " + snapshots.get() + ": " + c + " (internalWaste "
-                                    + c.internalWaste() + ")");
+                            bad.compareAndSet(
+                                    null,
+                                    "snapshot " + snapshots.get() + ": " + c + " (internalWaste " + c.internalWaste()
+                                            + ")");
                             stop.set(true);
                         }
                     }
@@ -199,8 +212,8 @@ class TrimWhileAllocatingTest {
                 w.abort();
             }
             assertNull(bad.get(), "a snapshot taken while a thread mallocs shows more requested than in-use bytes");
-            System.out.println("[TrimWhileAllocatingTest] " + snapshots.get() + " snapshots during malloc/free, all with "
-                    + "bytesRequested <= bytesInUse");
+            System.out.println("[TrimWhileAllocatingTest] " + snapshots.get()
+                    + " snapshots during malloc/free, all with " + "bytesRequested <= bytesInUse");
         }
     }
 
@@ -254,7 +267,10 @@ class TrimWhileAllocatingTest {
                         long req = 1 + r.nextInt(64);
                         long q = a.calloc(1, req);
                         final long qq = q, rq = req;
-                        assertZero(q, req, () -> CTX + ": cycle " + cc + ": calloc(1, " + rq + ") = 0x" + Long.toHexString(qq));
+                        assertZero(
+                                q,
+                                req,
+                                () -> CTX + ": cycle " + cc + ": calloc(1, " + rq + ") = 0x" + Long.toHexString(qq));
                         if (pools.contains(q & -poolSize)) {
                             reused++;
                         }

@@ -116,9 +116,11 @@ class VirtualThreadStormTest {
             assertEquals(THREADS, finished.get());
             var mid = a.stats();
             assertConsistent(mid, CTX + ": after the storm");
-            assertTrue(mid.heaps().size() <= expectedShared && mid.heaps().size() < 64,
+            assertTrue(
+                    mid.heaps().size() <= expectedShared && mid.heaps().size() < 64,
                     CTX + ": " + mid.heaps().size() + " heaps, shared heaps " + expectedShared);
-            assertTrue(maxHeaps.get() <= expectedShared && maxHeaps.get() < 64,
+            assertTrue(
+                    maxHeaps.get() <= expectedShared && maxHeaps.get() < 64,
                     CTX + ": at most " + maxHeaps.get() + " heaps during the storm, shared heaps " + expectedShared);
             assertTrue(snapshots.get() > 0, CTX);
 
@@ -132,7 +134,8 @@ class VirtualThreadStormTest {
             assertEquals(total, frees.get(), CTX + ": every block was freed");
             a.trim();
             var s = a.stats();
-            String ctx = CTX + ": end (" + snapshots.get() + " snapshots, max heaps " + maxHeaps.get() + "): " + summary(s);
+            String ctx =
+                    CTX + ": end (" + snapshots.get() + " snapshots, max heaps " + maxHeaps.get() + "): " + summary(s);
             System.out.println("[VirtualThreadStormTest] " + ctx);
             assertConsistent(s, ctx);
             assertEquals(0, totalBlocksInUse(s), ctx);

@@ -1,5 +1,8 @@
 package io.github.pymalloc4j;
 
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Description;
@@ -7,9 +10,6 @@ import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
 import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.IIII_Result;
-
-import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
-import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 /**
  * The first handshake: arming a full pool against a remote free.
@@ -38,10 +38,20 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
  * </ul>
  */
 @JCStressTest
-@Description("Arming a full pool (Pool.arm) against a remote free (Pool.freeRemote): no remote free of a full pool is missed")
-@Outcome(id = "1, 0, 0, 0", expect = ACCEPTABLE, desc = "the owner collected the remote free while filling the pool; it stays listed")
-@Outcome(id = "0, 1, 1, 1", expect = ACCEPTABLE, desc = "the pool was armed first; the freer claimed it and pushed it on the notified stack")
-@Outcome(id = "0, 0, 1, 0", expect = FORBIDDEN, desc = "lost wake-up: detached full pool with a free block, not on the notified stack")
+@Description(
+        "Arming a full pool (Pool.arm) against a remote free (Pool.freeRemote): no remote free of a full pool is missed")
+@Outcome(
+        id = "1, 0, 0, 0",
+        expect = ACCEPTABLE,
+        desc = "the owner collected the remote free while filling the pool; it stays listed")
+@Outcome(
+        id = "0, 1, 1, 1",
+        expect = ACCEPTABLE,
+        desc = "the pool was armed first; the freer claimed it and pushed it on the notified stack")
+@Outcome(
+        id = "0, 0, 1, 0",
+        expect = FORBIDDEN,
+        desc = "lost wake-up: detached full pool with a free block, not on the notified stack")
 @Outcome(expect = FORBIDDEN, desc = "any other state breaks the notification protocol")
 @State
 public class FullPoolArmingStress {

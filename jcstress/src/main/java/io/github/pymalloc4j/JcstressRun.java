@@ -12,8 +12,7 @@ import java.util.stream.Stream;
  * {@code -t} filter matches none; a build that proves nothing must not pass.
  */
 public final class JcstressRun {
-    private JcstressRun() {
-    }
+    private JcstressRun() {}
 
     /**
      * @param args jcstress's options; {@code -r dir} must be among them (the check counts the test reports

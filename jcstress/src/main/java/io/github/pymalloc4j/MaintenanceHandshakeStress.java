@@ -1,5 +1,8 @@
 package io.github.pymalloc4j;
 
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Description;
@@ -7,9 +10,6 @@ import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
 import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.III_Result;
-
-import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
-import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 /**
  * The second handshake: an owner's call against a maintenance round.
@@ -44,11 +44,21 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
  * </ul>
  */
 @JCStressTest
-@Description("Heap.enter against Maintenance.runRound (ProcessBarrier): maintenance never works on a heap whose owner is in a call")
+@Description(
+        "Heap.enter against Maintenance.runRound (ProcessBarrier): maintenance never works on a heap whose owner is in a call")
 @Outcome(id = "0, 2, 0", expect = ACCEPTABLE, desc = "owner in its call; maintenance saw it and skipped the heap")
-@Outcome(id = "0, 1, 1", expect = ACCEPTABLE, desc = "the round finished before the call; the owner sees the collection")
-@Outcome(id = "1, 1, 1", expect = ACCEPTABLE, desc = "the owner saw the request, waited on the lock, sees the collection")
-@Outcome(id = "1, 2, 0", expect = ACCEPTABLE, desc = "the owner saw the request; maintenance saw it still in a call and skipped")
+@Outcome(
+        id = "0, 1, 1",
+        expect = ACCEPTABLE,
+        desc = "the round finished before the call; the owner sees the collection")
+@Outcome(
+        id = "1, 1, 1",
+        expect = ACCEPTABLE,
+        desc = "the owner saw the request, waited on the lock, sees the collection")
+@Outcome(
+        id = "1, 2, 0",
+        expect = ACCEPTABLE,
+        desc = "the owner saw the request; maintenance saw it still in a call and skipped")
 @Outcome(id = "0, 2, 1", expect = FORBIDDEN, desc = "maintenance collected while the owner was inside a call")
 @Outcome(expect = FORBIDDEN, desc = "the owner missed maintenance's work, or saw work not done")
 @State

@@ -1,5 +1,8 @@
 package io.github.pymalloc4j;
 
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Description;
@@ -7,9 +10,6 @@ import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
 import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.IIII_Result;
-
-import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
-import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 /**
  * The first handshake, freer against freer: an armed full pool is pushed on its heap's notified stack
@@ -34,7 +34,10 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
  */
 @JCStressTest
 @Description("Two remote frees into an armed full pool: exactly one claims NOTIFY -> NOTIFIED and pushes it")
-@Outcome(id = {"1, 0, 2, 1", "0, 1, 2, 1"}, expect = ACCEPTABLE, desc = "one freer claimed and pushed the pool; it is on the stack once")
+@Outcome(
+        id = {"1, 0, 2, 1", "0, 1, 2, 1"},
+        expect = ACCEPTABLE,
+        desc = "one freer claimed and pushed the pool; it is on the stack once")
 @Outcome(id = "1, 1, .*", expect = FORBIDDEN, desc = "both freers pushed: the pool is on the notified stack twice")
 @Outcome(id = "0, 0, .*", expect = FORBIDDEN, desc = "no freer pushed: the owner is never told of the free blocks")
 @Outcome(expect = FORBIDDEN, desc = "any other state breaks the notification protocol")

@@ -1,5 +1,8 @@
 package io.github.pymalloc4j;
 
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Description;
@@ -7,9 +10,6 @@ import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
 import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.IIIII_Result;
-
-import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
-import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 /**
  * The remote double-free race against the owner: the owner frees a block ({@link Heap#freeLocal}, a
@@ -37,10 +37,14 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
  * </ul>
  */
 @JCStressTest
-@Description("Owner free + collection against a remote free of the same block: one takes effect, the other is refused or counted")
+@Description(
+        "Owner free + collection against a remote free of the same block: one takes effect, the other is refused or counted")
 @Outcome(id = "1, 0, 0, 1, 0", expect = ACCEPTABLE, desc = "the remote free won; the owner's free was refused")
 @Outcome(id = "0, 1, 0, 1, 0", expect = ACCEPTABLE, desc = "the owner's free won; the remote free was refused")
-@Outcome(id = "1, 1, 1, 1, 0", expect = ACCEPTABLE, desc = "both returned; the late remote bit was counted as a double free, nothing freed twice")
+@Outcome(
+        id = "1, 1, 1, 1, 0",
+        expect = ACCEPTABLE,
+        desc = "both returned; the late remote bit was counted as a double free, nothing freed twice")
 @Outcome(id = "1, 1, 0, .*", expect = FORBIDDEN, desc = "both frees took effect, uncounted")
 @Outcome(id = "0, 0, .*", expect = FORBIDDEN, desc = "both refused: the free is lost")
 @Outcome(expect = FORBIDDEN, desc = "a block freed twice or lost, or a stray remote bit left behind")

@@ -1,5 +1,8 @@
 package io.github.pymalloc4j;
 
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
 import org.openjdk.jcstress.annotations.Actor;
 import org.openjdk.jcstress.annotations.Arbiter;
 import org.openjdk.jcstress.annotations.Description;
@@ -7,9 +10,6 @@ import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
 import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.IIIII_Result;
-
-import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
-import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
 
 /**
  * The remote double-free race: two threads that do not own the pool free the same live block at once
@@ -35,7 +35,10 @@ import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
  */
 @JCStressTest
 @Description("Two remote frees of the same block (Pool.freeRemote): exactly one takes effect, the other is refused")
-@Outcome(id = {"1, 0, 1, 1, 0", "0, 1, 1, 1, 0"}, expect = ACCEPTABLE, desc = "one free took effect, the other was refused; collected once")
+@Outcome(
+        id = {"1, 0, 1, 1, 0", "0, 1, 1, 1, 0"},
+        expect = ACCEPTABLE,
+        desc = "one free took effect, the other was refused; collected once")
 @Outcome(id = "1, 1, .*", expect = FORBIDDEN, desc = "both frees took effect: the block was freed twice")
 @Outcome(id = "0, 0, .*", expect = FORBIDDEN, desc = "both frees were refused: the free is lost")
 @Outcome(expect = FORBIDDEN, desc = "a remote bit lost or set twice")

@@ -17,31 +17,35 @@ import java.util.concurrent.locks.LockSupport;
 final class StressFixtures {
     /** The class of 512-byte blocks: the largest, so a pool of a few blocks is small. */
     static final int CLASS = SizeClass.indexOf(SizeClass.MAX_SMALL_SIZE);
+
     static final int BLOCK = SizeClass.blockSize(CLASS);
     /** Most blocks a pool here may have. */
     static final int MAX_BLOCKS = 8;
 
-    private static final long SCRATCH = Arena.global().allocate((long) MAX_BLOCKS * BLOCK, 4096).address();
+    private static final long SCRATCH =
+            Arena.global().allocate((long) MAX_BLOCKS * BLOCK, 4096).address();
 
     /**
      * The owner thread a heap names. Maintenance abandons a heap whose owner is not alive, so the heaps
      * here name a thread that lives as long as the JVM; which thread calls a heap is up to each test.
      */
-    static final Thread OWNER = Thread.ofPlatform().daemon().name("stand-in heap owner").start(() -> {
-        while (true) {
-            LockSupport.park();
-        }
-    });
+    static final Thread OWNER = Thread.ofPlatform()
+            .daemon()
+            .name("stand-in heap owner")
+            .start(() -> {
+                while (true) {
+                    LockSupport.park();
+                }
+            });
 
     /**
      * A shared arena set for tests that run a real maintenance round: the round locks it, counts its
      * rounds and purges it (nothing to purge: no pool here comes from it). One arena of address space.
      */
-    static final ArenaSet ARENAS = new ArenaSet(1L << 20, 16 << 10, 1L << 20, false,
-            new ReservationLimit(Long.MAX_VALUE), false, new InFlightCalls());
+    static final ArenaSet ARENAS = new ArenaSet(
+            1L << 20, 16 << 10, 1L << 20, false, new ReservationLimit(Long.MAX_VALUE), false, new InFlightCalls());
 
-    private StressFixtures() {
-    }
+    private StressFixtures() {}
 
     /**
      * A platform thread's heap: empty pools kept (as with a non-zero purge delay), the
@@ -64,7 +68,9 @@ final class StressFixtures {
         pool.init(CLASS, heap);
         Notification.push(heap, pool);
         heap.drainNotified();
-        if (!pool.listed || Notification.hasNotifiedVolatile(heap) || Notification.stateVolatile(pool) != Notification.NONE) {
+        if (!pool.listed
+                || Notification.hasNotifiedVolatile(heap)
+                || Notification.stateVolatile(pool) != Notification.NONE) {
             throw new IllegalStateException("the pool did not enter its heap's list");
         }
         return pool;

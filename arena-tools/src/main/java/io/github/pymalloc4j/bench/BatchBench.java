@@ -1,5 +1,6 @@
 package io.github.pymalloc4j.bench;
 
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -14,8 +15,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.util.concurrent.TimeUnit;
 
 /**
  * Single thread, allocate {@value #N} blocks (slot i gets block i), then free all of them in a shuffled
@@ -40,7 +39,16 @@ public class BatchBench {
     public String size;
 
     /** The allocator under test, see {@link SlotAllocator#NAMES}. */
-    @Param({"pymalloc4j", "pymalloc4j-heap", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined", "netty", "floor"})
+    @Param({
+        "pymalloc4j",
+        "pymalloc4j-heap",
+        "pymalloc4j-segment",
+        "malloc",
+        "malloc-critical",
+        "arena-confined",
+        "netty",
+        "floor"
+    })
     public String impl;
 
     private SlotAllocator slots;

@@ -5,8 +5,7 @@ import io.github.pymalloc4j.Allocator;
 /** Setup and teardown checks shared by the adapters ({@link SlotAllocator}). */
 final class BenchChecks {
 
-    private BenchChecks() {
-    }
+    private BenchChecks() {}
 
     /**
      * Takes one {@link Allocator#stats()} snapshot and drops it, so that the class loading and first-use
@@ -29,8 +28,8 @@ final class BenchChecks {
         long live = heap.stats().bytesInAllocatedBlocks();
         heap.close();
         if (live != 0) {
-            throw new IllegalStateException(adapter + ": " + live
-                    + " bytes still in live blocks after the workload freed every block it held");
+            throw new IllegalStateException(
+                    adapter + ": " + live + " bytes still in live blocks after the workload freed every block it held");
         }
     }
 

@@ -12,11 +12,11 @@ final class BlockBytes {
 
     @SuppressWarnings("restricted")
     private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
     private static final long BYTES_TO_LONG = 0x0101_0101_0101_0101L;
 
-    private BlockBytes() {
-    }
+    private BlockBytes() {}
 
     /**
      * The byte a slot's block is filled with: differs between neighbouring slots and is never 0, so a

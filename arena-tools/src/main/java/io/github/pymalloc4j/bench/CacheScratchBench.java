@@ -1,5 +1,12 @@
 package io.github.pymalloc4j.bench;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -17,14 +24,6 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.BenchmarkParams;
 import org.openjdk.jmh.infra.ThreadParams;
-
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Passive false sharing, after Hoard's and mimalloc-bench's cache-scratch. Before every iteration a
@@ -71,6 +70,7 @@ public class CacheScratchBench {
     static final int WRITES = 1000;
     /** Operations between two re-allocations of a thread's block. */
     static final int REALLOC_EVERY = 100;
+
     static final int LINE_SHIFT = 6;
     /** Candidates allocated in setup to find blocks sharing a line. */
     static final int CANDIDATES = 256;
@@ -81,6 +81,7 @@ public class CacheScratchBench {
 
     @SuppressWarnings("restricted")
     private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
     /** The allocator, the handed-out blocks and every thread's current block. */
@@ -95,12 +96,14 @@ public class CacheScratchBench {
         int threads;
         /** Thread i's block and slot, as handed out (the slot stays thread i's for the iteration). */
         long[] handout;
+
         int[] handoutSlots;
         boolean handoutSharesLine;
         private long[] candidates;
         private boolean handedOut;
         /** The "main thread" of cache-scratch: a platform thread that is not a benchmark thread. */
         private ExecutorService mainThread;
+
         private Runnable handOutTask;
         /** Thread i's current block at {@code i * CURRENT_STRIDE}; written on re-allocation only. */
         long[] current;
@@ -220,9 +223,15 @@ public class CacheScratchBench {
 
         private String report() {
             StringBuilder s = new StringBuilder(System.lineSeparator());
-            s.append("CacheScratchBench impl=").append(impl).append(" threads=").append(threads)
+            s.append("CacheScratchBench impl=")
+                    .append(impl)
+                    .append(" threads=")
+                    .append(threads)
                     .append(": handed out ");
-            return hex(s, handout).append(" (same 64-byte line: ").append(handoutSharesLine).append(')')
+            return hex(s, handout)
+                    .append(" (same 64-byte line: ")
+                    .append(handoutSharesLine)
+                    .append(')')
                     .toString();
         }
 

@@ -1,5 +1,6 @@
 package io.github.pymalloc4j.bench;
 
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -13,8 +14,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-
-import java.util.concurrent.TimeUnit;
 
 /**
  * Single thread, a working set of {@value #LIVE} live blocks (allocated in setup, one per slot); one
@@ -45,7 +44,16 @@ public class ChurnBench {
     public String size;
 
     /** The allocator under test, see {@link SlotAllocator#NAMES}. */
-    @Param({"pymalloc4j", "pymalloc4j-heap", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined", "netty", "floor"})
+    @Param({
+        "pymalloc4j",
+        "pymalloc4j-heap",
+        "pymalloc4j-segment",
+        "malloc",
+        "malloc-critical",
+        "arena-confined",
+        "netty",
+        "floor"
+    })
     public String impl;
 
     private SlotAllocator slots;

@@ -25,9 +25,11 @@ final class FloorSlots extends AddressSlots {
 
     /** Free blocks of each class, a stack; {@code tops[c]} entries are used. */
     private final long[][] stacks = new long[CLASSES][];
+
     private final int[] tops = new int[CLASSES];
     /** The class of the block in each slot; 0 for a block from {@code malloc}. */
     private byte[] classes;
+
     private final List<Arena> chunks = new ArrayList<>();
     private long bump;
     private long bumpEnd;

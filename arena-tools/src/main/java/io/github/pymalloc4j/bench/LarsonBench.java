@@ -1,5 +1,8 @@
 package io.github.pymalloc4j.bench;
 
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -16,10 +19,6 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.BenchmarkParams;
 import org.openjdk.jmh.infra.ThreadParams;
-
-import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Larson-style server churn. Every thread owns a disjoint range of {@value #SLOTS} slots of one shared
@@ -52,6 +51,7 @@ public class LarsonBench {
     static final int STRIDE = SLOTS + 16;
     /** Length of the per-thread size table (power of two). */
     static final int SIZES = 4096;
+
     static final int MIN_SIZE = 16;
     static final int MAX_SIZE = 512;
 

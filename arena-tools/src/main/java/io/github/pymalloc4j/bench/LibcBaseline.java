@@ -21,17 +21,16 @@ public final class LibcBaseline {
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
     private static final FunctionDescriptor FREE_TYPE = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG);
 
-    private static final MethodHandle MALLOC = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("malloc").orElseThrow(), MALLOC_TYPE);
-    private static final MethodHandle FREE = LINKER.downcallHandle(
-            LINKER.defaultLookup().find("free").orElseThrow(), FREE_TYPE);
+    private static final MethodHandle MALLOC =
+            LINKER.downcallHandle(LINKER.defaultLookup().find("malloc").orElseThrow(), MALLOC_TYPE);
+    private static final MethodHandle FREE =
+            LINKER.downcallHandle(LINKER.defaultLookup().find("free").orElseThrow(), FREE_TYPE);
     private static final MethodHandle MALLOC_CRITICAL = LINKER.downcallHandle(
             LINKER.defaultLookup().find("malloc").orElseThrow(), MALLOC_TYPE, Linker.Option.critical(false));
     private static final MethodHandle FREE_CRITICAL = LINKER.downcallHandle(
             LINKER.defaultLookup().find("free").orElseThrow(), FREE_TYPE, Linker.Option.critical(false));
 
-    private LibcBaseline() {
-    }
+    private LibcBaseline() {}
 
     /**
      * {@code malloc(size)} through a plain downcall.

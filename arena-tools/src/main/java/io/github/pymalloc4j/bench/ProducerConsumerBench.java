@@ -1,5 +1,8 @@
 package io.github.pymalloc4j.bench;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -16,10 +19,6 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Control;
-
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.util.concurrent.TimeUnit;
 
 /**
  * xmalloc-style producer/consumer: one thread allocates {@value #BLOCK} B blocks into the slots of a
@@ -57,6 +56,7 @@ public class ProducerConsumerBench {
     static final long BLOCK = 64;
     /** Ring entries (power of two). */
     static final int CAPACITY = 4096;
+
     static final int MASK = CAPACITY - 1;
 
     // Indices into the control array: producer's line and consumer's line, 128 bytes apart (and away

@@ -1,7 +1,6 @@
 package io.github.pymalloc4j.bench;
 
 import io.github.pymalloc4j.Allocator;
-
 import java.lang.foreign.MemorySegment;
 
 /**

@@ -21,8 +21,14 @@ public interface SlotAllocator {
 
     /** The names {@link #of(String)} accepts, in the order the reports show them. */
     List<String> NAMES = List.of(
-            PymallocLongSlots.NAME, PymallocThreadHeapSlots.NAME, PymallocSegmentSlots.NAME, MallocSlots.NAME, MallocCriticalSlots.NAME,
-            ConfinedArenaSlots.NAME, NettyPooledSlots.NAME, FloorSlots.NAME);
+            PymallocLongSlots.NAME,
+            PymallocThreadHeapSlots.NAME,
+            PymallocSegmentSlots.NAME,
+            MallocSlots.NAME,
+            MallocCriticalSlots.NAME,
+            ConfinedArenaSlots.NAME,
+            NettyPooledSlots.NAME,
+            FloorSlots.NAME);
 
     /**
      * A new, unopened adapter. Only the chosen class is loaded.

@@ -11,8 +11,7 @@ final class Workloads {
     /** Seed of the shuffled free order of {@link BatchBench}. */
     static final long ORDER_SEED = 43L;
 
-    private Workloads() {
-    }
+    private Workloads() {}
 
     /**
      * {@code length} request sizes for the {@code size} parameter: every entry equal to the number,

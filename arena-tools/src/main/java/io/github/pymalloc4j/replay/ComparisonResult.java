@@ -14,6 +14,12 @@ import java.util.List;
  * @param impls         each implementation's figures, in the order they alternated.
  * @param seconds       wall time of the whole comparison (verification, warm-up, measurement, timed replays).
  */
-public record ComparisonResult(String trace, String sizes, SmallObjectFilter.Counts filter, TraceWindow.Counts window,
-                               TraceProfile profile, ReplayOptions options, List<ImplResult> impls, double seconds) {
-}
+public record ComparisonResult(
+        String trace,
+        String sizes,
+        SmallObjectFilter.Counts filter,
+        TraceWindow.Counts window,
+        TraceProfile profile,
+        ReplayOptions options,
+        List<ImplResult> impls,
+        double seconds) {}

@@ -14,10 +14,10 @@ public final class ContentCheck {
 
     /** The whole address space as one segment: plain accesses by address. */
     private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
     private static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    private ContentCheck() {
-    }
+    private ContentCheck() {}
 
     /**
      * The 8 bytes repeated over object {@code id}'s block; never 0, so a zeroed block never matches.

@@ -18,13 +18,12 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class ExecutorCopies {
 
-    private static final MethodType CONSTRUCTOR = MethodType.methodType(void.class, Trace.class, long[].class,
-            ReplayTarget.class, boolean.class, boolean.class);
+    private static final MethodType CONSTRUCTOR = MethodType.methodType(
+            void.class, Trace.class, long[].class, ReplayTarget.class, boolean.class, boolean.class);
     private static final byte[] CLASS_FILE = classFile();
     private static final Map<Class<?>, MethodHandle> COPIES = new ConcurrentHashMap<>();
 
-    private ExecutorCopies() {
-    }
+    private ExecutorCopies() {}
 
     private static byte[] classFile() {
         String name = TraceEventExecutor.class.getSimpleName() + ".class";

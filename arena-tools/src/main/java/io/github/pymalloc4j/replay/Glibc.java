@@ -1,5 +1,8 @@
 package io.github.pymalloc4j.replay;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -9,9 +12,6 @@ import java.lang.foreign.SegmentAllocator;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The C library's allocator as FFM downcalls, every pointer typed {@code long} (as the allocator's own
@@ -23,9 +23,15 @@ final class Glibc {
 
     /** {@code struct mallinfo2}: ten {@code size_t} fields. */
     private static final StructLayout MALLINFO2_LAYOUT = MemoryLayout.structLayout(
-            JAVA_LONG.withName("arena"), JAVA_LONG.withName("ordblks"), JAVA_LONG.withName("smblks"),
-            JAVA_LONG.withName("hblks"), JAVA_LONG.withName("hblkhd"), JAVA_LONG.withName("usmblks"),
-            JAVA_LONG.withName("fsmblks"), JAVA_LONG.withName("uordblks"), JAVA_LONG.withName("fordblks"),
+            JAVA_LONG.withName("arena"),
+            JAVA_LONG.withName("ordblks"),
+            JAVA_LONG.withName("smblks"),
+            JAVA_LONG.withName("hblks"),
+            JAVA_LONG.withName("hblkhd"),
+            JAVA_LONG.withName("usmblks"),
+            JAVA_LONG.withName("fsmblks"),
+            JAVA_LONG.withName("uordblks"),
+            JAVA_LONG.withName("fordblks"),
             JAVA_LONG.withName("keepcost"));
 
     private static final MethodHandle MALLOC;
@@ -56,12 +62,14 @@ final class Glibc {
         FCLOSE = handle(linker, libc, "fclose", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
     }
 
-    private Glibc() {
-    }
+    private Glibc() {}
 
     private static MethodHandle handle(Linker linker, SymbolLookup lookup, String name, FunctionDescriptor d) {
-        return linker.downcallHandle(lookup.find(name).orElseThrow(() -> new UnsatisfiedLinkError(
-                "C library symbol not found: " + name + " (arena-replay needs glibc 2.33 or newer)")), d);
+        return linker.downcallHandle(
+                lookup.find(name)
+                        .orElseThrow(() -> new UnsatisfiedLinkError(
+                                "C library symbol not found: " + name + " (arena-replay needs glibc 2.33 or newer)")),
+                d);
     }
 
     static long malloc(long size) {
@@ -135,7 +143,8 @@ final class Glibc {
                 if (status != 0 || closed != 0) {
                     throw new IllegalStateException("malloc_info failed");
                 }
-                byte[] text = MemorySegment.ofAddress(buffer).reinterpret(length.get(JAVA_LONG, 0))
+                byte[] text = MemorySegment.ofAddress(buffer)
+                        .reinterpret(length.get(JAVA_LONG, 0))
                         .toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
                 return new String(text, java.nio.charset.StandardCharsets.US_ASCII);
             } finally {
@@ -151,11 +160,19 @@ final class Glibc {
     /** {@code mallinfo2()}, summed by glibc over all its arenas. */
     static synchronized MallocInfo mallinfo2() {
         try {
-            MemorySegment m = (MemorySegment) MALLINFO2.invokeExact(
-                    (SegmentAllocator) (byteSize, byteAlignment) -> MALLINFO2_RESULT);
-            return new MallocInfo(m.get(JAVA_LONG, 0), m.get(JAVA_LONG, 8), m.get(JAVA_LONG, 16),
-                    m.get(JAVA_LONG, 24), m.get(JAVA_LONG, 32), m.get(JAVA_LONG, 40), m.get(JAVA_LONG, 48),
-                    m.get(JAVA_LONG, 56), m.get(JAVA_LONG, 64), m.get(JAVA_LONG, 72));
+            MemorySegment m = (MemorySegment)
+                    MALLINFO2.invokeExact((SegmentAllocator) (byteSize, byteAlignment) -> MALLINFO2_RESULT);
+            return new MallocInfo(
+                    m.get(JAVA_LONG, 0),
+                    m.get(JAVA_LONG, 8),
+                    m.get(JAVA_LONG, 16),
+                    m.get(JAVA_LONG, 24),
+                    m.get(JAVA_LONG, 32),
+                    m.get(JAVA_LONG, 40),
+                    m.get(JAVA_LONG, 48),
+                    m.get(JAVA_LONG, 56),
+                    m.get(JAVA_LONG, 64),
+                    m.get(JAVA_LONG, 72));
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

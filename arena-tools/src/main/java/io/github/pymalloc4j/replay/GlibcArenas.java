@@ -44,8 +44,7 @@ final class GlibcArenas {
      * @param arenas    the arenas, main arena first, then the others from oldest to newest.
      * @param mmapBytes bytes in {@code mmap}ed chunks (all threads').
      */
-    record Snapshot(List<Arena> arenas, long mmapBytes) {
-    }
+    record Snapshot(List<Arena> arenas, long mmapBytes) {}
 
     private static final Pattern HEAP = Pattern.compile("<heap nr=\"(\\d+)\">(.*?)</heap>", Pattern.DOTALL);
     private static final Pattern FAST = Pattern.compile("<total type=\"fast\" count=\"\\d+\" size=\"(\\d+)\"/>");
@@ -54,13 +53,13 @@ final class GlibcArenas {
     private static final Pattern MMAP = Pattern.compile("<total type=\"mmap\" count=\"\\d+\" size=\"(\\d+)\"/>");
     /** Blocks of the probe: below glibc's {@code mmap} threshold and above its thread cache's sizes. */
     private static final int PROBE_BLOCK = 4096;
+
     private static final int PROBE_BLOCKS = 16;
 
-    private static final ExecutorService READER = Executors.newSingleThreadExecutor(r ->
-            Thread.ofPlatform().daemon().name("glibc-malloc-info").unstarted(r));
+    private static final ExecutorService READER = Executors.newSingleThreadExecutor(
+            r -> Thread.ofPlatform().daemon().name("glibc-malloc-info").unstarted(r));
 
-    private GlibcArenas() {
-    }
+    private GlibcArenas() {}
 
     /**
      * Reads glibc's arenas now.
@@ -121,14 +120,17 @@ final class GlibcArenas {
         int existing = snapshot().arenas().size();
         for (int k = 0; k < maxThreads; k++) {
             CompletableFuture<Integer> arena = new CompletableFuture<>();
-            Thread t = Thread.ofPlatform().daemon().name("glibc-arena-holder-" + k).start(() -> {
-                try {
-                    arena.complete(arenaOfCallingThread(snapshot()).index());
-                } catch (Throwable e) {
-                    arena.completeExceptionally(e);
-                }
-                ThreadedReplay.awaitQuietly(holders.release);
-            });
+            Thread t = Thread.ofPlatform()
+                    .daemon()
+                    .name("glibc-arena-holder-" + k)
+                    .start(() -> {
+                        try {
+                            arena.complete(arenaOfCallingThread(snapshot()).index());
+                        } catch (Throwable e) {
+                            arena.completeExceptionally(e);
+                        }
+                        ThreadedReplay.awaitQuietly(holders.release);
+                    });
             holders.threads.add(t);
             if (arena.join() >= existing) {
                 break;
@@ -162,8 +164,7 @@ final class GlibcArenas {
      * @param index stable index in {@link Snapshot#arenas()}.
      * @param state the arena's bytes once the probe was freed again.
      */
-    record Found(int index, Arena state) {
-    }
+    record Found(int index, Arena state) {}
 
     /**
      * Finds the calling thread's arena: allocates a probe of 64 KiB and frees it again; the arena whose bytes in

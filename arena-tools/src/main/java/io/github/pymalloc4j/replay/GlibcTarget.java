@@ -7,8 +7,7 @@ package io.github.pymalloc4j.replay;
 public final class GlibcTarget implements ReplayTarget {
 
     /** The process heap: nothing to set up. */
-    public GlibcTarget() {
-    }
+    public GlibcTarget() {}
 
     @Override
     public String name() {

@@ -10,8 +10,8 @@ package io.github.pymalloc4j.replay;
  * @param memory     the measurement replay's samples.
  * @param waits      threaded replays: mean waiting counts per timed replay; null when serial.
  */
-public record ImplResult(String impl, double[] nsPerEvent, double medianNs, double minNs, Measurement memory,
-                         WaitCounts waits) {
+public record ImplResult(
+        String impl, double[] nsPerEvent, double medianNs, double minNs, Measurement memory, WaitCounts waits) {
 
     /**
      * How the threads of a threaded replay waited for each other, averaged over the timed replays.
@@ -20,6 +20,5 @@ public record ImplResult(String impl, double[] nsPerEvent, double medianNs, doub
      * @param yields {@code Thread.yield()} calls.
      * @param parks  short parks.
      */
-    public record WaitCounts(long waits, long yields, long parks) {
-    }
+    public record WaitCounts(long waits, long yields, long parks) {}
 }

@@ -14,8 +14,17 @@ package io.github.pymalloc4j.replay;
  * @param fordblks bytes in free chunks.
  * @param keepcost bytes at the top of the main heap that {@code malloc_trim} could give back.
  */
-public record MallocInfo(long arena, long ordblks, long smblks, long hblks, long hblkhd, long usmblks,
-                         long fsmblks, long uordblks, long fordblks, long keepcost) {
+public record MallocInfo(
+        long arena,
+        long ordblks,
+        long smblks,
+        long hblks,
+        long hblkhd,
+        long usmblks,
+        long fsmblks,
+        long uordblks,
+        long fordblks,
+        long keepcost) {
 
     /**
      * Bytes glibc holds from the OS: its heaps (free chunks included) and its {@code mmap}ed chunks.

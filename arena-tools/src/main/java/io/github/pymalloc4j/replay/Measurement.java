@@ -16,9 +16,17 @@ package io.github.pymalloc4j.replay;
  * @param reusedArenas     of those, arenas that existed before the measurement (possibly holding free memory of
  *                         earlier use, which the replay then reused without growing them).
  */
-public record Measurement(String impl, MemorySample largestFootprint, MemorySample largestRss,
-                          MemorySample atLivePeak, MemorySample end, MemorySample trimmed, int samples,
-                          String process, int replayArenas, int reusedArenas) {
+public record Measurement(
+        String impl,
+        MemorySample largestFootprint,
+        MemorySample largestRss,
+        MemorySample atLivePeak,
+        MemorySample end,
+        MemorySample trimmed,
+        int samples,
+        String process,
+        int replayArenas,
+        int reusedArenas) {
 
     /**
      * Bytes of the largest footprint given back by the end: the largest footprint minus the trimmed one.

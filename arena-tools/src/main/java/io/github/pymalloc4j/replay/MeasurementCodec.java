@@ -12,30 +12,69 @@ final class MeasurementCodec {
 
     static final String HEADER = "arena-replay-measurement/1";
 
-    private MeasurementCodec() {
-    }
+    private MeasurementCodec() {}
 
     static String encode(Measurement m) {
         StringBuilder b = new StringBuilder(HEADER).append('\n');
-        b.append(m.impl()).append(' ').append(m.samples()).append(' ').append(m.process()).append(' ')
-                .append(m.replayArenas()).append(' ').append(m.reusedArenas()).append('\n');
+        b.append(m.impl())
+                .append(' ')
+                .append(m.samples())
+                .append(' ')
+                .append(m.process())
+                .append(' ')
+                .append(m.replayArenas())
+                .append(' ')
+                .append(m.reusedArenas())
+                .append('\n');
         for (MemorySample s : List.of(m.largestFootprint(), m.largestRss(), m.atLivePeak(), m.end(), m.trimmed())) {
-            b.append(s.events()).append(' ').append(s.footprintBytes()).append(' ').append(s.inUseBytes()).append(' ')
-                    .append(s.rssBytes()).append(' ').append(s.glibcHeldBytes()).append(' ')
-                    .append(s.glibcInUseBytes()).append(' ').append(s.processGlibcHeldBytes());
+            b.append(s.events())
+                    .append(' ')
+                    .append(s.footprintBytes())
+                    .append(' ')
+                    .append(s.inUseBytes())
+                    .append(' ')
+                    .append(s.rssBytes())
+                    .append(' ')
+                    .append(s.glibcHeldBytes())
+                    .append(' ')
+                    .append(s.glibcInUseBytes())
+                    .append(' ')
+                    .append(s.processGlibcHeldBytes());
             MemorySample.PoolUse u = s.pools();
             if (u == null) {
                 b.append(" -");
             } else {
-                b.append(" pools ").append(u.arenaBytes()).append(' ').append(u.committedBytes()).append(' ')
-                        .append(u.bytesInBlocks()).append(' ').append(u.bytesRequested()).append(' ')
-                        .append(u.bytesPendingRemoteFree()).append(' ').append(u.largeBytes()).append(' ')
-                        .append(u.externalFragmentation()).append(' ').append(u.heapMetadataBytes()).append(' ')
+                b.append(" pools ")
+                        .append(u.arenaBytes())
+                        .append(' ')
+                        .append(u.committedBytes())
+                        .append(' ')
+                        .append(u.bytesInBlocks())
+                        .append(' ')
+                        .append(u.bytesRequested())
+                        .append(' ')
+                        .append(u.bytesPendingRemoteFree())
+                        .append(' ')
+                        .append(u.largeBytes())
+                        .append(' ')
+                        .append(u.externalFragmentation())
+                        .append(' ')
+                        .append(u.heapMetadataBytes())
+                        .append(' ')
                         .append(u.classes().size());
                 for (MemorySample.SizeClassUse c : u.classes()) {
-                    b.append(' ').append(c.blockSize()).append(' ').append(c.pools()).append(' ')
-                            .append(c.blocksInUse()).append(' ').append(c.capacity()).append(' ')
-                            .append(c.bytesRequested()).append(' ').append(c.utilisation());
+                    b.append(' ')
+                            .append(c.blockSize())
+                            .append(' ')
+                            .append(c.pools())
+                            .append(' ')
+                            .append(c.blocksInUse())
+                            .append(' ')
+                            .append(c.capacity())
+                            .append(' ')
+                            .append(c.bytesRequested())
+                            .append(' ')
+                            .append(c.utilisation());
                 }
             }
             b.append('\n');
@@ -79,11 +118,16 @@ final class MeasurementCodec {
                     int n = in.nextInt();
                     List<MemorySample.SizeClassUse> classes = new ArrayList<>();
                     for (int c = 0; c < n; c++) {
-                        classes.add(new MemorySample.SizeClassUse(in.nextInt(), in.nextInt(), in.nextLong(),
-                                in.nextLong(), in.nextLong(), Double.parseDouble(in.next())));
+                        classes.add(new MemorySample.SizeClassUse(
+                                in.nextInt(),
+                                in.nextInt(),
+                                in.nextLong(),
+                                in.nextLong(),
+                                in.nextLong(),
+                                Double.parseDouble(in.next())));
                     }
-                    pools = new MemorySample.PoolUse(arena, committed, blocks, requested, pending, large, ext, meta,
-                            List.copyOf(classes));
+                    pools = new MemorySample.PoolUse(
+                            arena, committed, blocks, requested, pending, large, ext, meta, List.copyOf(classes));
                 }
                 s[k] = new MemorySample(events, fp, inUse, rss, held, glibcInUse, processHeld, pools);
             }

@@ -68,8 +68,8 @@ public final class MeasurementProcess {
             err.forEach(progress);
             if (code != 0) {
                 String last = err.isEmpty() ? "(no message)" : err.getLast();
-                throw new ReplayFailure("the measurement process for " + impl.label() + " exited with " + code + ": "
-                        + last, null);
+                throw new ReplayFailure(
+                        "the measurement process for " + impl.label() + " exited with " + code + ": " + last, null);
             }
             return MeasurementCodec.decode(out);
         } catch (IOException e) {

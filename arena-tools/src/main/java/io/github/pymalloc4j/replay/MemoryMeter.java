@@ -19,6 +19,7 @@ final class MemoryMeter {
     private final int freshFrom;
     /** Stable arena index to its zero: the bytes in use in it when its thread registered. */
     private final Map<Integer, GlibcArenas.Arena> replayArenas = new TreeMap<>();
+
     private int reusedArenas;
 
     /**
@@ -53,7 +54,8 @@ final class MemoryMeter {
         }
         // The arena counts whole (its free memory too: glibc holds it for this thread, whichever allocator runs
         // on it) but for what the JVM had in use in it before.
-        long jvmInUse = arena < before.arenas().size() ? before.arenas().get(arena).inUseBytes() : 0;
+        long jvmInUse =
+                arena < before.arenas().size() ? before.arenas().get(arena).inUseBytes() : 0;
         GlibcArenas.Arena zero = new GlibcArenas.Arena(jvmInUse, 0);
         synchronized (this) {
             if (replayArenas.putIfAbsent(arena, zero) == null && arena < freshFrom) {

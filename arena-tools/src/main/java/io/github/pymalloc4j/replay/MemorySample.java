@@ -19,8 +19,15 @@ import java.util.List;
  *                             {@code malloc}s included.
  * @param pools                pymalloc4j's own figures; null for {@code malloc}.
  */
-public record MemorySample(long events, long footprintBytes, long inUseBytes, long rssBytes, long glibcHeldBytes,
-                           long glibcInUseBytes, long processGlibcHeldBytes, PoolUse pools) {
+public record MemorySample(
+        long events,
+        long footprintBytes,
+        long inUseBytes,
+        long rssBytes,
+        long glibcHeldBytes,
+        long glibcInUseBytes,
+        long processGlibcHeldBytes,
+        PoolUse pools) {
 
     /**
      * The share of the footprint not handed out: free chunks, free blocks, empty pools.
@@ -44,9 +51,16 @@ public record MemorySample(long events, long footprintBytes, long inUseBytes, lo
      * @param heapMetadataBytes     estimated Java-heap bytes of the allocator's metadata (not in the footprint).
      * @param classes               per size class, when the sample was detailed; else empty.
      */
-    public record PoolUse(long arenaBytes, long committedBytes, long bytesInBlocks, long bytesRequested,
-                          long bytesPendingRemoteFree, long largeBytes, double externalFragmentation,
-                          long heapMetadataBytes, List<SizeClassUse> classes) {
+    public record PoolUse(
+            long arenaBytes,
+            long committedBytes,
+            long bytesInBlocks,
+            long bytesRequested,
+            long bytesPendingRemoteFree,
+            long largeBytes,
+            double externalFragmentation,
+            long heapMetadataBytes,
+            List<SizeClassUse> classes) {
 
         /** @return internal fragmentation: {@code bytesInBlocks - bytesRequested}. */
         public long internalFragmentationBytes() {
@@ -64,8 +78,8 @@ public record MemorySample(long events, long footprintBytes, long inUseBytes, lo
      * @param bytesRequested bytes requested for the live blocks.
      * @param utilisation    live blocks over capacity (jemalloc's {@code util}).
      */
-    public record SizeClassUse(int blockSize, int pools, long blocksInUse, long capacity, long bytesRequested,
-                               double utilisation) {
+    public record SizeClassUse(
+            int blockSize, int pools, long blocksInUse, long capacity, long bytesRequested, double utilisation) {
 
         /** @return bytes handed out beyond the requests. */
         public long internalWasteBytes() {

@@ -2,7 +2,6 @@ package io.github.pymalloc4j.replay;
 
 import io.github.pymalloc4j.Allocator;
 import io.github.pymalloc4j.AllocatorStats;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -68,15 +67,26 @@ public final class PymallocTarget implements ReplayTarget {
         if (detailed) {
             for (AllocatorStats.SizeClassStats c : s.sizeClasses()) {
                 if (c.pools() > 0) {
-                    classes.add(new MemorySample.SizeClassUse(c.blockSize(), c.pools(), c.blocksInUse(),
-                            c.blocksInUse() + c.pendingRemoteFrees() + c.blocksAvailable(), c.bytesRequested(),
+                    classes.add(new MemorySample.SizeClassUse(
+                            c.blockSize(),
+                            c.pools(),
+                            c.blocksInUse(),
+                            c.blocksInUse() + c.pendingRemoteFrees() + c.blocksAvailable(),
+                            c.bytesRequested(),
                             c.utilisation()));
                 }
             }
         }
-        return new MemorySample.PoolUse(s.arenaBytes(), s.committedBytes(), s.bytesInAllocatedBlocks(),
-                s.bytesRequested(), s.bytesPendingRemoteFree(), s.largeBytes(), s.externalFragmentation(),
-                s.heapMetadataBytes(), List.copyOf(classes));
+        return new MemorySample.PoolUse(
+                s.arenaBytes(),
+                s.committedBytes(),
+                s.bytesInAllocatedBlocks(),
+                s.bytesRequested(),
+                s.bytesPendingRemoteFree(),
+                s.largeBytes(),
+                s.externalFragmentation(),
+                s.heapMetadataBytes(),
+                List.copyOf(classes));
     }
 
     @Override

@@ -66,8 +66,12 @@ public final class ReplayComparison {
      * @throws ContentMismatchException if a verification replay found wrong contents.
      * @throws ReplayFailure            if an implementation threw or a measurement failed.
      */
-    public ComparisonResult run(String sizes, SmallObjectFilter.Counts filter, TraceWindow.Counts window,
-                                List<Implementation> impls, Function<Implementation, Measurement> measure) {
+    public ComparisonResult run(
+            String sizes,
+            SmallObjectFilter.Counts filter,
+            TraceWindow.Counts window,
+            List<Implementation> impls,
+            Function<Implementation, Measurement> measure) {
         long start = System.nanoTime();
         int count = impls.size();
         if (options.verify()) {
@@ -107,11 +111,19 @@ public final class ReplayComparison {
             Arrays.sort(sorted);
             int n = sorted.length;
             double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-            ImplResult.WaitCounts w = options.mode() == ReplayMode.SERIAL ? null : new ImplResult.WaitCounts(
-                    waits[k][0] / n, waits[k][1] / n, waits[k][2] / n);
+            ImplResult.WaitCounts w = options.mode() == ReplayMode.SERIAL
+                    ? null
+                    : new ImplResult.WaitCounts(waits[k][0] / n, waits[k][1] / n, waits[k][2] / n);
             results.add(new ImplResult(impls.get(k).label(), ns[k], median, sorted[0], measured[k], w));
         }
-        return new ComparisonResult(trace.name(), sizes, filter, window, profile, options, List.copyOf(results),
+        return new ComparisonResult(
+                trace.name(),
+                sizes,
+                filter,
+                window,
+                profile,
+                options,
+                List.copyOf(results),
                 (System.nanoTime() - start) / 1e9);
     }
 
@@ -164,8 +176,10 @@ public final class ReplayComparison {
                 progress.accept(holders.count() + " thread(s) parked on glibc's free arenas");
                 Outcome measured = new Outcome();
                 int arenas = GlibcArenas.snapshot().arenas().size();
-                Thread.ofPlatform().name("replay-measurement").start(
-                        () -> measured.run(() -> measureOnce(impl, "child", false, arenas))).join();
+                Thread.ofPlatform()
+                        .name("replay-measurement")
+                        .start(() -> measured.run(() -> measureOnce(impl, "child", false, arenas)))
+                        .join();
                 return measured.get();
             }
         } catch (InterruptedException e) {
@@ -254,8 +268,16 @@ public final class ReplayComparison {
             }
             ex.freeRemaining(n);
             MemorySample peak = recorder.atLivePeak() != null ? recorder.atLivePeak() : endAndTrimmed[0];
-            return new Measurement(t.name(), recorder.largestFootprint(), recorder.largestRss(), peak,
-                    endAndTrimmed[0], endAndTrimmed[1], recorder.taken(), process, meter.replayArenaCount(),
+            return new Measurement(
+                    t.name(),
+                    recorder.largestFootprint(),
+                    recorder.largestRss(),
+                    peak,
+                    endAndTrimmed[0],
+                    endAndTrimmed[1],
+                    recorder.taken(),
+                    process,
+                    meter.replayArenaCount(),
                     meter.reusedArenaCount());
         } finally {
             Arrays.fill(handles, 0);

@@ -13,8 +13,7 @@ public final class ResidentMemory {
 
     private static final Path STATUS = Path.of("/proc/self/status");
 
-    private ResidentMemory() {
-    }
+    private ResidentMemory() {}
 
     /**
      * Reads the resident anonymous bytes now.
@@ -30,7 +29,8 @@ public final class ResidentMemory {
             }
             int end = status.indexOf('\n', at);
             String kib = status.substring(at + "RssAnon:".length(), end < 0 ? status.length() : end)
-                    .replace("kB", "").strip();
+                    .replace("kB", "")
+                    .strip();
             return Long.parseLong(kib) << 10;
         } catch (IOException | RuntimeException e) {
             return -1;

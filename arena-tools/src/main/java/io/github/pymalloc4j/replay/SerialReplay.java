@@ -5,8 +5,7 @@ package io.github.pymalloc4j.replay;
  */
 final class SerialReplay {
 
-    private SerialReplay() {
-    }
+    private SerialReplay() {}
 
     /**
      * Replays every event, timed, with nothing else in the loop.

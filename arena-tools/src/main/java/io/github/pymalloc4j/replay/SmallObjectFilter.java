@@ -26,8 +26,7 @@ public final class SmallObjectFilter {
      * @param trace  the filtered trace.
      * @param counts the changes.
      */
-    public record Outcome(Trace trace, Counts counts) {
-    }
+    public record Outcome(Trace trace, Counts counts) {}
 
     /**
      * What the filter changed.
@@ -38,12 +37,10 @@ public final class SmallObjectFilter {
      * @param reallocsToFree   REALLOCs from a kept object to a large size, turned into FREE.
      * @param reallocsToMalloc REALLOCs from a dropped object to a small size, turned into MALLOC.
      */
-    public record Counts(long threshold, long eventsDropped, long objectsDropped, long reallocsToFree,
-                         long reallocsToMalloc) {
-    }
+    public record Counts(
+            long threshold, long eventsDropped, long objectsDropped, long reallocsToFree, long reallocsToMalloc) {}
 
-    private SmallObjectFilter() {
-    }
+    private SmallObjectFilter() {}
 
     /**
      * Filters a trace.
@@ -128,8 +125,16 @@ public final class SmallObjectFilter {
             oldId[out] = newOld;
             out++;
         }
-        Trace filtered = new Trace(in.name(), in.metadataJson(), Arrays.copyOf(op, out), Arrays.copyOf(thread, out),
-                Arrays.copyOf(id, out), Arrays.copyOf(size, out), Arrays.copyOf(oldId, out), next, in.threadCount(),
+        Trace filtered = new Trace(
+                in.name(),
+                in.metadataJson(),
+                Arrays.copyOf(op, out),
+                Arrays.copyOf(thread, out),
+                Arrays.copyOf(id, out),
+                Arrays.copyOf(size, out),
+                Arrays.copyOf(oldId, out),
+                next,
+                in.threadCount(),
                 in.headerEventCount());
         return new Outcome(filtered, new Counts(threshold, n - out, in.objectCount() - next, toFree, toMalloc));
     }

@@ -44,8 +44,7 @@ final class ThreadedReplay {
      * @param yields  {@code Thread.yield()} calls while waiting.
      * @param parks   short parks while waiting.
      */
-    record Run(long nanos, long waits, long yields, long parks) {
-    }
+    record Run(long nanos, long waits, long yields, long parks) {}
 
     private static final VarHandle HANDLE = MethodHandles.arrayElementVarHandle(long[].class);
     private static final VarHandle NEXT;
@@ -56,6 +55,7 @@ final class ThreadedReplay {
     static final long POLL_MAX_NANOS = 1_000_000;
     /** Longest park in the strict order, where the previous event's worker unparks the waiter. */
     static final long PARK_MAX_NANOS = 20_000_000;
+
     private static final VarHandle PARKED = MethodHandles.arrayElementVarHandle(int[].class);
 
     static {
@@ -76,12 +76,14 @@ final class ThreadedReplay {
     // one run's state
     /** STRICT: index of the next event to perform. */
     private volatile long next;
+
     private volatile boolean aborted;
     private Thread[] workers;
     /** STRICT: 1 while a worker is parked waiting for its turn. */
     private int[] parked;
     /** Workers alive now, and the most alive at once. */
     private final java.util.concurrent.atomic.AtomicInteger alive = new java.util.concurrent.atomic.AtomicInteger();
+
     private final java.util.concurrent.atomic.AtomicInteger mostAlive = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
@@ -147,7 +149,8 @@ final class ThreadedReplay {
      */
     Run run(EventExecutor executor, ReplayMode order, FootprintRecorder recorder, Runnable atStart, Runnable atEnd) {
         if (order == ReplayMode.SERIAL || recorder != null && order != ReplayMode.THREADS_STRICT) {
-            throw new IllegalArgumentException("threaded replay in mode " + order + (recorder != null ? " with sampling" : ""));
+            throw new IllegalArgumentException(
+                    "threaded replay in mode " + order + (recorder != null ? " with sampling" : ""));
         }
         int threads = eventsOfThread.length;
         next = 0;
@@ -169,32 +172,34 @@ final class ThreadedReplay {
             if (eventsOfThread[t].length == 0) {
                 continue; // a thread id the trace (or its window) never uses
             }
-            workers[t] = Thread.ofPlatform().name("replay-" + executor.target().name() + "-t" + t).unstarted(() -> {
-                Waiting w = new Waiting();
-                mostAlive.accumulateAndGet(alive.incrementAndGet(), Math::max);
-                try {
-                    if (atStart != null) {
-                        atStart.run();
-                    }
-                    if (order == ReplayMode.THREADS_STRICT) {
-                        strict(executor, th, recorder, w);
-                    } else {
-                        dependencies(executor, th, w);
-                    }
-                } catch (Aborted e) {
-                    // another worker failed
-                } catch (Throwable e) {
-                    failure.compareAndSet(null, e);
-                    aborted = true;
-                    startRest(th); // every worker must start to count down, and then finds the run aborted
-                }
-                finished[th] = System.nanoTime();
-                counts[th][0] = w.waits;
-                counts[th][1] = w.yields;
-                counts[th][2] = w.parks;
-                alive.decrementAndGet();
-                done.countDown();
-            });
+            workers[t] = Thread.ofPlatform()
+                    .name("replay-" + executor.target().name() + "-t" + t)
+                    .unstarted(() -> {
+                        Waiting w = new Waiting();
+                        mostAlive.accumulateAndGet(alive.incrementAndGet(), Math::max);
+                        try {
+                            if (atStart != null) {
+                                atStart.run();
+                            }
+                            if (order == ReplayMode.THREADS_STRICT) {
+                                strict(executor, th, recorder, w);
+                            } else {
+                                dependencies(executor, th, w);
+                            }
+                        } catch (Aborted e) {
+                            // another worker failed
+                        } catch (Throwable e) {
+                            failure.compareAndSet(null, e);
+                            aborted = true;
+                            startRest(th); // every worker must start to count down, and then finds the run aborted
+                        }
+                        finished[th] = System.nanoTime();
+                        counts[th][0] = w.waits;
+                        counts[th][1] = w.yields;
+                        counts[th][2] = w.parks;
+                        alive.decrementAndGet();
+                        done.countDown();
+                    });
         }
         long start = System.nanoTime();
         if (trace.eventCount() > 0) {
@@ -315,7 +320,9 @@ final class ThreadedReplay {
                     nextLaunch = launch(th, k, nextLaunch); // before the hand-over: the next event may be its
                 }
                 NEXT.setVolatile(this, (long) i + 1);
-                if (i + 1 < threadOf.length && threadOf[i + 1] != th && (int) PARKED.getVolatile(parked, threadOf[i + 1]) != 0) {
+                if (i + 1 < threadOf.length
+                        && threadOf[i + 1] != th
+                        && (int) PARKED.getVolatile(parked, threadOf[i + 1]) != 0) {
                     LockSupport.unpark(workers[threadOf[i + 1]]);
                 }
             }
@@ -345,7 +352,8 @@ final class ThreadedReplay {
                 Thread.yield();
             } else {
                 parks++;
-                LockSupport.parkNanos(Math.min(POLL_MAX_NANOS, PARK_MIN_NANOS << Math.min(20, (round - SPINS - YIELDS) / 8)));
+                LockSupport.parkNanos(
+                        Math.min(POLL_MAX_NANOS, PARK_MIN_NANOS << Math.min(20, (round - SPINS - YIELDS) / 8)));
             }
         }
 

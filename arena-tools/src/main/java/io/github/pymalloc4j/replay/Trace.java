@@ -53,8 +53,17 @@ public final class Trace {
     private final int threadCount;
     private final long headerEventCount;
 
-    Trace(String name, String metadataJson, byte[] op, int[] thread, int[] id, int[] size, int[] oldId,
-            int objectCount, int threadCount, long headerEventCount) {
+    Trace(
+            String name,
+            String metadataJson,
+            byte[] op,
+            int[] thread,
+            int[] id,
+            int[] size,
+            int[] oldId,
+            int objectCount,
+            int threadCount,
+            long headerEventCount) {
         this.name = name;
         this.metadataJson = metadataJson;
         this.op = op;
@@ -83,10 +92,12 @@ public final class Trace {
         }
         String name = file.getFileName().toString().replaceFirst("\\.trc(\\.gz)?$", "");
         try (InputStream raw = Files.newInputStream(file);
-             InputStream in = new BufferedInputStream(new GZIPInputStream(raw, 1 << 16), 1 << 20)) {
+                InputStream in = new BufferedInputStream(new GZIPInputStream(raw, 1 << 16), 1 << 20)) {
             return decode(in, name, limit, file.toString());
         } catch (ZipException | EOFException e) {
-            if (e instanceof ZipException && e.getMessage() != null && e.getMessage().contains("GZIP")) {
+            if (e instanceof ZipException
+                    && e.getMessage() != null
+                    && e.getMessage().contains("GZIP")) {
                 throw new IOException(file + ": not an allocation trace (not a gzip stream)");
             }
             throw new IOException(file + ": truncated or corrupt gzip stream (" + e.getMessage() + ")");
@@ -158,13 +169,17 @@ public final class Trace {
                 switch (o) {
                     case MALLOC, CALLOC, ALIGNED, REALLOC -> {
                         if (obj != created || created >= objects) {
-                            throw bad(where, i, "creates object " + Integer.toUnsignedString(obj) + ", expected "
-                                    + created + " (ids must be dense, below " + objects + ")");
+                            throw bad(
+                                    where,
+                                    i,
+                                    "creates object " + Integer.toUnsignedString(obj) + ", expected " + created
+                                            + " (ids must be dense, below " + objects + ")");
                         }
                         if (o == REALLOC) {
                             end(live, old, created, where, i);
                         } else if (o == ALIGNED && (old == 0 || (old & (old - 1)) != 0)) {
-                            throw bad(where, i, "alignment " + Integer.toUnsignedString(old) + " is not a power of two");
+                            throw bad(
+                                    where, i, "alignment " + Integer.toUnsignedString(old) + " is not a power of two");
                         }
                         live[created >>> 6] |= 1L << created;
                         created++;
@@ -183,11 +198,20 @@ public final class Trace {
             throw new IOException(where + ": bytes follow the last of the " + events + " records");
         }
         if (kept == events && created != objects) {
-            throw new IOException(where + ": the header announces " + objects + " objects, the records create "
-                    + created);
+            throw new IOException(
+                    where + ": the header announces " + objects + " objects, the records create " + created);
         }
-        return new Trace(name, new String(meta, StandardCharsets.UTF_8), op, thread, id, size, oldId, created,
-                (int) threads, events);
+        return new Trace(
+                name,
+                new String(meta, StandardCharsets.UTF_8),
+                op,
+                thread,
+                id,
+                size,
+                oldId,
+                created,
+                (int) threads,
+                events);
     }
 
     private static void end(long[] live, int obj, int created, String where, int i) throws IOException {

@@ -85,8 +85,11 @@ final class TraceEventExecutor implements EventExecutor {
                 long alignment = Integer.toUnsignedLong(oldId[i]);
                 long a = target.aligned(s, alignment);
                 if (verify && (a & (alignment - 1)) != 0) {
-                    throw new ContentMismatchException(obj, i, target.name() + ": event " + i + " (ALIGNED): object "
-                            + obj + " at 0x" + Long.toHexString(a) + " is not aligned to " + alignment);
+                    throw new ContentMismatchException(
+                            obj,
+                            i,
+                            target.name() + ": event " + i + " (ALIGNED): object " + obj + " at 0x"
+                                    + Long.toHexString(a) + " is not aligned to " + alignment);
                 }
                 created(i, obj, a, s, false);
             }
@@ -111,7 +114,12 @@ final class TraceEventExecutor implements EventExecutor {
                     long kept = Math.min(oldSize, s);
                     long bad = ContentCheck.firstMismatch(b, kept, old);
                     if (bad >= 0) {
-                        throw mismatch(i, old, b, bad, ContentCheck.expected(old, bad),
+                        throw mismatch(
+                                i,
+                                old,
+                                b,
+                                bad,
+                                ContentCheck.expected(old, bad),
                                 "in the first " + kept + " bytes kept by its realloc to " + s + " bytes (object " + obj
                                         + " at 0x" + Long.toHexString(b) + ")");
                     }
@@ -147,10 +155,20 @@ final class TraceEventExecutor implements EventExecutor {
 
     private ContentMismatchException mismatch(int i, int obj, long address, long offset, byte expected, String where) {
         byte found = ContentCheck.byteAt(address + offset);
-        return new ContentMismatchException(obj, i, String.format(
-                "%s: contents of object %d (at 0x%x) wrong at event %d (%s), byte %d %s: expected 0x%02x, found 0x%02x",
-                target.name(), obj, address, i, i < op.length ? Trace.opName(op[i]) : "end", offset, where,
-                expected & 0xFF, found & 0xFF));
+        return new ContentMismatchException(
+                obj,
+                i,
+                String.format(
+                        "%s: contents of object %d (at 0x%x) wrong at event %d (%s), byte %d %s: expected 0x%02x, found 0x%02x",
+                        target.name(),
+                        obj,
+                        address,
+                        i,
+                        i < op.length ? Trace.opName(op[i]) : "end",
+                        offset,
+                        where,
+                        expected & 0xFF,
+                        found & 0xFF));
     }
 
     @Override
@@ -171,10 +189,12 @@ final class TraceEventExecutor implements EventExecutor {
     public ReplayFailure failure(int i, Throwable e) {
         String what = switch (op[i]) {
             case Trace.FREE -> "FREE of object " + id[i];
-            case Trace.REALLOC -> "REALLOC of object " + oldId[i] + " to object " + id[i] + ", "
-                    + Integer.toUnsignedString(size[i]) + " bytes";
-            case Trace.ALIGNED -> "ALIGNED object " + id[i] + ", " + Integer.toUnsignedString(size[i])
-                    + " bytes aligned to " + Integer.toUnsignedString(oldId[i]);
+            case Trace.REALLOC ->
+                "REALLOC of object " + oldId[i] + " to object " + id[i] + ", " + Integer.toUnsignedString(size[i])
+                        + " bytes";
+            case Trace.ALIGNED ->
+                "ALIGNED object " + id[i] + ", " + Integer.toUnsignedString(size[i]) + " bytes aligned to "
+                        + Integer.toUnsignedString(oldId[i]);
             default -> Trace.opName(op[i]) + " object " + id[i] + ", " + Integer.toUnsignedString(size[i]) + " bytes";
         };
         return new ReplayFailure(target.name() + ": event " + i + " (" + what + ") failed: " + e, e);

@@ -28,9 +28,24 @@ package io.github.pymalloc4j.replay;
  * @param eventsPerThread        events of each trace thread.
  */
 public record TraceProfile(
-        int events, int objects, int threads, long mallocs, long frees, long reallocs, long callocs, long aligned,
-        long smallCreations, long bytesRequestedTotal, long peakLiveBytes, int peakEvent, long liveObjectsAtPeak,
-        long peakLiveObjects, long liveBytesAtEnd, long liveObjectsAtEnd, long crossThreadEnds, long threadSwitches,
+        int events,
+        int objects,
+        int threads,
+        long mallocs,
+        long frees,
+        long reallocs,
+        long callocs,
+        long aligned,
+        long smallCreations,
+        long bytesRequestedTotal,
+        long peakLiveBytes,
+        int peakEvent,
+        long liveObjectsAtPeak,
+        long peakLiveObjects,
+        long liveBytesAtEnd,
+        long liveObjectsAtEnd,
+        long crossThreadEnds,
+        long threadSwitches,
         long[] eventsPerThread) {
 
     /**
@@ -94,8 +109,25 @@ public record TraceProfile(
             }
             peakObjects = Math.max(peakObjects, liveObjects);
         }
-        return new TraceProfile(n, t.objectCount(), t.threadCount(), byOp[Trace.MALLOC], byOp[Trace.FREE],
-                byOp[Trace.REALLOC], byOp[Trace.CALLOC], byOp[Trace.ALIGNED], small, total, peak, peakAt,
-                objectsAtPeak, peakObjects, live, liveObjects, cross, switches, perThread);
+        return new TraceProfile(
+                n,
+                t.objectCount(),
+                t.threadCount(),
+                byOp[Trace.MALLOC],
+                byOp[Trace.FREE],
+                byOp[Trace.REALLOC],
+                byOp[Trace.CALLOC],
+                byOp[Trace.ALIGNED],
+                small,
+                total,
+                peak,
+                peakAt,
+                objectsAtPeak,
+                peakObjects,
+                live,
+                liveObjects,
+                cross,
+                switches,
+                perThread);
     }
 }

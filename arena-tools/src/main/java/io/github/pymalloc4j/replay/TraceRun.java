@@ -11,6 +11,5 @@ import java.util.List;
  * @param decodeSeconds time to read and decode it.
  * @param comparisons   one per size selection ({@code all}, {@code small}).
  */
-public record TraceRun(String file, String name, long fileEvents, double decodeSeconds,
-                       List<ComparisonResult> comparisons) {
-}
+public record TraceRun(
+        String file, String name, long fileEvents, double decodeSeconds, List<ComparisonResult> comparisons) {}

@@ -15,8 +15,7 @@ public final class TraceWindow {
      * @param trace  the window as a trace.
      * @param counts where it is and what changed.
      */
-    public record Outcome(Trace trace, Counts counts) {
-    }
+    public record Outcome(Trace trace, Counts counts) {}
 
     /**
      * Where a window is and what its normalisation changed.
@@ -26,11 +25,9 @@ public final class TraceWindow {
      * @param freesDropped     FREEs of objects created before the window, dropped.
      * @param reallocsToMalloc REALLOCs of objects created before the window, turned into MALLOC.
      */
-    public record Counts(int from, int events, long freesDropped, long reallocsToMalloc) {
-    }
+    public record Counts(int from, int events, long freesDropped, long reallocsToMalloc) {}
 
-    private TraceWindow() {
-    }
+    private TraceWindow() {}
 
     /**
      * Cuts events {@code from .. from+count-1} out of a trace.
@@ -86,8 +83,16 @@ public final class TraceWindow {
             }
             out++;
         }
-        Trace window = new Trace(t.name(), t.metadataJson(), Arrays.copyOf(op, out), Arrays.copyOf(thread, out),
-                Arrays.copyOf(id, out), Arrays.copyOf(size, out), Arrays.copyOf(oldId, out), objects, t.threadCount(),
+        Trace window = new Trace(
+                t.name(),
+                t.metadataJson(),
+                Arrays.copyOf(op, out),
+                Arrays.copyOf(thread, out),
+                Arrays.copyOf(id, out),
+                Arrays.copyOf(size, out),
+                Arrays.copyOf(oldId, out),
+                objects,
+                t.threadCount(),
                 t.headerEventCount());
         return new Outcome(window, new Counts(start, n, freesDropped, toMalloc));
     }

@@ -2,7 +2,6 @@ package io.github.pymalloc4j.tools;
 
 import io.github.pymalloc4j.StatsFile;
 import io.github.pymalloc4j.StatsFileException;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -90,6 +89,7 @@ public final class ArenaDump {
     private Path dir;
     /** Whether --dir named the directory; else the default ones are searched ({@link StatsFile#list()}). */
     private boolean dirGiven;
+
     private final List<String> words = new ArrayList<>();
 
     private ArenaDump(PrintStream out, PrintStream err) {
@@ -153,8 +153,12 @@ public final class ArenaDump {
         for (int i = 0; i < line.length(); i++) {
             char c = line.charAt(i);
             int type = Character.getType(c);
-            if (c < 0x20 || c >= 0x7f && c <= 0x9f || type == Character.FORMAT || type == Character.SURROGATE
-                    || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR) {
+            if (c < 0x20
+                    || c >= 0x7f && c <= 0x9f
+                    || type == Character.FORMAT
+                    || type == Character.SURROGATE
+                    || type == Character.LINE_SEPARATOR
+                    || type == Character.PARAGRAPH_SEPARATOR) {
                 b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
             } else {
                 b.append(c);
@@ -195,7 +199,8 @@ public final class ArenaDump {
                 }
                 case "--watch" -> {
                     watch = true;
-                    if (i + 1 < args.length && args[i + 1].matches("\\d+(\\.\\d+)?")
+                    if (i + 1 < args.length
+                            && args[i + 1].matches("\\d+(\\.\\d+)?")
                             && !(isPidLike(args[i + 1]) && !hasPositionalAfter(args, i + 2))) {
                         watchSeconds = Double.parseDouble(args[++i]);
                         if (watchSeconds < 0.05) {
@@ -247,7 +252,11 @@ public final class ArenaDump {
     private static boolean hasPositionalAfter(String[] args, int from) {
         for (int i = from; i < args.length; i++) {
             String a = args[i];
-            if (a.equals("--svg") || a.equals("--html") || a.equals("--name") || a.equals("--dir") || a.equals("--count")) {
+            if (a.equals("--svg")
+                    || a.equals("--html")
+                    || a.equals("--name")
+                    || a.equals("--dir")
+                    || a.equals("--count")) {
                 i++;
             } else if (!a.startsWith("-")) {
                 return true;
@@ -265,16 +274,18 @@ public final class ArenaDump {
 
     private void expectWords(int n, String form) throws Failure {
         if (words.size() != n) {
-            throw new Failure(USAGE, "expected: arena-dump " + form + (words.size() > n ? ", got extra argument '"
-                    + words.get(n) + "'" : "") + " (see arena-dump --help)");
+            throw new Failure(
+                    USAGE,
+                    "expected: arena-dump " + form
+                            + (words.size() > n ? ", got extra argument '" + words.get(n) + "'" : "")
+                            + " (see arena-dump --help)");
         }
     }
 
     // ------------------------------------------------------------------ targets
 
     /** A statistics file and whether it was named by pid (then the process must be live). */
-    record Target(Path path, boolean byPid) {
-    }
+    record Target(Path path, boolean byPid) {}
 
     Target resolve(String target) throws Failure, IOException {
         if (isPidLike(target) && !(Files.exists(Path.of(target)) && !target.matches("[1-9]\\d*"))) {
@@ -316,10 +327,12 @@ public final class ArenaDump {
         }
         if (mine.isEmpty()) {
             boolean alive = ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
-            throw new Failure(NOT_FOUND, alive
-                    ? "process " + pid + " does not publish statistics (no " + pid + "-*.pm4j in " + dir
-                            + "; run it with -Dpymalloc4j.publish=NAME)"
-                    : "no process " + pid + " and no statistics file for it in " + dir);
+            throw new Failure(
+                    NOT_FOUND,
+                    alive
+                            ? "process " + pid + " does not publish statistics (no " + pid + "-*.pm4j in " + dir
+                                    + "; run it with -Dpymalloc4j.publish=NAME)"
+                            : "no process " + pid + " and no statistics file for it in " + dir);
         }
         if (name != null) {
             for (Path p : mine) {
@@ -327,12 +340,15 @@ public final class ArenaDump {
                     return p;
                 }
             }
-            throw new Failure(NOT_FOUND, "process " + pid + " publishes no file named '" + name + "' in " + dir
-                    + " (found: " + names(mine) + ")");
+            throw new Failure(
+                    NOT_FOUND,
+                    "process " + pid + " publishes no file named '" + name + "' in " + dir + " (found: " + names(mine)
+                            + ")");
         }
         if (mine.size() > 1) {
-            throw new Failure(USAGE, "process " + pid + " publishes several files (" + names(mine)
-                    + "): choose one with --name NAME");
+            throw new Failure(
+                    USAGE,
+                    "process " + pid + " publishes several files (" + names(mine) + "): choose one with --name NAME");
         }
         return mine.getFirst();
     }
@@ -344,8 +360,10 @@ public final class ArenaDump {
 
     /** Says so on stderr when a file opened by path is not one {@link StatsFile#list()} would trust. */
     private void warnIfUntrusted(StatsFile f) {
-        f.trustProblem().ifPresent(p -> err.println("arena-dump: warning: " + oneLine(f.path().toString()) + ": " + p
-                + "; its contents may not be what the process it names published"));
+        f.trustProblem()
+                .ifPresent(p ->
+                        err.println("arena-dump: warning: " + oneLine(f.path().toString()) + ": " + p
+                                + "; its contents may not be what the process it names published"));
     }
 
     private static String names(List<Path> files) {
@@ -406,8 +424,11 @@ public final class ArenaDump {
                 try {
                     b.append(readOnce(p).toJson());
                 } catch (StatsFileException e) {
-                    b.append("{\"file\":{\"path\":").append(DumpReport.jsonString(p.toString()))
-                            .append("},\"error\":").append(DumpReport.jsonString(oneLine(e.getMessage()))).append('}');
+                    b.append("{\"file\":{\"path\":")
+                            .append(DumpReport.jsonString(p.toString()))
+                            .append("},\"error\":")
+                            .append(DumpReport.jsonString(oneLine(e.getMessage())))
+                            .append('}');
                 }
             }
             out.println(b.append(']'));
@@ -419,7 +440,11 @@ public final class ArenaDump {
             try {
                 StatsFile.Snapshot s = readOnce(p);
                 Optional<String> stale = s.staleReason(Duration.ZERO);
-                row = String.format(Locale.ROOT, "%8d  %-20s  %10s  %12s  %12s  %s", s.pid(), s.name(),
+                row = String.format(
+                        Locale.ROOT,
+                        "%8d  %-20s  %10s  %12s  %12s  %s",
+                        s.pid(),
+                        s.name(),
                         DumpReport.duration(Duration.between(s.startTime(), s.heartbeat())),
                         DumpReport.bytes(s.reservedBytes()),
                         DumpReport.bytes(DumpReport.plus(s.bytesInAllocatedBlocks(), s.largeBytes())),
@@ -435,8 +460,15 @@ public final class ArenaDump {
     }
 
     private static String unreadable(Path p, String why) {
-        return String.format(Locale.ROOT, "%8s  %-20s  %10s  %12s  %12s  unreadable: %s", "?",
-                StatsFile.printable(String.valueOf(p.getFileName())), "", "", "", why);
+        return String.format(
+                Locale.ROOT,
+                "%8s  %-20s  %10s  %12s  %12s  unreadable: %s",
+                "?",
+                StatsFile.printable(String.valueOf(p.getFileName())),
+                "",
+                "",
+                "",
+                why);
     }
 
     private int report(String target) throws Exception {
@@ -515,13 +547,15 @@ public final class ArenaDump {
         // the size the header declares: the reader checked it against the file, and it is bounded by the layout
         long expected = 2816 + (long) first.arenaCapacity() * (32 + 4L * first.poolsPerArena());
         try (StatsFile f = StatsFile.open(t.path());
-             FileChannel ch = FileChannel.open(t.path(), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                FileChannel ch = FileChannel.open(t.path(), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             for (int attempt = 0; attempt < 1000 && bytes == null; attempt++) {
                 StatsFile.Snapshot before = attempt == 0 ? first : f.read();
                 long size = ch.size();
                 if (size != expected) {
-                    throw new Failure(NOT_FOUND, StatsFile.printable(t.path().toString()) + ": changed while being saved: "
-                            + size + " bytes, the header declares " + expected);
+                    throw new Failure(
+                            NOT_FOUND,
+                            StatsFile.printable(t.path().toString()) + ": changed while being saved: " + size
+                                    + " bytes, the header declares " + expected);
                 }
                 ByteBuffer buf = ByteBuffer.allocate((int) size);
                 while (buf.hasRemaining() && ch.read(buf, buf.position()) >= 0) {
@@ -529,7 +563,9 @@ public final class ArenaDump {
                 }
                 StatsFile.Snapshot after = f.read();
                 long copied = buf.order(ByteOrder.LITTLE_ENDIAN).getLong(56);
-                if (!buf.hasRemaining() && before.sequence() == after.sequence() && copied == after.sequence()
+                if (!buf.hasRemaining()
+                        && before.sequence() == after.sequence()
+                        && copied == after.sequence()
                         && (copied & 1) == 0) {
                     bytes = buf.array();
                 } else {
@@ -543,7 +579,10 @@ public final class ArenaDump {
         Path parent = outFile.toAbsolutePath().getParent();
         Path tmp;
         try {
-            tmp = Files.createTempFile(parent, ".arena-dump", ".tmp",
+            tmp = Files.createTempFile(
+                    parent,
+                    ".arena-dump",
+                    ".tmp",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         } catch (UnsupportedOperationException e) {
             tmp = Files.createTempFile(parent, ".arena-dump", ".tmp");

@@ -17,7 +17,6 @@ import io.github.pymalloc4j.replay.Trace;
 import io.github.pymalloc4j.replay.TraceProfile;
 import io.github.pymalloc4j.replay.TraceRun;
 import io.github.pymalloc4j.replay.TraceWindow;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -124,6 +123,7 @@ public final class ArenaReplay {
     private boolean measureHere;
     /** Set in a measurement process: the implementation to measure. */
     private Implementation measureChild;
+
     private final List<String> traces = new ArrayList<>();
 
     private ArenaReplay(PrintStream out, PrintStream err) {
@@ -180,7 +180,8 @@ public final class ArenaReplay {
             String a = args[i];
             switch (a) {
                 case "-h", "--help", "-help", "help" -> {
-                    out.print(USAGE_TEXT.formatted(tracesDirectory().map(Path::toString).orElse("$" + TRACES_PROPERTY)));
+                    out.print(USAGE_TEXT.formatted(
+                            tracesDirectory().map(Path::toString).orElse("$" + TRACES_PROPERTY)));
                     return OK;
                 }
                 case "--json" -> json = true;
@@ -196,9 +197,11 @@ public final class ArenaReplay {
                 case "--limit" -> limit = number(value(args, ++i, a), a, 1, Long.MAX_VALUE);
                 case "--skip" -> skip = (int) number(value(args, ++i, a), a, 0, Integer.MAX_VALUE);
                 case "--sample-every" -> sampleEvery = (int) number(value(args, ++i, a), a, 1, Integer.MAX_VALUE);
-                case "--measure" -> measureHere = choice(value(args, ++i, a), a, "child", "here").equals("here");
-                case MEASURE_CHILD -> measureChild = Implementation.of(choice(value(args, ++i, a), a, "pymalloc4j",
-                        "malloc"));
+                case "--measure" ->
+                    measureHere =
+                            choice(value(args, ++i, a), a, "child", "here").equals("here");
+                case MEASURE_CHILD ->
+                    measureChild = Implementation.of(choice(value(args, ++i, a), a, "pymalloc4j", "malloc"));
                 default -> {
                     if (a.startsWith("-") && a.length() > 1 && !a.equals("--")) {
                         throw new Failure(BAD_INPUT, "unknown option " + a + " (see arena-replay --help)");
@@ -255,7 +258,7 @@ public final class ArenaReplay {
             t = SmallObjectFilter.apply(t, Allocator.SMALL_REQUEST_THRESHOLD).trace();
         }
         String prefix = "[" + measureChild.label() + " measurement process] ";
-        Consumer<String> progress = verbose ? line -> progress(prefix + line) : line -> { };
+        Consumer<String> progress = verbose ? line -> progress(prefix + line) : line -> {};
         Measurement m = new ReplayComparison(t, TraceProfile.of(t), options, progress).measureFresh(measureChild);
         out.print(MeasurementProcess.encode(m));
         return OK;
@@ -264,7 +267,9 @@ public final class ArenaReplay {
     /** The command of a measurement process for one trace: this JVM's java and options, the same replay options. */
     private List<String> childCommand(Path file, String label) {
         List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command()
+        cmd.add(ProcessHandle.current()
+                .info()
+                .command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.addAll(MeasurementProcess.JVM_OPTIONS);
@@ -310,7 +315,8 @@ public final class ArenaReplay {
             return new TraceWindow.Outcome(t, new TraceWindow.Counts(0, t.eventCount(), 0, 0));
         }
         if (skip >= t.eventCount()) {
-            throw new Failure(BAD_INPUT, file + ": --skip " + skip + " is past the trace's " + t.eventCount() + " events");
+            throw new Failure(
+                    BAD_INPUT, file + ": --skip " + skip + " is past the trace's " + t.eventCount() + " events");
         }
         return TraceWindow.of(t, skip, Integer.MAX_VALUE);
     }
@@ -333,7 +339,8 @@ public final class ArenaReplay {
         TraceWindow.Outcome cut = readWindow(file);
         Trace whole = cut.trace();
         double decode = (System.nanoTime() - t0) / 1e9;
-        progress(String.format(Locale.ROOT, "%s: %,d events decoded in %.2f s", whole.name(), whole.eventCount(), decode));
+        progress(String.format(
+                Locale.ROOT, "%s: %,d events decoded in %.2f s", whole.name(), whole.eventCount(), decode));
         String name = whole.name();
         long fileEvents = whole.headerEventCount();
         List<ComparisonResult> comparisons = new ArrayList<>();
@@ -348,19 +355,30 @@ public final class ArenaReplay {
         return new TraceRun(file.toString(), name, fileEvents, decode, List.copyOf(comparisons));
     }
 
-    private ComparisonResult compare(Path file, Trace trace, String label, SmallObjectFilter.Counts filter,
-                                     TraceWindow.Counts window, ReplayOptions options, List<Implementation> targets) {
+    private ComparisonResult compare(
+            Path file,
+            Trace trace,
+            String label,
+            SmallObjectFilter.Counts filter,
+            TraceWindow.Counts window,
+            ReplayOptions options,
+            List<Implementation> targets) {
         TraceProfile profile = TraceProfile.of(trace);
         String prefix = trace.name() + " " + label + " " + options.mode().label() + ": ";
-        Consumer<String> progress = verbose ? line -> progress(prefix + line) : line -> { };
+        Consumer<String> progress = verbose ? line -> progress(prefix + line) : line -> {};
         MeasurementProcess child = new MeasurementProcess(childCommand(file, label), this::forward);
-        return new ReplayComparison(trace, profile, options, progress).run(label, filter, window, targets,
-                measureHere ? null : child::measure);
+        return new ReplayComparison(trace, profile, options, progress)
+                .run(label, filter, window, targets, measureHere ? null : child::measure);
     }
 
     private void printText(TraceRun run) {
-        out.printf(Locale.ROOT, "%s: %s, %,d events in the file, decoded in %.2f s%n", run.name(), run.file(),
-                run.fileEvents(), run.decodeSeconds());
+        out.printf(
+                Locale.ROOT,
+                "%s: %s, %,d events in the file, decoded in %.2f s%n",
+                run.name(),
+                run.file(),
+                run.fileEvents(),
+                run.decodeSeconds());
         for (ComparisonResult c : run.comparisons()) {
             out.println();
             out.print(ReportText.render(c));
@@ -387,7 +405,8 @@ public final class ArenaReplay {
     private Path resolve(String trace) throws Failure {
         Path p = Path.of(trace);
         if (!Files.exists(p) && !trace.contains("/")) {
-            Path named = tracesDirectory().map(d -> d.resolve(trace + ".trc.gz")).orElse(null);
+            Path named =
+                    tracesDirectory().map(d -> d.resolve(trace + ".trc.gz")).orElse(null);
             if (named != null && Files.exists(named)) {
                 p = named;
             }

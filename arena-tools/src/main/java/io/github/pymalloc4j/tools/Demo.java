@@ -2,7 +2,6 @@ package io.github.pymalloc4j.tools;
 
 import io.github.pymalloc4j.Allocator;
 import io.github.pymalloc4j.AllocatorStats;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -60,9 +59,16 @@ public final class Demo {
 
     /** The whole address space as one segment: records are reached by absolute address. */
     static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
     static final ValueLayout.OfLong WORD = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    enum Kind { SESSION, MESSAGE, INDEX, CACHE, PAYLOAD }
+    enum Kind {
+        SESSION,
+        MESSAGE,
+        INDEX,
+        CACHE,
+        PAYLOAD
+    }
 
     /** One live record. */
     static final class Rec {
@@ -244,10 +250,10 @@ public final class Demo {
             int i = rnd.nextInt(SESSIONS);
             Rec s = sessions[i];
             int op = rnd.nextInt(10);
-            if (s == null || op == 0) {                 // logout + login
+            if (s == null || op == 0) { // logout + login
                 release(s);
                 sessions[i] = alloc(Kind.SESSION, 200 + rnd.nextInt(201), false);
-            } else if (op == 1) {                       // state grows or shrinks
+            } else if (op == 1) { // state grows or shrinks
                 if (!verify(s)) {
                     return;
                 }
@@ -266,7 +272,7 @@ public final class Demo {
                 s.tag = nextTag++;
                 fill(moved, newSize, s.tag);
                 reallocs++;
-            } else {                                    // request handled: read the state
+            } else { // request handled: read the state
                 verify(s);
             }
         }
@@ -446,9 +452,11 @@ public final class Demo {
     static boolean linger(Allocator heap, long seconds) throws InterruptedException {
         if (seconds > 0) {
             System.out.println();
-            System.out.println("=== lingering " + seconds + " s: pid " + ProcessHandle.current().pid()
-                    + ", statistics file " + heap.statsFile().map(Object::toString)
-                            .orElse("none (run with -Dpymalloc4j.publish=NAME)") + " ===");
+            System.out.println("=== lingering " + seconds + " s: pid "
+                    + ProcessHandle.current().pid()
+                    + ", statistics file "
+                    + heap.statsFile().map(Object::toString).orElse("none (run with -Dpymalloc4j.publish=NAME)")
+                    + " ===");
             System.out.flush();
             Thread.sleep(seconds * 1000);
         }
@@ -474,10 +482,11 @@ public final class Demo {
         if (v.feature() < 25) {
             fail("expected JDK 25 or newer, running on " + v);
         }
-        System.out.println("workers: " + WORKERS + ", seed 0x" + Long.toHexString(SEED)
-                + ", steps: warm-up " + WARMUP_STEPS + " + steady " + STEADY_STEPS + " per worker");
+        System.out.println("workers: " + WORKERS + ", seed 0x" + Long.toHexString(SEED) + ", steps: warm-up "
+                + WARMUP_STEPS + " + steady " + STEADY_STEPS + " per worker");
         System.out.println("records per worker: sessions " + SESSIONS + " x 200-400 B (long-lived, realloc), "
-                + "messages ring " + MESSAGE_RING + " x 32-256 B (short-lived, 1/8 freed by the other worker, 1/4 calloc), "
+                + "messages ring " + MESSAGE_RING
+                + " x 32-256 B (short-lived, 1/8 freed by the other worker, 1/4 calloc), "
                 + "index nodes " + INDEX_RING + " x " + INDEX_NODE_SIZE + " B (FIFO), cache LRU " + CACHE_CAPACITY
                 + " x 64-512 B, payloads ring " + PAYLOAD_RING + " x 1-64 KiB");
 
@@ -504,8 +513,9 @@ public final class Demo {
         boolean ok = phase("warm-up", heap, workers, pool, Worker::warmUp)
                 && phase("steady state", heap, workers, pool, Worker::steady)
                 && linger(heap, lingerSeconds)
-                && phase("load drop (90 % of sessions log out, queues drain, caches shrink)", heap, workers, pool,
-                        Worker::loadDrop);
+                && phase(
+                        "load drop (90 % of sessions log out, queues drain, caches shrink)",
+                        heap, workers, pool, Worker::loadDrop);
 
         Accounting finalAccounting = null;
         if (ok) {
@@ -519,15 +529,22 @@ public final class Demo {
                 AllocatorStats z = heap.stats();
                 System.out.println();
                 System.out.println("=== after trim(): memory returned to the OS ===");
-                System.out.printf("arenas %d (reclaimed %d), committed %d B, free but not returned %d B, pools decommitted %d%n",
-                        z.arenasCurrent(), z.arenasReclaimed(), z.committedBytes(), z.freeNotReturnedBytes(),
+                System.out.printf(
+                        "arenas %d (reclaimed %d), committed %d B, free but not returned %d B, pools decommitted %d%n",
+                        z.arenasCurrent(),
+                        z.arenasReclaimed(),
+                        z.committedBytes(),
+                        z.freeNotReturnedBytes(),
                         z.poolsDecommitted());
                 if (z.arenasCurrent() > 1 || z.freeNotReturnedBytes() != 0 || z.bytesPendingRemoteFree() != 0) {
                     fail("after trim(): " + z.arenasCurrent() + " arenas, " + z.freeNotReturnedBytes()
                             + " B free but not returned, " + z.bytesPendingRemoteFree() + " B pending remote frees");
                 }
-                if (z.bytesInAllocatedBlocks() != 0 || z.bytesRequested() != 0 || z.largeBytes() != 0
-                        || z.largeAllocations() != 0 || z.mallocs() != z.frees()) {
+                if (z.bytesInAllocatedBlocks() != 0
+                        || z.bytesRequested() != 0
+                        || z.largeBytes() != 0
+                        || z.largeAllocations() != 0
+                        || z.mallocs() != z.frees()) {
                     fail("after freeing everything: allocated " + z.bytesInAllocatedBlocks() + " B, requested "
                             + z.bytesRequested() + " B, large " + z.largeAllocations() + " / " + z.largeBytes()
                             + " B, mallocs " + z.mallocs() + " != frees " + z.frees());
@@ -602,7 +619,8 @@ public final class Demo {
 
         String breakdown() {
             return "  " + allocated + " allocated + " + pending + " freed remotely, not yet collected + " + available
-                    + " available + " + unused + " in unused pools + " + quantization + " lost to quantization = " + sum + " B";
+                    + " available + " + unused + " in unused pools + " + quantization + " lost to quantization = " + sum
+                    + " B";
         }
     }
 
@@ -680,7 +698,9 @@ public final class Demo {
         expect("largeAllocations() vs live payloads", s.largeAllocations(), liveLargeCount);
         expect("largeBytes() vs live payload bytes", s.largeBytes(), liveLarge);
         expect("reallocs()", s.reallocs(), reallocs);
-        expect("internalFragmentationBytes()", s.internalFragmentationBytes(),
+        expect(
+                "internalFragmentationBytes()",
+                s.internalFragmentationBytes(),
                 s.bytesInAllocatedBlocks() - s.bytesRequested());
         System.out.println("failed checks so far: " + FAILURES.get());
         return ok;
@@ -692,6 +712,5 @@ public final class Demo {
         }
     }
 
-    private Demo() {
-    }
+    private Demo() {}
 }

@@ -1,9 +1,8 @@
 package io.github.pymalloc4j.tools;
 
 import io.github.pymalloc4j.AllocatorStats;
-import io.github.pymalloc4j.StatsFile;
 import io.github.pymalloc4j.Statistic;
-
+import io.github.pymalloc4j.StatsFile;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -15,12 +14,20 @@ import java.util.Locale;
  */
 final class DumpDiff {
 
-    private DumpDiff() {
-    }
+    private DumpDiff() {}
 
     /** Growth of one size class. */
-    record ClassDelta(int index, int blockSize, long oldBlocks, long newBlocks, long oldBytes, long newBytes,
-                      long oldPools, long newPools, long oldRequested, long newRequested) {
+    record ClassDelta(
+            int index,
+            int blockSize,
+            long oldBlocks,
+            long newBlocks,
+            long oldBytes,
+            long newBytes,
+            long oldPools,
+            long newPools,
+            long oldRequested,
+            long newRequested) {
         long bytesDelta() {
             return DumpReport.minus(newBytes, oldBytes);
         }
@@ -38,14 +45,25 @@ final class DumpDiff {
         List<ClassDelta> list = new ArrayList<>();
         for (int i = 0; i < b.sizeClasses().size(); i++) {
             AllocatorStats.SizeClassStats n = b.sizeClasses().get(i);
-            AllocatorStats.SizeClassStats o = i < a.sizeClasses().size() ? a.sizeClasses().get(i) : n;
-            ClassDelta d = new ClassDelta(n.index(), n.blockSize(), o.blocksInUse(), n.blocksInUse(), o.bytesInUse(),
-                    n.bytesInUse(), o.pools(), n.pools(), o.bytesRequested(), n.bytesRequested());
+            AllocatorStats.SizeClassStats o =
+                    i < a.sizeClasses().size() ? a.sizeClasses().get(i) : n;
+            ClassDelta d = new ClassDelta(
+                    n.index(),
+                    n.blockSize(),
+                    o.blocksInUse(),
+                    n.blocksInUse(),
+                    o.bytesInUse(),
+                    n.bytesInUse(),
+                    o.pools(),
+                    n.pools(),
+                    o.bytesRequested(),
+                    n.bytesRequested());
             if (d.bytesDelta() != 0 || d.oldPools() != d.newPools()) {
                 list.add(d);
             }
         }
-        list.sort(Comparator.comparingLong(ClassDelta::bytesDelta).reversed()
+        list.sort(Comparator.comparingLong(ClassDelta::bytesDelta)
+                .reversed()
                 .thenComparing(Comparator.comparingLong((ClassDelta d) -> DumpReport.minus(d.newPools(), d.oldPools()))
                         .reversed())
                 .thenComparingInt(ClassDelta::index));
@@ -81,7 +99,9 @@ final class DumpDiff {
                 list.add(d(st, a, b));
             }
         }
-        list.add(new Delta("counters.mallocs - counters.frees", DumpReport.minus(a.mallocs(), a.frees()),
+        list.add(new Delta(
+                "counters.mallocs - counters.frees",
+                DumpReport.minus(a.mallocs(), a.frees()),
                 DumpReport.minus(b.mallocs(), b.frees())));
         return list;
     }
@@ -92,10 +112,22 @@ final class DumpDiff {
 
     static String text(StatsFile.Snapshot a, StatsFile.Snapshot b) {
         StringBuilder s = new StringBuilder();
-        f(s, "old: %s (pid %d \"%s\", update #%d at %s)%n", StatsFile.printable(String.valueOf(a.path())), a.pid(),
-                a.name(), a.publishCount(), a.heartbeat());
-        f(s, "new: %s (pid %d \"%s\", update #%d at %s)%n", StatsFile.printable(String.valueOf(b.path())), b.pid(),
-                b.name(), b.publishCount(), b.heartbeat());
+        f(
+                s,
+                "old: %s (pid %d \"%s\", update #%d at %s)%n",
+                StatsFile.printable(String.valueOf(a.path())),
+                a.pid(),
+                a.name(),
+                a.publishCount(),
+                a.heartbeat());
+        f(
+                s,
+                "new: %s (pid %d \"%s\", update #%d at %s)%n",
+                StatsFile.printable(String.valueOf(b.path())),
+                b.pid(),
+                b.name(),
+                b.publishCount(),
+                b.heartbeat());
         f(s, "interval: %s%n", DumpReport.duration(Duration.between(a.heartbeat(), b.heartbeat())));
         if (a.pid() != b.pid() || !a.name().equals(b.name()) || a.startTime().compareTo(b.startTime()) != 0) {
             f(s, "note: the dumps come from different allocators (pid, name or start time differ)%n");
@@ -105,17 +137,40 @@ final class DumpDiff {
         if (classes.isEmpty()) {
             f(s, "  (no change)%n");
         } else {
-            f(s, "%5s %5s %14s %14s %16s %12s %8s %14s%n", "class", "size", "blocks old", "blocks new", "delta bytes",
-                    "delta blocks", "pools", "delta req.");
+            f(
+                    s,
+                    "%5s %5s %14s %14s %16s %12s %8s %14s%n",
+                    "class",
+                    "size",
+                    "blocks old",
+                    "blocks new",
+                    "delta bytes",
+                    "delta blocks",
+                    "pools",
+                    "delta req.");
             for (ClassDelta c : classes) {
-                f(s, "%5d %5d %14d %14d %+16d %+12d %+8d %+14d%n", c.index(), c.blockSize(), c.oldBlocks(),
-                        c.newBlocks(), c.bytesDelta(), DumpReport.minus(c.newBlocks(), c.oldBlocks()),
-                        DumpReport.minus(c.newPools(), c.oldPools()), DumpReport.minus(c.newRequested(), c.oldRequested()));
+                f(
+                        s,
+                        "%5d %5d %14d %14d %+16d %+12d %+8d %+14d%n",
+                        c.index(),
+                        c.blockSize(),
+                        c.oldBlocks(),
+                        c.newBlocks(),
+                        c.bytesDelta(),
+                        DumpReport.minus(c.newBlocks(), c.oldBlocks()),
+                        DumpReport.minus(c.newPools(), c.oldPools()),
+                        DumpReport.minus(c.newRequested(), c.oldRequested()));
             }
         }
         f(s, "%nBytes, by growth%n%-34s %16s %16s %16s%n", "statistic", "old", "new", "delta");
         for (Delta d : bytes(a, b)) {
-            f(s, "%-34s %16d %16d %+16d  %s%n", d.name(), d.oldValue(), d.newValue(), d.delta(),
+            f(
+                    s,
+                    "%-34s %16d %16d %+16d  %s%n",
+                    d.name(),
+                    d.oldValue(),
+                    d.newValue(),
+                    d.delta(),
                     DumpReport.bytes(d.delta()));
         }
         f(s, "%nCounts%n%-34s %16s %16s %16s%n", "statistic", "old", "new", "delta");
@@ -127,19 +182,41 @@ final class DumpDiff {
 
     static String json(StatsFile.Snapshot a, StatsFile.Snapshot b) {
         StringBuilder s = new StringBuilder("{\"schema\":\"pymalloc4j-dump-diff\",\"version\":1");
-        f(s, ",\"old\":{\"path\":%s,\"pid\":%d,\"name\":%s,\"heartbeatEpochMs\":%d}", DumpReport.jsonString(
-                String.valueOf(a.path())), a.pid(), DumpReport.jsonString(a.name()), a.heartbeat().toEpochMilli());
-        f(s, ",\"new\":{\"path\":%s,\"pid\":%d,\"name\":%s,\"heartbeatEpochMs\":%d}", DumpReport.jsonString(
-                String.valueOf(b.path())), b.pid(), DumpReport.jsonString(b.name()), b.heartbeat().toEpochMilli());
+        f(
+                s,
+                ",\"old\":{\"path\":%s,\"pid\":%d,\"name\":%s,\"heartbeatEpochMs\":%d}",
+                DumpReport.jsonString(String.valueOf(a.path())),
+                a.pid(),
+                DumpReport.jsonString(a.name()),
+                a.heartbeat().toEpochMilli());
+        f(
+                s,
+                ",\"new\":{\"path\":%s,\"pid\":%d,\"name\":%s,\"heartbeatEpochMs\":%d}",
+                DumpReport.jsonString(String.valueOf(b.path())),
+                b.pid(),
+                DumpReport.jsonString(b.name()),
+                b.heartbeat().toEpochMilli());
         s.append(",\"sizeClasses\":[");
         boolean first = true;
         for (ClassDelta c : classes(a, b)) {
             s.append(first ? "" : ",");
             first = false;
-            f(s, "{\"index\":%d,\"blockSize\":%d,\"blocksInUse\":{\"old\":%d,\"new\":%d},\"bytesInUse\":{\"old\":%d,"
+            f(
+                    s,
+                    "{\"index\":%d,\"blockSize\":%d,\"blocksInUse\":{\"old\":%d,\"new\":%d},\"bytesInUse\":{\"old\":%d,"
                             + "\"new\":%d,\"delta\":%d},\"pools\":{\"old\":%d,\"new\":%d},\"bytesRequested\":{\"old\":%d,"
-                            + "\"new\":%d}}", c.index(), c.blockSize(), c.oldBlocks(), c.newBlocks(), c.oldBytes(),
-                    c.newBytes(), c.bytesDelta(), c.oldPools(), c.newPools(), c.oldRequested(), c.newRequested());
+                            + "\"new\":%d}}",
+                    c.index(),
+                    c.blockSize(),
+                    c.oldBlocks(),
+                    c.newBlocks(),
+                    c.oldBytes(),
+                    c.newBytes(),
+                    c.bytesDelta(),
+                    c.oldPools(),
+                    c.newPools(),
+                    c.oldRequested(),
+                    c.newRequested());
         }
         s.append("],\"bytes\":[");
         deltas(s, bytes(a, b));
@@ -153,8 +230,13 @@ final class DumpDiff {
         for (Delta d : list) {
             s.append(first ? "" : ",");
             first = false;
-            f(s, "{\"name\":%s,\"old\":%d,\"new\":%d,\"delta\":%d}", DumpReport.jsonString(d.name()), d.oldValue(),
-                    d.newValue(), d.delta());
+            f(
+                    s,
+                    "{\"name\":%s,\"old\":%d,\"new\":%d,\"delta\":%d}",
+                    DumpReport.jsonString(d.name()),
+                    d.oldValue(),
+                    d.newValue(),
+                    d.delta());
         }
     }
 }

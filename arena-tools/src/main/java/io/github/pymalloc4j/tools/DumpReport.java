@@ -1,9 +1,8 @@
 package io.github.pymalloc4j.tools;
 
 import io.github.pymalloc4j.AllocatorStats;
-import io.github.pymalloc4j.StatsFile;
 import io.github.pymalloc4j.Statistic;
-
+import io.github.pymalloc4j.StatsFile;
 import java.time.Duration;
 import java.util.Locale;
 
@@ -12,8 +11,7 @@ import java.util.Locale;
  */
 final class DumpReport {
 
-    private DumpReport() {
-    }
+    private DumpReport() {}
 
     /** Class characters of the occupancy map: index in base 32. */
     static final String CLASS_CHARS = "0123456789abcdefghijklmnopqrstuv";
@@ -29,22 +27,52 @@ final class DumpReport {
     static String text(StatsFile.Snapshot s, StatsFile.Snapshot prev) {
         StringBuilder b = new StringBuilder();
         Duration up = Duration.between(s.startTime(), s.heartbeat());
-        f(b, "pymalloc4j arena-dump: process %d \"%s\", up %s, update #%d at %s (every %d ms)%n", s.pid(), s.name(),
-                duration(up), s.publishCount(), s.heartbeat(), s.publishPeriodMillis());
-        f(b, "file %s%s%n", StatsFile.printable(String.valueOf(s.path())),
+        f(
+                b,
+                "pymalloc4j arena-dump: process %d \"%s\", up %s, update #%d at %s (every %d ms)%n",
+                s.pid(),
+                s.name(),
+                duration(up),
+                s.publishCount(),
+                s.heartbeat(),
+                s.publishPeriodMillis());
+        f(
+                b,
+                "file %s%s%n",
+                StatsFile.printable(String.valueOf(s.path())),
                 s.staleReason(Duration.ZERO).map(r -> "  [STALE: " + r + "]").orElse(""));
 
         // size classes
         f(b, "%nSize classes (pools of %s)%n", bytes(s.poolSize()));
-        f(b, "%5s %5s %6s %12s %12s %6s %14s %14s %12s%n", "class", "size", "pools", "in use", "available", "util",
-                "in-use bytes", "requested", "int. waste");
+        f(
+                b,
+                "%5s %5s %6s %12s %12s %6s %14s %14s %12s%n",
+                "class",
+                "size",
+                "pools",
+                "in use",
+                "available",
+                "util",
+                "in-use bytes",
+                "requested",
+                "int. waste");
         long pools = 0, inUse = 0, avail = 0, inUseBytes = 0, requested = 0;
         for (AllocatorStats.SizeClassStats c : s.sizeClasses()) {
             if (c.pools() == 0 && c.blocksInUse() == 0 && c.blocksAvailable() == 0) {
                 continue;
             }
-            f(b, "%5d %5d %6d %12d %12d %5.1f%% %14d %14d %12d%n", c.index(), c.blockSize(), c.pools(), c.blocksInUse(),
-                    c.blocksAvailable(), 100 * c.utilisation(), c.bytesInUse(), c.bytesRequested(), c.internalWaste());
+            f(
+                    b,
+                    "%5d %5d %6d %12d %12d %5.1f%% %14d %14d %12d%n",
+                    c.index(),
+                    c.blockSize(),
+                    c.pools(),
+                    c.blocksInUse(),
+                    c.blocksAvailable(),
+                    100 * c.utilisation(),
+                    c.bytesInUse(),
+                    c.bytesRequested(),
+                    c.internalWaste());
             pools += c.pools();
             inUse += c.blocksInUse();
             avail += c.blocksAvailable();
@@ -52,8 +80,18 @@ final class DumpReport {
             requested += c.bytesRequested();
         }
         double util = inUse + avail == 0 ? 0 : 100.0 * inUse / (inUse + avail);
-        f(b, "%5s %5s %6d %12d %12d %5.1f%% %14d %14d %12d%n", "total", "", pools, inUse, avail, util, inUseBytes,
-                requested, inUseBytes - requested);
+        f(
+                b,
+                "%5s %5s %6d %12d %12d %5.1f%% %14d %14d %12d%n",
+                "total",
+                "",
+                pools,
+                inUse,
+                avail,
+                util,
+                inUseBytes,
+                requested,
+                inUseBytes - requested);
 
         // arenas
         long carved = 0, free = 0;
@@ -61,9 +99,17 @@ final class DumpReport {
             carved += a.poolsCarved();
             free += a.poolsFree();
         }
-        f(b, "%nArenas: %s each = %d pools of %s; pools carved %d, free %d%s%n", bytes(s.arenaSize()),
-                s.poolsPerArena(), bytes(s.poolSize()), carved, free,
-                s.arenasTruncated() ? " (file holds only the first " + s.arenas().size() + " arenas)" : "");
+        f(
+                b,
+                "%nArenas: %s each = %d pools of %s; pools carved %d, free %d%s%n",
+                bytes(s.arenaSize()),
+                s.poolsPerArena(),
+                bytes(s.poolSize()),
+                carved,
+                free,
+                s.arenasTruncated()
+                        ? " (file holds only the first " + s.arenas().size() + " arenas)"
+                        : "");
         counts(b, s, Statistic.Group.ARENAS);
         counts(b, s, Statistic.Group.TOP);
 
@@ -78,15 +124,22 @@ final class DumpReport {
                 category(b, label(st), s.get(st), arenaBytes);
                 if (--accountingLeft == 0) {
                     long sum = s.accountedBytes();
-                    f(b, "  %-34s %16d  %s%n", "  (sum of the five)", sum, sum == arenaBytes ? "= arena bytes"
-                            : "MISMATCH: " + (sum - arenaBytes) + " B off");
+                    f(
+                            b,
+                            "  %-34s %16d  %s%n",
+                            "  (sum of the five)",
+                            sum,
+                            sum == arenaBytes ? "= arena bytes" : "MISMATCH: " + (sum - arenaBytes) + " B off");
                 }
             } else {
                 f(b, "  %-34s %16d  %10s%n", label(st), s.get(st), bytes(s.get(st)));
             }
         }
-        f(b, "  %-34s %16s%n", "max reserved", s.maxReservedBytes() == Long.MAX_VALUE ? "unlimited"
-                : Long.toString(s.maxReservedBytes()));
+        f(
+                b,
+                "  %-34s %16s%n",
+                "max reserved",
+                s.maxReservedBytes() == Long.MAX_VALUE ? "unlimited" : Long.toString(s.maxReservedBytes()));
 
         f(b, "%nLarge allocations (system allocator, > %d B)%n", s.smallRequestThreshold());
         counts(b, s, Statistic.Group.LARGE);
@@ -96,9 +149,12 @@ final class DumpReport {
         Duration interval = prev == null ? null : Duration.between(prev.heartbeat(), s.heartbeat());
         boolean deltas = interval != null && !interval.isNegative() && !interval.isZero();
         if (prev != null) {
-            f(b, "%nCounters                          since start        per second%s%n", deltas
-                    ? String.format(Locale.ROOT, "   last %-6s       per second", duration(interval))
-                    : "   (no update since the last refresh)");
+            f(
+                    b,
+                    "%nCounters                          since start        per second%s%n",
+                    deltas
+                            ? String.format(Locale.ROOT, "   last %-6s       per second", duration(interval))
+                            : "   (no update since the last refresh)");
         } else {
             f(b, "%nCounters                          since start        per second%n");
         }
@@ -108,12 +164,23 @@ final class DumpReport {
         }
         if (deltas) {
             long inUseNow = plus(s.bytesInAllocatedBlocks(), s.largeBytes());
-            f(b, "%-33s %12d B%s%n", "in use (delta)", inUseNow, String.format(Locale.ROOT, "   %+d B in %s",
-                    minus(inUseNow, plus(prev.bytesInAllocatedBlocks(), prev.largeBytes())), duration(interval)));
+            f(
+                    b,
+                    "%-33s %12d B%s%n",
+                    "in use (delta)",
+                    inUseNow,
+                    String.format(
+                            Locale.ROOT,
+                            "   %+d B in %s",
+                            minus(inUseNow, plus(prev.bytesInAllocatedBlocks(), prev.largeBytes())),
+                            duration(interval)));
         }
         f(b, "%nOrphans (pools of dead threads)%n");
         counts(b, s, Statistic.Group.ORPHANS);
-        f(b, "%nmaintenance %s; lock-free owners %s%n", s.maintenanceFailed() ? "HAS FAILED" : "ok",
+        f(
+                b,
+                "%nmaintenance %s; lock-free owners %s%n",
+                s.maintenanceFailed() ? "HAS FAILED" : "ok",
                 s.lockFreeOwners());
         return b.toString();
     }
@@ -135,11 +202,17 @@ final class DumpReport {
     }
 
     private static void category(StringBuilder b, String label, long value, long total) {
-        f(b, "  %-34s %16d  %10s  %5.1f%%%n", "  " + label, value, bytes(value), total == 0 ? 0.0 : 100.0 * value / total);
+        f(
+                b,
+                "  %-34s %16d  %10s  %5.1f%%%n",
+                "  " + label,
+                value,
+                bytes(value),
+                total == 0 ? 0.0 : 100.0 * value / total);
     }
 
-    private static void counter(StringBuilder b, String label, long now, long before, double secs, boolean deltas,
-                                double dsecs) {
+    private static void counter(
+            StringBuilder b, String label, long now, long before, double secs, boolean deltas, double dsecs) {
         f(b, "%-33s %12d %17.1f", label, now, now / secs);
         if (deltas) {
             long delta = minus(now, before);
@@ -206,8 +279,12 @@ final class DumpReport {
                 case '\\' -> b.append("\\\\");
                 default -> {
                     int type = Character.getType(c);
-                    if (c < 0x20 || c >= 0x7f && c <= 0x9f || type == Character.FORMAT || type == Character.SURROGATE
-                            || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR) {
+                    if (c < 0x20
+                            || c >= 0x7f && c <= 0x9f
+                            || type == Character.FORMAT
+                            || type == Character.SURROGATE
+                            || type == Character.LINE_SEPARATOR
+                            || type == Character.PARAGRAPH_SEPARATOR) {
                         b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
                     } else {
                         b.append(c);
@@ -244,8 +321,14 @@ final class DumpReport {
     static String arenaMap(StatsFile.Snapshot s) {
         StringBuilder b = new StringBuilder();
         int width = s.poolsPerArena();
-        f(b, "Occupancy map of process %d \"%s\": %d arenas x %d pools of %s%n", s.pid(), s.name(), s.arenas().size(),
-                width, bytes(s.poolSize()));
+        f(
+                b,
+                "Occupancy map of process %d \"%s\": %d arenas x %d pools of %s%n",
+                s.pid(),
+                s.name(),
+                s.arenas().size(),
+                width,
+                bytes(s.poolSize()));
         f(b, "classes: 0-9a-v = size class index (block size 16 x (index + 1)), _ = empty pool, . = never carved%n");
         f(b, "fill:    0-9 = tens of percent of the pool's blocks in use, # = full, _ = empty, . = never carved%n%n");
         f(b, "%-18s %8s %6s  %-" + width + "s  %s%n", "arena", "blocks", "free", "classes", "fill");
@@ -256,11 +339,22 @@ final class DumpReport {
                 classes.append(classChar(p));
                 fill.append(fillChar(p));
             }
-            f(b, "0x%016x %8d %3d/%-2d  %-" + width + "s  %s%n", a.address(), a.blocksInUse(), a.poolsFree(),
-                    a.poolsTotal(), classes, fill);
+            f(
+                    b,
+                    "0x%016x %8d %3d/%-2d  %-" + width + "s  %s%n",
+                    a.address(),
+                    a.blocksInUse(),
+                    a.poolsFree(),
+                    a.poolsTotal(),
+                    classes,
+                    fill);
         }
         if (s.arenasTruncated()) {
-            f(b, "(only the first %d of %d arenas are in the file)%n", s.arenas().size(), s.arenasCurrent());
+            f(
+                    b,
+                    "(only the first %d of %d arenas are in the file)%n",
+                    s.arenas().size(),
+                    s.arenasCurrent());
         }
         return b.toString();
     }
@@ -312,19 +406,34 @@ final class DumpReport {
         int width = Math.max(left + gridW + 20, 900); // the caption line is ~105 monospace characters of 11 px
         int height = tableTop + (classRows + 3) * 16 + 20;
         StringBuilder b = new StringBuilder();
-        f(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                + "font-family=\"monospace\" font-size=\"11\">%n", width, height, width, height);
+        f(
+                b,
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                        + "font-family=\"monospace\" font-size=\"11\">%n",
+                width,
+                height,
+                width,
+                height);
         f(b, "<title>%s</title>%n", xml("pymalloc4j arena map: process " + s.pid() + " " + s.name()));
         b.append("<defs><pattern id=\"never\" width=\"4\" height=\"4\" patternUnits=\"userSpaceOnUse\">"
                 + "<rect width=\"4\" height=\"4\" fill=\"#ffffff\"/><path d=\"M0,4 L4,0\" stroke=\"#bbbbbb\" "
                 + "stroke-width=\"0.7\"/></pattern></defs>\n");
         f(b, "<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>%n", width, height);
-        f(b, "<text x=\"10\" y=\"18\" font-size=\"13\">%s</text>%n", xml("process " + s.pid() + " \"" + s.name()
-                + "\" at " + s.heartbeat() + ": " + s.arenas().size() + " arenas x " + s.poolsPerArena() + " pools of "
-                + bytes(s.poolSize()) + (rows < s.arenas().size() || pools < s.poolsPerArena()
-                ? " (the first " + rows + " x " + pools + " drawn)" : "")));
-        f(b, "<text x=\"10\" y=\"36\">%s</text>%n", xml("colour = pool fill (light = few blocks in use, dark red = full); "
-                + "grey = empty; hatched = never carved; hover a pool for its class"));
+        f(
+                b,
+                "<text x=\"10\" y=\"18\" font-size=\"13\">%s</text>%n",
+                xml("process " + s.pid() + " \"" + s.name()
+                        + "\" at " + s.heartbeat() + ": " + s.arenas().size() + " arenas x " + s.poolsPerArena()
+                        + " pools of "
+                        + bytes(s.poolSize())
+                        + (rows < s.arenas().size() || pools < s.poolsPerArena()
+                                ? " (the first " + rows + " x " + pools + " drawn)"
+                                : "")));
+        f(
+                b,
+                "<text x=\"10\" y=\"36\">%s</text>%n",
+                xml("colour = pool fill (light = few blocks in use, dark red = full); "
+                        + "grey = empty; hatched = never carved; hover a pool for its class"));
         int row = 0;
         for (StatsFile.ArenaRecord a : s.arenas()) {
             if (row >= rows) {
@@ -345,9 +454,16 @@ final class DumpReport {
                     tip = "pool " + p.index() + ": class " + p.sizeClass() + " (" + p.blockSize() + " B), "
                             + p.blocksInUse() + "/" + p.capacity() + " blocks, " + p.fillPercent() + "% full";
                 }
-                f(b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" stroke=\"#999999\" "
-                                + "stroke-width=\"0.3\"><title>%s</title></rect>%n", left + p.index() * CELL, y, CELL,
-                        CELL, cellFill(p), xml("arena 0x" + Long.toHexString(a.address()) + " " + tip));
+                f(
+                        b,
+                        "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" stroke=\"#999999\" "
+                                + "stroke-width=\"0.3\"><title>%s</title></rect>%n",
+                        left + p.index() * CELL,
+                        y,
+                        CELL,
+                        CELL,
+                        cellFill(p),
+                        xml("arena 0x" + Long.toHexString(a.address()) + " " + tip));
             }
             row++;
         }
@@ -355,22 +471,43 @@ final class DumpReport {
         int ly = top + gridH + 20;
         for (int pct = 0; pct <= 100; pct += 10) {
             StatsFile.PoolRecord p = new StatsFile.PoolRecord(0, 0, 16, 1024, pct * 1024 / 100, pct);
-            f(b, "<rect x=\"%d\" y=\"%d\" width=\"20\" height=\"10\" fill=\"%s\"/>%n", left + pct * 2 + pct / 10 * 10,
-                    ly, cellFill(p));
+            f(
+                    b,
+                    "<rect x=\"%d\" y=\"%d\" width=\"20\" height=\"10\" fill=\"%s\"/>%n",
+                    left + pct * 2 + pct / 10 * 10,
+                    ly,
+                    cellFill(p));
         }
         f(b, "<text x=\"10\" y=\"%d\">fill 0%% .. 100%%</text>%n", ly + 9);
         // class table
-        String head = String.format(Locale.ROOT, "%5s %5s %6s %12s %12s %6s %14s %12s", "class", "size", "pools",
-                "in use", "available", "util", "in-use bytes", "int. waste");
+        String head = String.format(
+                Locale.ROOT,
+                "%5s %5s %6s %12s %12s %6s %14s %12s",
+                "class",
+                "size",
+                "pools",
+                "in use",
+                "available",
+                "util",
+                "in-use bytes",
+                "int. waste");
         f(b, "<text x=\"10\" y=\"%d\" font-weight=\"bold\" xml:space=\"preserve\">%s</text>%n", tableTop, xml(head));
         int i = 1;
         for (AllocatorStats.SizeClassStats c : s.sizeClasses()) {
             if (c.pools() == 0 && c.blocksInUse() == 0) {
                 continue;
             }
-            String line = String.format(Locale.ROOT, "%5d %5d %6d %12d %12d %5.1f%% %14d %12d", c.index(),
-                    c.blockSize(), c.pools(), c.blocksInUse(), c.blocksAvailable(), 100 * c.utilisation(),
-                    c.bytesInUse(), c.internalWaste());
+            String line = String.format(
+                    Locale.ROOT,
+                    "%5d %5d %6d %12d %12d %5.1f%% %14d %12d",
+                    c.index(),
+                    c.blockSize(),
+                    c.pools(),
+                    c.blocksInUse(),
+                    c.blocksAvailable(),
+                    100 * c.utilisation(),
+                    c.bytesInUse(),
+                    c.internalWaste());
             f(b, "<text x=\"10\" y=\"%d\" xml:space=\"preserve\">%s</text>%n", tableTop + i * 16, xml(line));
             i++;
         }
@@ -387,19 +524,35 @@ final class DumpReport {
                 + "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;font-family:monospace}</style>\n");
         b.append("</head><body>\n");
         f(b, "<h1>%s</h1>%n", xml("pymalloc4j process " + s.pid() + " \"" + s.name() + "\""));
-        f(b, "<p>%s</p>%n", xml("update #" + s.publishCount() + " at " + s.heartbeat() + "; " + s.arenas().size()
-                + " arenas of " + bytes(s.arenaSize()) + "; in allocated blocks " + bytes(s.bytesInAllocatedBlocks())
-                + "; reserved " + bytes(s.reservedBytes()) + s.staleReason(Duration.ZERO).map(r -> "; STALE: " + r)
-                .orElse("")));
-        b.append("<h2>Size classes</h2>\n<table><tr><th>class</th><th>size</th><th>pools</th><th>blocks in use</th>"
-                + "<th>available</th><th>util</th><th>in-use bytes</th><th>requested</th><th>internal waste</th></tr>\n");
+        f(
+                b,
+                "<p>%s</p>%n",
+                xml("update #" + s.publishCount() + " at " + s.heartbeat() + "; "
+                        + s.arenas().size()
+                        + " arenas of " + bytes(s.arenaSize()) + "; in allocated blocks "
+                        + bytes(s.bytesInAllocatedBlocks())
+                        + "; reserved " + bytes(s.reservedBytes())
+                        + s.staleReason(Duration.ZERO).map(r -> "; STALE: " + r).orElse("")));
+        b.append(
+                "<h2>Size classes</h2>\n<table><tr><th>class</th><th>size</th><th>pools</th><th>blocks in use</th>"
+                        + "<th>available</th><th>util</th><th>in-use bytes</th><th>requested</th><th>internal waste</th></tr>\n");
         for (AllocatorStats.SizeClassStats c : s.sizeClasses()) {
             if (c.pools() == 0 && c.blocksInUse() == 0) {
                 continue;
             }
-            f(b, "<tr><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%.1f%%</td><td>%d</td><td>%d</td>"
-                            + "<td>%d</td></tr>%n", c.index(), c.blockSize(), c.pools(), c.blocksInUse(),
-                    c.blocksAvailable(), 100 * c.utilisation(), c.bytesInUse(), c.bytesRequested(), c.internalWaste());
+            f(
+                    b,
+                    "<tr><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%d</td><td>%.1f%%</td><td>%d</td><td>%d</td>"
+                            + "<td>%d</td></tr>%n",
+                    c.index(),
+                    c.blockSize(),
+                    c.pools(),
+                    c.blocksInUse(),
+                    c.blocksAvailable(),
+                    100 * c.utilisation(),
+                    c.bytesInUse(),
+                    c.bytesRequested(),
+                    c.internalWaste());
         }
         b.append("</table>\n<h2>Arenas x pools</h2>\n");
         b.append(svg(s));

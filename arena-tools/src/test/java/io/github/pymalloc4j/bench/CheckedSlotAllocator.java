@@ -16,6 +16,7 @@ final class CheckedSlotAllocator implements SlotAllocator {
     private final boolean patternChecked;
     /** Live blocks: start address to end address. */
     private final TreeMap<Long, Long> live = new TreeMap<>();
+
     private long[] addresses;
     private long[] sizes;
     private long allocations;
@@ -143,8 +144,8 @@ final class CheckedSlotAllocator implements SlotAllocator {
         }
         long at = BlockBytes.firstMismatch(a, size, BlockBytes.patternOf(slot));
         if (at >= 0) {
-            throw new AssertionError(name() + ": slot " + slot + " block of " + size + " B changed at offset "
-                    + at + " " + when);
+            throw new AssertionError(
+                    name() + ": slot " + slot + " block of " + size + " B changed at offset " + at + " " + when);
         }
     }
 }

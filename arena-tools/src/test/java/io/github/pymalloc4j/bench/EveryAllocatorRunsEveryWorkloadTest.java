@@ -1,10 +1,9 @@
 package io.github.pymalloc4j.bench;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.FieldSource;
-import org.openjdk.jmh.infra.Control;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -13,11 +12,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.FieldSource;
+import org.openjdk.jmh.infra.Control;
 
 /**
  * Runs the body of every benchmark once (a few hundred to a few thousand operations) against every
@@ -41,8 +40,17 @@ class EveryAllocatorRunsEveryWorkloadTest {
 
     @Test
     void namesAreTheBenchmarkParameters() {
-        assertEquals(List.of("pymalloc4j", "pymalloc4j-heap", "pymalloc4j-segment", "malloc", "malloc-critical", "arena-confined",
-                "netty", "floor"), NAMES);
+        assertEquals(
+                List.of(
+                        "pymalloc4j",
+                        "pymalloc4j-heap",
+                        "pymalloc4j-segment",
+                        "malloc",
+                        "malloc-critical",
+                        "arena-confined",
+                        "netty",
+                        "floor"),
+                NAMES);
         for (String name : NAMES) {
             assertEquals(name, SlotAllocator.of(name).name());
         }

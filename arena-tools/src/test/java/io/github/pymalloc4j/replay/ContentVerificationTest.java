@@ -1,7 +1,8 @@
 package io.github.pymalloc4j.replay;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -9,10 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Real traces as a correctness test: every object gets a pattern derived from its id over its whole block at
@@ -26,8 +25,8 @@ class ContentVerificationTest {
     Path dir;
 
     private static ReplayComparison comparison(Trace t, ReplayMode mode) {
-        return new ReplayComparison(t, TraceProfile.of(t), new ReplayOptions(mode, 1, 0, false, true, 65_536),
-                line -> { });
+        return new ReplayComparison(
+                t, TraceProfile.of(t), new ReplayOptions(mode, 1, 0, false, true, 65_536), line -> {});
     }
 
     @Test
@@ -48,8 +47,9 @@ class ContentVerificationTest {
         ReplayComparison c = comparison(t, ReplayMode.THREADS);
         c.verify(remote);
         c.verify(GlibcTarget::new);
-        assertTrue(remote.frees.get() > 1_000, "cross-thread frees must reach pymalloc4j as remote frees: "
-                + remote.frees.get());
+        assertTrue(
+                remote.frees.get() > 1_000,
+                "cross-thread frees must reach pymalloc4j as remote frees: " + remote.frees.get());
         comparison(t, ReplayMode.THREADS_STRICT).verify(PymallocTarget::new);
     }
 
@@ -66,8 +66,8 @@ class ContentVerificationTest {
     void aTargetThatCorruptsALiveBlockIsCaughtWithTheObjectAndTheEvent() {
         Trace t = SharedTraces.window("py-compileall", 0, 50_000);
         ReplayComparison c = comparison(t, ReplayMode.SERIAL);
-        ContentMismatchException e = assertThrows(ContentMismatchException.class,
-                () -> c.verify(() -> new CorruptingTarget(new GlibcTarget(), 5_000)));
+        ContentMismatchException e = assertThrows(
+                ContentMismatchException.class, () -> c.verify(() -> new CorruptingTarget(new GlibcTarget(), 5_000)));
         assertTrue(e.getMessage().contains("contents of object " + e.objectId()), e.getMessage());
         assertTrue(e.getMessage().contains("at event " + e.eventIndex()), e.getMessage());
         assertTrue(e.eventIndex() >= 5_000 && e.eventIndex() <= t.eventCount(), e.getMessage());
@@ -85,14 +85,14 @@ class ContentVerificationTest {
         ReplayComparison c = comparison(t, ReplayMode.SERIAL);
         c.verify(GlibcTarget::new); // the honest target passes
 
-        ContentMismatchException lost = assertThrows(ContentMismatchException.class,
-                () -> c.verify(() -> new ForgetfulTarget(new GlibcTarget(), false)));
+        ContentMismatchException lost = assertThrows(
+                ContentMismatchException.class, () -> c.verify(() -> new ForgetfulTarget(new GlibcTarget(), false)));
         assertEquals(a, lost.objectId());
         assertEquals(1, lost.eventIndex());
         assertTrue(lost.getMessage().contains("kept by its realloc"), lost.getMessage());
 
-        ContentMismatchException dirty = assertThrows(ContentMismatchException.class,
-                () -> c.verify(() -> new ForgetfulTarget(new GlibcTarget(), true)));
+        ContentMismatchException dirty = assertThrows(
+                ContentMismatchException.class, () -> c.verify(() -> new ForgetfulTarget(new GlibcTarget(), true)));
         assertEquals(z, dirty.objectId());
         assertEquals(3, dirty.eventIndex());
         assertTrue(dirty.getMessage().contains("must be zero"), dirty.getMessage());
@@ -134,7 +134,9 @@ class ContentVerificationTest {
         @Override
         public long malloc(long size) {
             if (++mallocs == at) {
-                live.entrySet().stream().filter(e -> e.getValue() >= 8).reduce((first, second) -> second)
+                live.entrySet().stream()
+                        .filter(e -> e.getValue() >= 8)
+                        .reduce((first, second) -> second)
                         .ifPresent(e -> {
                             long where = e.getKey() + e.getValue() / 2;
                             ContentCheck.fill(where, 1, (byte) (ContentCheck.byteAt(where) ^ 0x5A));

@@ -69,7 +69,8 @@ class ManyThreadsReplayTest {
         for (long h : handles) {
             assertEquals(0, h, "every object of the trace ended");
         }
-        assertTrue(replay.mostAlive() <= maxAlive,
+        assertTrue(
+                replay.mostAlive() <= maxAlive,
                 mode + ": " + replay.mostAlive() + " workers alive at once, the trace has at most " + maxAlive);
         assertTrue(replay.mostAlive() >= 1);
     }
@@ -96,12 +97,14 @@ class ManyThreadsReplayTest {
         long wall = System.nanoTime() - wallBefore;
         long cpu = processCpuNanos() - cpuBefore;
         // Spinning or yielding waiters would keep both cores busy for the whole run; parked ones do not.
-        assertTrue(cpu < 1.6 * wall + TimeUnit.SECONDS.toNanos(1),
+        assertTrue(
+                cpu < 1.6 * wall + TimeUnit.SECONDS.toNanos(1),
                 "CPU " + cpu / 1_000_000 + " ms in " + wall / 1_000_000 + " ms of wall time");
     }
 
     private static long processCpuNanos() {
-        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
-                .getOperatingSystemMXBean()).getProcessCpuTime();
+        return ((com.sun.management.OperatingSystemMXBean)
+                        java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 }

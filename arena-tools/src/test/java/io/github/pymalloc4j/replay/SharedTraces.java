@@ -12,8 +12,7 @@ import java.nio.file.Path;
  */
 final class SharedTraces {
 
-    private SharedTraces() {
-    }
+    private SharedTraces() {}
 
     /** The directory of the shared traces. */
     static Path directory() {

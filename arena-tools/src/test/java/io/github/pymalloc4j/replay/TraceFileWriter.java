@@ -88,8 +88,11 @@ final class TraceFileWriter {
         ByteBuffer h = ByteBuffer.allocate(36).order(ByteOrder.LITTLE_ENDIAN);
         h.put(magic, 0, Math.min(8, magic.length));
         h.position(8);
-        h.putInt(version).putInt(recordSize).putLong(eventCountOverride != null ? eventCountOverride : events)
-                .putInt(objectCountOverride != null ? objectCountOverride : objects).putInt(threads)
+        h.putInt(version)
+                .putInt(recordSize)
+                .putLong(eventCountOverride != null ? eventCountOverride : events)
+                .putInt(objectCountOverride != null ? objectCountOverride : objects)
+                .putInt(threads)
                 .putInt(meta.length);
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         all.writeBytes(h.array());

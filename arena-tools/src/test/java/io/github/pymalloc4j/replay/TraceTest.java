@@ -1,16 +1,15 @@
 package io.github.pymalloc4j.replay;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The trace reader: decodes every field, keeps a prefix, and rejects bad files with a clear message. */
 class TraceTest {
@@ -20,12 +19,12 @@ class TraceTest {
 
     private static TraceFileWriter sample() {
         TraceFileWriter w = new TraceFileWriter();
-        int a = w.malloc(24);                                   // event 0, object 0
-        int b = w.create(Trace.CALLOC, 1, 4096, 0);             // event 1, object 1
-        int c = w.create(Trace.REALLOC, 0, 0xFFFF_FFF0L, a);     // event 2, object 2 (unsigned size)
-        w.create(Trace.ALIGNED, 1, 100, 64);                    // event 3, object 3
-        w.free(b, 4096);                                        // event 4
-        w.free(c, 0xFFFF_FFF0L);                                // event 5
+        int a = w.malloc(24); // event 0, object 0
+        int b = w.create(Trace.CALLOC, 1, 4096, 0); // event 1, object 1
+        int c = w.create(Trace.REALLOC, 0, 0xFFFF_FFF0L, a); // event 2, object 2 (unsigned size)
+        w.create(Trace.ALIGNED, 1, 100, 64); // event 3, object 3
+        w.free(b, 4096); // event 4
+        w.free(c, 0xFFFF_FFF0L); // event 5
         return w;
     }
 
@@ -82,8 +81,8 @@ class TraceTest {
     void rejectsTruncatedFiles() throws IOException {
         byte[] whole = sample().bytes();
         assertTrue(rejected(Arrays.copyOf(whole, 20)).contains("truncated header"));
-        assertTrue(rejected(Arrays.copyOf(whole, whole.length - 5)).contains("truncated: the header announces 6 events, "
-                + "the file holds 5"));
+        assertTrue(rejected(Arrays.copyOf(whole, whole.length - 5))
+                .contains("truncated: the header announces 6 events, " + "the file holds 5"));
         assertTrue(rejected(sample().announceEvents(7).bytes()).contains("the file holds 6"));
     }
 

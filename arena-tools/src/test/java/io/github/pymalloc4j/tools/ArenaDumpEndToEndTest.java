@@ -1,13 +1,11 @@
 package io.github.pymalloc4j.tools;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import io.github.pymalloc4j.StatsFile;
-
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-import org.w3c.dom.Document;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -21,13 +19,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
 import javax.xml.parsers.DocumentBuilderFactory;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
 
 /**
  * End to end: the {@link Demo} runs as a real child JVM publishing its statistics file; {@code arena-dump}
@@ -44,15 +41,14 @@ class ArenaDumpEndToEndTest {
     private Process child;
 
     /** Output of one run. */
-    record Result(int code, String out, String err) {
-    }
+    record Result(int code, String out, String err) {}
 
     static Result run(String... args) {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         ByteArrayOutputStream e = new ByteArrayOutputStream();
         int code;
         try (PrintStream po = new PrintStream(o, true, StandardCharsets.UTF_8);
-             PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
+                PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
             code = ArenaDump.run(args, po, pe);
         }
         return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
@@ -72,7 +68,8 @@ class ArenaDumpEndToEndTest {
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() - deadline > 0) {
                 fail("timed out after " + timeout.toSeconds() + " s waiting for " + what + "; child "
-                        + (child.isAlive() ? "alive" : "exited " + child.exitValue()) + ", its output:\n" + childOutput());
+                        + (child.isAlive() ? "alive" : "exited " + child.exitValue()) + ", its output:\n"
+                        + childOutput());
             }
             if (!child.isAlive()) {
                 fail("the demo exited (" + child.exitValue() + ") while waiting for " + what + ", its output:\n"
@@ -112,18 +109,26 @@ class ArenaDumpEndToEndTest {
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void inspectsALiveDemoProcessThenItsStaleFile() throws Exception {
         Path pubDir = Files.createDirectory(dir.resolve("pub"));
-        String java = ProcessHandle.current().info().command()
+        String java = ProcessHandle.current()
+                .info()
+                .command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = new ArrayList<>(List.of(java,
+        List<String> cmd = new ArrayList<>(List.of(
+                java,
                 "--enable-native-access=ALL-UNNAMED",
                 "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"),
+                "-cp",
+                System.getProperty("java.class.path"),
                 "-Dpymalloc4j.publish=e2e",
                 "-Dpymalloc4j.publish.dir=" + pubDir,
                 "-Dpymalloc4j.publish.period=200",
-                "io.github.pymalloc4j.tools.Demo", "--linger", "60"));
-        child = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(childLog().toFile()).start();
+                "io.github.pymalloc4j.tools.Demo",
+                "--linger",
+                "60"));
+        child = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(childLog().toFile())
+                .start();
         long pid = child.pid();
         String p = Long.toString(pid);
         String d = pubDir.toString();
@@ -133,7 +138,10 @@ class ArenaDumpEndToEndTest {
             Result r = run("--dir", d, "list");
             return r.code() == 0 && r.out().lines().anyMatch(l -> l.trim().startsWith(p + " "));
         });
-        await(START_TIMEOUT, "the demo to reach its linger phase", () -> childOutput().contains("=== lingering"));
+        await(
+                START_TIMEOUT,
+                "the demo to reach its linger phase",
+                () -> childOutput().contains("=== lingering"));
         String log = childOutput();
         assertTrue(log.contains("accounting: OK"), log);
         assertFalse(log.contains("CHECK FAILED"), log);
@@ -144,7 +152,11 @@ class ArenaDumpEndToEndTest {
         // --- list
         Result list = run("--dir", d, "list");
         assertEquals(0, list.code(), list.toString());
-        String row = list.out().lines().filter(l -> l.trim().startsWith(p + " ")).findFirst().orElseThrow();
+        String row = list.out()
+                .lines()
+                .filter(l -> l.trim().startsWith(p + " "))
+                .findFirst()
+                .orElseThrow();
         assertTrue(row.contains("e2e") && row.endsWith("live"), list.out());
 
         // --- report by pid
@@ -167,8 +179,10 @@ class ArenaDumpEndToEndTest {
         assertEquals(pid, jsonLong(j, "pid"));
         String bytes = j.substring(j.indexOf("\"bytes\":{"));
         long arenaBytes = jsonLong(bytes, "arenas");
-        long sum = jsonLong(bytes, "inAllocatedBlocks") + jsonLong(bytes, "pendingRemoteFree")
-                + jsonLong(bytes, "inAvailableBlocks") + jsonLong(bytes, "inUnusedPools")
+        long sum = jsonLong(bytes, "inAllocatedBlocks")
+                + jsonLong(bytes, "pendingRemoteFree")
+                + jsonLong(bytes, "inAvailableBlocks")
+                + jsonLong(bytes, "inUnusedPools")
                 + jsonLong(bytes, "quantization");
         assertTrue(arenaBytes > 0, j);
         assertEquals(arenaBytes, sum, "sum of the five byte categories vs arena bytes: " + bytes);
@@ -180,11 +194,15 @@ class ArenaDumpEndToEndTest {
         }
         assertEquals(pid, snap.pid());
         assertEquals("e2e", snap.name());
-        assertFalse(snap.stale(Duration.ZERO), () -> snap.staleReason(Duration.ZERO).orElse(""));
+        assertFalse(
+                snap.stale(Duration.ZERO), () -> snap.staleReason(Duration.ZERO).orElse(""));
         assertEquals(snap.arenaBytes(), snap.accountedBytes());
         assertTrue(snap.arenasCurrent() > 0);
         assertEquals(snap.arenasCurrent(), snap.arenas().size());
-        assertTrue(snap.arenas().stream().mapToLong(StatsFile.ArenaRecord::blocksInUse).sum() > 0);
+        assertTrue(snap.arenas().stream()
+                        .mapToLong(StatsFile.ArenaRecord::blocksInUse)
+                        .sum()
+                > 0);
         assertTrue(snap.sizeClasses().stream().mapToLong(c -> c.blocksInUse()).sum() > 0);
         assertEquals(Duration.ofMillis(200), snap.publishPeriod());
 
@@ -217,7 +235,9 @@ class ArenaDumpEndToEndTest {
         assertTrue(sa.out().startsWith("saved pid " + pid + " (e2e)"), sa.out());
         long countA = publishCount(a);
         assertTrue(countA > 0, "publish count of " + a);
-        await(PUBLISH_TIMEOUT, "the publish count to advance by 2 from " + countA,
+        await(
+                PUBLISH_TIMEOUT,
+                "the publish count to advance by 2 from " + countA,
                 () -> publishCount(file) >= countA + 2);
         Result sb = run("--dir", d, "save", p, b.toString());
         assertEquals(0, sb.code(), sb.toString());
@@ -245,8 +265,8 @@ class ArenaDumpEndToEndTest {
         } else {
             assertEquals(0, byFile.code(), byFile.toString());
             String warning = byFile.err().lines().findFirst().orElse("");
-            assertTrue(warning.startsWith("arena-dump: warning: stale: process " + pid + " is not running"),
-                    byFile.err());
+            assertTrue(
+                    warning.startsWith("arena-dump: warning: stale: process " + pid + " is not running"), byFile.err());
             assertTrue(byFile.out().contains("Size classes"), byFile.out());
         }
     }

@@ -1,14 +1,11 @@
 package io.github.pymalloc4j.tools;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
 import io.github.pymalloc4j.Allocator;
-
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
@@ -26,11 +23,12 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * arena-dump on files crafted to break it: extreme values, one bad file among good ones, names and file names
@@ -60,15 +58,14 @@ class ArenaDumpHostileFileTest {
     final long pid = ProcessHandle.current().pid();
     byte[] published;
 
-    record Result(int code, String out, String err) {
-    }
+    record Result(int code, String out, String err) {}
 
     static Result run(String... args) {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         ByteArrayOutputStream e = new ByteArrayOutputStream();
         int code;
         try (PrintStream po = new PrintStream(o, true, StandardCharsets.UTF_8);
-             PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
+                PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
             code = ArenaDump.run(args, po, pe);
         }
         return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
@@ -78,19 +75,27 @@ class ArenaDumpHostileFileTest {
     static void assertAnswered(Result r, String what) {
         assertEquals(0, r.code(), what + ": " + r);
         assertFalse(r.err().contains("internal error"), what + ": " + r.err());
-        r.err().lines().forEach(l -> assertTrue(l.startsWith("arena-dump: warning: ") || l.startsWith("arena-dump: wrote "),
-                what + ": " + r.err()));
+        r.err()
+                .lines()
+                .forEach(l -> assertTrue(
+                        l.startsWith("arena-dump: warning: ") || l.startsWith("arena-dump: wrote "),
+                        what + ": " + r.err()));
     }
 
     /** No ESC, BEL, CSI or other C0/C1 control but newline and tab anywhere. */
     static void assertNoControls(String text, String what) {
-        text.chars().forEach(c -> assertFalse(c < 0x20 && c != '\n' && c != '\t' || c == 0x7f || c >= 0x80 && c <= 0x9f
-                || c == 0x202e, () -> what + ": character 0x" + Integer.toHexString(c) + " in " + text));
+        text.chars()
+                .forEach(c -> assertFalse(
+                        c < 0x20 && c != '\n' && c != '\t' || c == 0x7f || c >= 0x80 && c <= 0x9f || c == 0x202e,
+                        () -> what + ": character 0x" + Integer.toHexString(c) + " in " + text));
     }
 
     @BeforeEach
     void start() throws Exception {
-        heap = Allocator.builder().publishStats("hostile").publishDirectory(dir).publishPeriod(Duration.ofHours(1))
+        heap = Allocator.builder()
+                .publishStats("hostile")
+                .publishDirectory(dir)
+                .publishPeriod(Duration.ofHours(1))
                 .build();
         for (int i = 0; i < 2000; i++) {
             live.add(heap.malloc(16 + i % 400));
@@ -145,9 +150,11 @@ class ArenaDumpHostileFileTest {
         assertEquals("-1 B", DumpReport.bytes(-1));
         assertEquals("1.5 KiB", DumpReport.bytes(1536));
         assertEquals("0.0 s", DumpReport.duration(Duration.ofMillis(Long.MIN_VALUE)));
-        assertTrue(DumpReport.duration(Duration.ofMillis(Long.MAX_VALUE)).endsWith("d 07:12:55"),
+        assertTrue(
+                DumpReport.duration(Duration.ofMillis(Long.MAX_VALUE)).endsWith("d 07:12:55"),
                 DumpReport.duration(Duration.ofMillis(Long.MAX_VALUE)));
-        assertTrue(DumpReport.duration(Duration.ofSeconds(Long.MAX_VALUE)).startsWith("106751991167300d"),
+        assertTrue(
+                DumpReport.duration(Duration.ofSeconds(Long.MAX_VALUE)).startsWith("106751991167300d"),
                 DumpReport.duration(Duration.ofSeconds(Long.MAX_VALUE)));
     }
 
@@ -160,7 +167,13 @@ class ArenaDumpHostileFileTest {
             assertAnswered(run(f), "report " + value);
             assertAnswered(run("--json", f), "json " + value);
             assertAnswered(run("--arenas", f), "arenas " + value);
-            assertAnswered(run(f, "--svg", dir.resolve("m.svg").toString(), "--html", dir.resolve("m.html").toString()),
+            assertAnswered(
+                    run(
+                            f,
+                            "--svg",
+                            dir.resolve("m.svg").toString(),
+                            "--html",
+                            dir.resolve("m.html").toString()),
                     "svg " + value);
             assertAnswered(run("--watch", "0.05", "--count", "2", f), "watch " + value);
             assertAnswered(run("diff", good.toString(), f), "diff " + value);
@@ -206,9 +219,15 @@ class ArenaDumpHostileFileTest {
         ByteBuffer h = le(header);
         long recordSize = 32 + 4L * (1 << 18);
         long size = ARENAS + 2048 * recordSize;
-        h.putLong(16, size).putLong(72, 1L << 30).putLong(80, 4096).putInt(88, 1 << 18).putInt(92, 2048)
-                .putInt(96, 2048).putInt(172, (int) recordSize);
-        try (RandomAccessFile raf = new RandomAccessFile(listed.resolve("2-huge.pm4j").toFile(), "rw")) {
+        h.putLong(16, size)
+                .putLong(72, 1L << 30)
+                .putLong(80, 4096)
+                .putInt(88, 1 << 18)
+                .putInt(92, 2048)
+                .putInt(96, 2048)
+                .putInt(172, (int) recordSize);
+        try (RandomAccessFile raf =
+                new RandomAccessFile(listed.resolve("2-huge.pm4j").toFile(), "rw")) {
             raf.write(header);
             raf.setLength(size);
         }
@@ -218,9 +237,13 @@ class ArenaDumpHostileFileTest {
         assertAnswered(r, "list");
         List<String> rows = r.out().lines().skip(1).toList();
         assertEquals(4, rows.size(), r.out());
-        assertTrue(rows.stream().anyMatch(l -> l.contains(Long.toString(pid)) && l.contains("hostile") && l.endsWith("live")),
+        assertTrue(
+                rows.stream()
+                        .anyMatch(l -> l.contains(Long.toString(pid)) && l.contains("hostile") && l.endsWith("live")),
                 r.out());
-        assertTrue(rows.stream().anyMatch(l -> l.contains("2-huge.pm4j") && l.contains("unreadable") && l.contains("corrupt")),
+        assertTrue(
+                rows.stream()
+                        .anyMatch(l -> l.contains("2-huge.pm4j") && l.contains("unreadable") && l.contains("corrupt")),
                 r.out());
         assertTrue(rows.stream().anyMatch(l -> l.contains("3-short.pm4j") && l.contains("truncated")), r.out());
 
@@ -233,8 +256,34 @@ class ArenaDumpHostileFileTest {
 
     @Test
     void escapeSequencesInNamesAndFileNamesNeverReachTheTerminal() throws Exception {
-        byte[] hostileName = {0x1b, ']', '0', ';', 'o', 'w', 'n', 'e', 'd', 0x07, 0x1b, '[', '2', 'J', (byte) 0x9b, 'H',
-            (byte) 0xc2, (byte) 0x9b, '2', 'J', (byte) 0xe2, (byte) 0x80, (byte) 0xae, '\r', '\n', (byte) 0xff};
+        byte[] hostileName = {
+            0x1b,
+            ']',
+            '0',
+            ';',
+            'o',
+            'w',
+            'n',
+            'e',
+            'd',
+            0x07,
+            0x1b,
+            '[',
+            '2',
+            'J',
+            (byte) 0x9b,
+            'H',
+            (byte) 0xc2,
+            (byte) 0x9b,
+            '2',
+            'J',
+            (byte) 0xe2,
+            (byte) 0x80,
+            (byte) 0xae,
+            '\r',
+            '\n',
+            (byte) 0xff
+        };
         byte[] bytes = published.clone();
         Arrays.fill(bytes, NAME, NAME + 48, (byte) 0);
         System.arraycopy(hostileName, 0, bytes, NAME, hostileName.length);
@@ -258,7 +307,9 @@ class ArenaDumpHostileFileTest {
             assertNoControls(out, "stdout");
             assertNoControls(r.err(), "stderr");
         }
-        assertTrue(results.get(0).out().contains("\\x1b]0;owned\\x07"), results.get(0).out());
+        assertTrue(
+                results.get(0).out().contains("\\x1b]0;owned\\x07"),
+                results.get(0).out());
         assertEquals(2, results.get(5).code(), results.get(5).toString());
     }
 
@@ -267,7 +318,12 @@ class ArenaDumpHostileFileTest {
     @Test
     void aFifoIsRefusedWithoutHanging() throws Exception {
         Path fifo = dir.resolve(pid + "-fifo.pm4j");
-        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start().waitFor());
+        assertEquals(
+                0,
+                new ProcessBuilder("mkfifo", fifo.toString())
+                        .inheritIO()
+                        .start()
+                        .waitFor());
         AtomicReference<Result> result = new AtomicReference<>();
         Thread t = Thread.ofPlatform().daemon().start(() -> result.set(run(fifo.toString())));
         t.join(5_000);

@@ -1,17 +1,14 @@
 package io.github.pymalloc4j.tools;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.networknt.schema.InputFormat;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import io.github.pymalloc4j.Allocator;
-
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.w3c.dom.Document;
-
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -23,12 +20,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
 import javax.xml.parsers.DocumentBuilderFactory;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
 
 class ArenaDumpTest {
 
@@ -40,15 +37,14 @@ class ArenaDumpTest {
     final long pid = ProcessHandle.current().pid();
 
     /** Output of one run. */
-    record Result(int code, String out, String err) {
-    }
+    record Result(int code, String out, String err) {}
 
     Result run(String... args) {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         ByteArrayOutputStream e = new ByteArrayOutputStream();
         int code;
         try (PrintStream po = new PrintStream(o, true, StandardCharsets.UTF_8);
-             PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
+                PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
             code = ArenaDump.run(args, po, pe);
         }
         return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
@@ -65,7 +61,10 @@ class ArenaDumpTest {
 
     @BeforeEach
     void start() {
-        heap = Allocator.builder().publishStats("test").publishDirectory(dir).publishPeriod(Duration.ofMillis(100))
+        heap = Allocator.builder()
+                .publishStats("test")
+                .publishDirectory(dir)
+                .publishPeriod(Duration.ofMillis(100))
                 .build();
         allocate(64, 1000);
         allocate(200, 300);
@@ -104,7 +103,10 @@ class ArenaDumpTest {
     void list() {
         Result r = run("list", "--dir", dirArg());
         assertEquals(0, r.code(), r.toString());
-        assertTrue(r.out().contains(Long.toString(pid)) && r.out().contains("test") && r.out().contains("live"),
+        assertTrue(
+                r.out().contains(Long.toString(pid))
+                        && r.out().contains("test")
+                        && r.out().contains("live"),
                 r.out());
         assertError(run("list", "--dir", dir.resolve("none").toString()), 2, "no process publishes");
     }
@@ -178,9 +180,12 @@ class ArenaDumpTest {
         assertEquals(0, s.code(), s.toString());
         assertTrue(s.out().startsWith("saved pid " + pid), s.out());
         allocate(128, 2000); // class 7 grows by 256000 B
-        allocate(64, 10);    // class 3 grows by 640 B
+        allocate(64, 10); // class 3 grows by 640 B
         heap.publishNow();
-        assertEquals(0, run("save", Long.toString(pid), now.toString(), "--dir", dirArg()).code());
+        assertEquals(
+                0,
+                run("save", Long.toString(pid), now.toString(), "--dir", dirArg())
+                        .code());
         // a saved file reads as a report
         Result rep = run(old.toString());
         assertEquals(0, rep.code(), rep.toString());
@@ -189,13 +194,20 @@ class ArenaDumpTest {
         Result d = run("diff", old.toString(), now.toString());
         assertEquals(0, d.code(), d.toString());
         List<String> lines = d.out().lines().toList();
-        int header = lines.indexOf(lines.stream().filter(l -> l.startsWith("class")).findFirst().orElseThrow());
+        int header = lines.indexOf(
+                lines.stream().filter(l -> l.startsWith("class")).findFirst().orElseThrow());
         assertTrue(lines.get(header + 1).matches("\\s*7\\s+128\\s+0\\s+2000\\s+\\+256000\\s.*"), d.out());
         assertTrue(lines.get(header + 2).matches("\\s*3\\s+64\\s+1000\\s+1010\\s+\\+640\\s.*"), d.out());
-        String bytesHeader = lines.stream().filter(l -> l.startsWith("statistic")).findFirst().orElseThrow();
+        String bytesHeader = lines.stream()
+                .filter(l -> l.startsWith("statistic"))
+                .findFirst()
+                .orElseThrow();
         String firstCategory = lines.get(lines.indexOf(bytesHeader) + 1);
-        assertTrue(firstCategory.startsWith("bytes.arenas") || firstCategory.startsWith("bytes.reserved")
-                || firstCategory.startsWith("bytes.committed") || firstCategory.startsWith("bytes.inAllocatedBlocks"),
+        assertTrue(
+                firstCategory.startsWith("bytes.arenas")
+                        || firstCategory.startsWith("bytes.reserved")
+                        || firstCategory.startsWith("bytes.committed")
+                        || firstCategory.startsWith("bytes.inAllocatedBlocks"),
                 d.out());
         assertTrue(d.out().contains("bytes.inAllocatedBlocks           "), d.out());
 
@@ -214,10 +226,13 @@ class ArenaDumpTest {
         f.setNamespaceAware(true);
         Document doc = f.newDocumentBuilder().parse(svg.toFile());
         assertEquals("svg", doc.getDocumentElement().getLocalName());
-        assertTrue(doc.getElementsByTagNameNS("http://www.w3.org/2000/svg", "rect").getLength() >= 64);
+        assertTrue(
+                doc.getElementsByTagNameNS("http://www.w3.org/2000/svg", "rect").getLength() >= 64);
         String text = Files.readString(svg);
         assertTrue(text.contains("class 3 (64 B)"), "tooltip with the class");
-        assertFalse(text.contains("http://") && text.replace("http://www.w3.org/2000/svg", "").contains("http://"),
+        assertFalse(
+                text.contains("http://")
+                        && text.replace("http://www.w3.org/2000/svg", "").contains("http://"),
                 "no external resources");
         String h = Files.readString(html);
         assertTrue(h.startsWith("<!DOCTYPE html>") && h.contains("<svg") && h.contains("</html>"));
@@ -277,7 +292,10 @@ class ArenaDumpTest {
         Path file = staleDir.resolve(deadPid + "-old.pm4j");
         Files.write(file, bytes);
         // by pid: exit 3
-        assertError(run(Long.toString(deadPid), "--dir", staleDir.toString()), 3, "stale: process 999999999 is not running");
+        assertError(
+                run(Long.toString(deadPid), "--dir", staleDir.toString()),
+                3,
+                "stale: process 999999999 is not running");
         // by file: the last contents, with a warning
         Result r = run(file.toString());
         assertEquals(0, r.code(), r.toString());
@@ -292,7 +310,8 @@ class ArenaDumpTest {
 
     @Test
     void severalFilesOfOnePid() {
-        try (Allocator second = Allocator.builder().publishStats("other").publishDirectory(dir).build()) {
+        try (Allocator second =
+                Allocator.builder().publishStats("other").publishDirectory(dir).build()) {
             second.publishNow();
             assertError(run(Long.toString(pid), "--dir", dirArg()), 1, "--name");
             Result r = run(Long.toString(pid), "--dir", dirArg(), "--name", "other");

@@ -1,7 +1,8 @@
 package io.github.pymalloc4j.tools;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -13,10 +14,8 @@ import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.GZIPOutputStream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The {@code arena-replay} command line: errors as one line with exit 2, and short real runs. */
 class ArenaReplayTest {
@@ -25,15 +24,14 @@ class ArenaReplayTest {
     Path dir;
 
     /** Output of one run. */
-    record Result(int code, String out, String err) {
-    }
+    record Result(int code, String out, String err) {}
 
     static Result run(String... args) {
         ByteArrayOutputStream o = new ByteArrayOutputStream();
         ByteArrayOutputStream e = new ByteArrayOutputStream();
         int code;
         try (PrintStream po = new PrintStream(o, true, StandardCharsets.UTF_8);
-             PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
+                PrintStream pe = new PrintStream(e, true, StandardCharsets.UTF_8)) {
             code = ArenaReplay.run(args, po, pe);
         }
         return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
@@ -60,8 +58,18 @@ class ArenaReplayTest {
     void helpListsTheOptions() {
         Result r = run("--help");
         assertEquals(ArenaReplay.OK, r.code());
-        for (String option : new String[] {"--sizes", "--threads", "--strict", "--touch", "--verify", "--json",
-                "--limit", "--skip", "--reps", "--measure"}) {
+        for (String option : new String[] {
+            "--sizes",
+            "--threads",
+            "--strict",
+            "--touch",
+            "--verify",
+            "--json",
+            "--limit",
+            "--skip",
+            "--reps",
+            "--measure"
+        }) {
             assertTrue(r.out().contains(option), option);
         }
     }
@@ -86,7 +94,17 @@ class ArenaReplayTest {
 
     @Test
     void jsonRunMeasuredHere() {
-        Result r = run("--json", "--limit", "30000", "--reps", "2", "--warmup", "0", "--measure", "here", "--verify",
+        Result r = run(
+                "--json",
+                "--limit",
+                "30000",
+                "--reps",
+                "2",
+                "--warmup",
+                "0",
+                "--measure",
+                "here",
+                "--verify",
                 pyCompileall().toString());
         assertEquals(ArenaReplay.OK, r.code(), r.err());
         String json = r.out();
@@ -107,14 +125,28 @@ class ArenaReplayTest {
 
     @Test
     void textRunMeasuredInFreshJvms() {
-        Result r = run("--sizes", "small", "--skip", "100000", "--limit", "20000", "--reps", "1", "--warmup", "0",
+        Result r = run(
+                "--sizes",
+                "small",
+                "--skip",
+                "100000",
+                "--limit",
+                "20000",
+                "--reps",
+                "1",
+                "--warmup",
+                "0",
                 pyCompileall().toString());
         assertEquals(ArenaReplay.OK, r.code(), r.err());
         String text = r.out();
         assertTrue(text.contains("py-compileall  sizes small  serial"), text);
         assertTrue(text.contains("window: events 100,000 to 119,999"), text);
         assertTrue(text.contains("memory measured in a fresh JVM per implementation"), text);
-        assertTrue(Pattern.compile("(?m)^  pymalloc4j +[0-9.]+ +[0-9.]+ +x[0-9.]+$").matcher(text).find(), text);
+        assertTrue(
+                Pattern.compile("(?m)^  pymalloc4j +[0-9.]+ +[0-9.]+ +x[0-9.]+$")
+                        .matcher(text)
+                        .find(),
+                text);
         assertTrue(text.contains("utilisation by size class at the live peak"), text);
     }
 
