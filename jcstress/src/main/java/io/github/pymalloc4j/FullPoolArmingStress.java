@@ -39,7 +39,7 @@ import org.openjdk.jcstress.infra.results.IIII_Result;
  */
 @JCStressTest
 @Description(
-        "Arming a full pool (Pool.arm) against a remote free (Pool.freeRemote): no remote free of a full pool is missed")
+        "Arming a full pool (Notification.arm) against a remote free (Pool.freeRemote): no remote free of a full pool is missed")
 @Outcome(
         id = "1, 0, 0, 0",
         expect = ACCEPTABLE,
