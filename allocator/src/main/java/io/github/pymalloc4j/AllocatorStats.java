@@ -7,7 +7,7 @@ import java.util.List;
  * byte accounting of the arenas, large blocks and counters. In every snapshot, even one taken while
  * threads allocate,
  * <pre>
- *   bytesInAllocatedBlocks + bytesPendingRemoteFree + bytesInAvailableBlocks + bytesInUnusedPools
+ *   bytesInAllocatedBlocks + bytesPendingRemoteFree + bytesInAvailableBlocks + bytesInFreePools
  *       + bytesLostToQuantization == arenaBytes == arenasCurrent * arenaSize
  * </pre>
  * holds exactly; counts that other threads are changing are exact once they are quiet. Rendered by {@link #toText()} (in the spirit of CPython's
@@ -131,12 +131,12 @@ public final class AllocatorStats implements StatsTotals {
      * One carved pool.
      *
      * @param index              index in its arena.
-     * @param sizeClass          class served, or -1 if the pool is empty.
-     * @param blockSize          bytes per block, 0 if empty.
+     * @param sizeClass          class served, or -1 if the pool is free.
+     * @param blockSize          bytes per block, 0 if free.
      * @param blocksInUse        live blocks.
-     * @param capacity           blocks the pool holds, 0 if empty.
+     * @param capacity           blocks the pool holds, 0 if free.
      * @param pendingRemoteFrees blocks freed by other threads, not yet collected.
-     * @param heapId             the owning heap's id; -1 when empty or orphaned (its thread died).
+     * @param heapId             the owning heap's id; -1 when free or orphaned (its thread died).
      */
     public record PoolStats(
             int index,
@@ -236,17 +236,17 @@ public final class AllocatorStats implements StatsTotals {
         return get(Statistic.PENDING_REMOTE_FREE);
     }
 
-    /** @return bytes in free blocks of used pools. */
+    /** @return bytes in free blocks of pools that serve a class (listed and detached). */
     public long bytesInAvailableBlocks() {
         return get(Statistic.IN_AVAILABLE_BLOCKS);
     }
 
-    /** @return bytes in pools that serve no class: empty carved pools and never-carved ones. */
-    public long bytesInUnusedPools() {
-        return get(Statistic.IN_UNUSED_POOLS);
+    /** @return bytes in free pools: carved pools that serve no class, and never-carved ones. */
+    public long bytesInFreePools() {
+        return get(Statistic.IN_FREE_POOLS);
     }
 
-    /** @return bytes at the tail of used pools too small for one more block. */
+    /** @return bytes at the tail of pools serving a class, too small for one more block. */
     public long bytesLostToQuantization() {
         return get(Statistic.QUANTIZATION);
     }

@@ -29,14 +29,14 @@ public enum Statistic {
     IN_ALLOCATED_BLOCKS   (Group.BYTES,    "inAllocatedBlocks",     Unit.BYTES,    1,    "# bytes in allocated blocks",           "bytes in live pooled blocks (block sizes, not requested sizes)"),
     PENDING_REMOTE_FREE   (Group.BYTES,    "pendingRemoteFree",     Unit.BYTES,    2,    "# bytes freed remotely, not collected", "bytes in blocks freed by other threads and not yet collected by their pool's owner"),
     IN_AVAILABLE_BLOCKS   (Group.BYTES,    "inAvailableBlocks",     Unit.BYTES,    3,    "# bytes in available blocks",           "bytes in free blocks of pools that serve a class"),
-    IN_UNUSED_POOLS       (Group.BYTES,    "inUnusedPools",         Unit.BYTES,    4,    "# bytes in unused pools",               "bytes in pools that serve no class: empty carved pools and never-carved ones"),
+    IN_FREE_POOLS         (Group.BYTES,    "inFreePools",           Unit.BYTES,    4,    "# bytes in free pools",                 "bytes in free pools: carved pools that serve no class, and never-carved ones"),
     QUANTIZATION          (Group.BYTES,    "quantization",          Unit.BYTES,    5,    "# bytes lost to quantization",          "bytes at the tail of pools too small for one more block"),
     REQUESTED             (Group.BYTES,    "requested",             Unit.BYTES,    6,    "# bytes requested in live blocks",      "live pooled bytes as requested by the callers"),
     INTERNAL_FRAGMENTATION(Group.BYTES,    "internalFragmentation", Unit.BYTES,    -1,   "# internal fragmentation bytes",        "bytes in allocated blocks minus bytes requested"),
     EXTERNAL_FRAGMENTATION(Group.BYTES,    "externalFragmentation", Unit.FRACTION, -1,   "# external fragmentation",              "the fraction of arena bytes not in live blocks (0 without arenas)"),
     RESERVED              (Group.BYTES,    "reserved",              Unit.BYTES,    7,    "# bytes reserved (arenas + large)",     "bytes held from the OS that the limit applies to: arena bytes plus large bytes"),
-    COMMITTED             (Group.BYTES,    "committed",             Unit.BYTES,    8,    "# bytes committed (upper bound)",       "arena bytes that may be resident: pools in use and empty pools not yet decommitted"),
-    FREE_NOT_RETURNED     (Group.BYTES,    "freeNotReturned",       Unit.BYTES,    9,    "# bytes free, not returned to the OS",  "empty pools still committed, in their arena or kept by a heap; trim() brings it to 0"),
+    COMMITTED             (Group.BYTES,    "committed",             Unit.BYTES,    8,    "# bytes committed (upper bound)",       "arena bytes that may be resident: pools serving a class, and free pools not yet decommitted"),
+    FREE_NOT_RETURNED     (Group.BYTES,    "freeNotReturned",       Unit.BYTES,    9,    "# bytes free, not returned to the OS",  "committed pools with no live block: free ones in their arena, empty ones kept by a heap; trim() brings it to 0"),
     HEAP_METADATA         (Group.BYTES,    "heapMetadata",          Unit.BYTES,    10,   "# on-heap metadata bytes (estimate)",   "an estimate of the Java heap the allocator's own structures use"),
     LARGE_COUNT           (Group.LARGE,    "count",                 Unit.COUNT,    12,   "# large allocations (system malloc)",   "live blocks served by the system allocator"),
     LARGE_BYTES           (Group.LARGE,    "bytes",                 Unit.BYTES,    13,   "# bytes in large allocations",          "requested bytes of live large blocks"),
@@ -61,7 +61,7 @@ public enum Statistic {
      * exactly; every byte of every arena is in exactly one of them.
      */
     public static final Set<Statistic> ACCOUNTING = java.util.Collections.unmodifiableSet(
-            EnumSet.of(IN_ALLOCATED_BLOCKS, PENDING_REMOTE_FREE, IN_AVAILABLE_BLOCKS, IN_UNUSED_POOLS, QUANTIZATION));
+            EnumSet.of(IN_ALLOCATED_BLOCKS, PENDING_REMOTE_FREE, IN_AVAILABLE_BLOCKS, IN_FREE_POOLS, QUANTIZATION));
 
     private static final List<Statistic> ALL = List.of(values());
 

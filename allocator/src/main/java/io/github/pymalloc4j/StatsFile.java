@@ -665,14 +665,14 @@ public final class StatsFile implements AutoCloseable {
             return get(Statistic.PENDING_REMOTE_FREE);
         }
 
-        /** @return bytes in free blocks of used pools. */
+        /** @return bytes in free blocks of pools that serve a class (listed and detached). */
         public long bytesInAvailableBlocks() {
             return get(Statistic.IN_AVAILABLE_BLOCKS);
         }
 
-        /** @return bytes in empty and never-carved pools. */
-        public long bytesInUnusedPools() {
-            return get(Statistic.IN_UNUSED_POOLS);
+        /** @return bytes in free pools: carved pools that serve no class, and never-carved ones. */
+        public long bytesInFreePools() {
+            return get(Statistic.IN_FREE_POOLS);
         }
 
         /** @return bytes at pool tails too small for a block. */
@@ -922,7 +922,7 @@ public final class StatsFile implements AutoCloseable {
      * One pool of an {@link ArenaRecord}.
      *
      * @param index       index in its arena.
-     * @param sizeClass   class served; {@value StatsFileLayout#POOL_EMPTY} if carved but empty,
+     * @param sizeClass   class served; {@value StatsFileLayout#POOL_FREE} if carved but free (serving no class),
      *                    {@value StatsFileLayout#POOL_NEVER_CARVED} if never carved.
      * @param blockSize   bytes per block, 0 unless serving a class.
      * @param capacity    blocks the pool holds ({@code poolSize / blockSize}), 0 unless serving a class.
@@ -931,7 +931,7 @@ public final class StatsFile implements AutoCloseable {
      */
     public record PoolRecord(int index, int sizeClass, int blockSize, int capacity, int blocksInUse, int fillPercent) {
         /** Class of a carved pool that serves no class. */
-        public static final int EMPTY = StatsFileLayout.POOL_EMPTY;
+        public static final int FREE = StatsFileLayout.POOL_FREE;
         /** Class of a pool never carved. */
         public static final int NEVER_CARVED = StatsFileLayout.POOL_NEVER_CARVED;
 

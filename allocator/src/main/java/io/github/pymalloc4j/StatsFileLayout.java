@@ -111,8 +111,8 @@ final class StatsFileLayout {
     static final int A_BLOCKS_IN_USE = 24;
     static final int A_POOLS = 32;
     static final int POOL_ENTRY_SIZE = 4;
-    /** Pool entry class: carved, but empty (serves no class). */
-    static final int POOL_EMPTY = -1;
+    /** Pool entry class: carved, but free (serves no class). */
+    static final int POOL_FREE = -1;
     /** Pool entry class: never carved. */
     static final int POOL_NEVER_CARVED = -2;
 
@@ -253,10 +253,10 @@ final class StatsFileLayout {
         int next = 0;
         for (final AllocatorStats.PoolStats p : a.pools()) {
             for (; next < p.index(); next++) {
-                file.set(U32, pools + POOL_ENTRY_SIZE * (long) next, poolEntry(POOL_EMPTY, 0, 0));
+                file.set(U32, pools + POOL_ENTRY_SIZE * (long) next, poolEntry(POOL_FREE, 0, 0));
             }
             final int entry = p.sizeClass() < 0 || p.capacity() == 0
-                    ? poolEntry(POOL_EMPTY, 0, 0)
+                    ? poolEntry(POOL_FREE, 0, 0)
                     : poolEntry(p.sizeClass(), (int) ((long) p.blocksInUse() * 100 / p.capacity()), p.blocksInUse());
             file.set(U32, pools + POOL_ENTRY_SIZE * (long) p.index(), entry);
             blocksInUse += p.blocksInUse();

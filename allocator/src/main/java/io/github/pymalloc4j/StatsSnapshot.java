@@ -115,7 +115,7 @@ final class StatsSnapshot {
                                 waiting,
                                 owner == null ? -1 : owner.id));
                     }
-                    b.add(Statistic.IN_UNUSED_POOLS, (long) arena.freePoolCount() * arenas.poolSize);
+                    b.add(Statistic.IN_FREE_POOLS, (long) arena.freePoolCount() * arenas.poolSize);
                     b.arenas.add(new AllocatorStats.ArenaStats(
                             arena.base, arena.poolCount, arena.carved, arena.freePoolCount(), List.copyOf(poolStats)));
                 }

@@ -335,9 +335,9 @@ class BadInputTest {
         assertTrue(free >= 0, "fixture leaves some pools unused");
         long addr = new TestSupport.Geometry(s).firstPool(arena) + (long) free * s.poolSize() + 64;
         String[] words = neverCarved ? FOREIGN : FREED_OR_FOREIGN;
-        rejects("free in unused pool", IllegalArgumentException.class, () -> a.free(addr), words);
-        rejects("usableSize in unused pool", IllegalArgumentException.class, () -> a.usableSize(addr), words);
-        rejects("realloc in unused pool", IllegalArgumentException.class, () -> a.realloc(addr, 10), words);
+        rejects("free in free pool", IllegalArgumentException.class, () -> a.free(addr), words);
+        rejects("usableSize in free pool", IllegalArgumentException.class, () -> a.usableSize(addr), words);
+        rejects("realloc in free pool", IllegalArgumentException.class, () -> a.realloc(addr, 10), words);
     }
 
     @Test

@@ -268,7 +268,7 @@ class StatsAccountingTest {
             assertEquals(peak, s3.arenasAllocatedTotal());
             assertEquals(peak - s3.arenasCurrent(), s3.arenasReclaimed());
             assertEquals(0, s3.bytesInAllocatedBlocks());
-            assertEquals(s3.arenaBytes(), s3.bytesInUnusedPools() + s3.bytesLostToQuantization());
+            assertEquals(s3.arenaBytes(), s3.bytesInFreePools() + s3.bytesLostToQuantization());
 
             // allocate again: the kept arena is reused before a new one is mapped
             long p = a.malloc(100);
@@ -413,7 +413,7 @@ class StatsAccountingTest {
                 s.arenaBytes(),
                 s.bytesInAllocatedBlocks(),
                 s.bytesInAvailableBlocks(),
-                s.bytesInUnusedPools(),
+                s.bytesInFreePools(),
                 s.bytesLostToQuantization(),
                 s.arenasAllocatedTotal(),
                 s.arenasHighWater(),
@@ -426,7 +426,7 @@ class StatsAccountingTest {
                 "arenaBytes",
                 "bytesInAllocatedBlocks",
                 "bytesInAvailableBlocks",
-                "bytesInUnusedPools",
+                "bytesInFreePools",
                 "bytesLostToQuantization",
                 "arenasAllocatedTotal",
                 "arenasHighWater",
@@ -513,7 +513,7 @@ class StatsAccountingTest {
         assertNumberAt(root, "bytes.arenas", s.arenaBytes());
         assertNumberAt(root, "bytes.inAllocatedBlocks", s.bytesInAllocatedBlocks());
         assertNumberAt(root, "bytes.inAvailableBlocks", s.bytesInAvailableBlocks());
-        assertNumberAt(root, "bytes.inUnusedPools", s.bytesInUnusedPools());
+        assertNumberAt(root, "bytes.inFreePools", s.bytesInFreePools());
         assertNumberAt(root, "bytes.quantization", s.bytesLostToQuantization());
         assertNumberAt(root, "bytes.requested", s.bytesRequested());
         assertNumberAt(root, "bytes.internalFragmentation", s.internalFragmentationBytes());

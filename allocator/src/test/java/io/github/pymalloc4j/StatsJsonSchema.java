@@ -99,13 +99,13 @@ final class StatsJsonSchema {
         return strict(
                 new Obj()
                         .put("index", integer("index in its arena"))
-                        .put("class", integer("size class served, -1 if empty"))
+                        .put("class", integer("size class served, -1 if the pool is free"))
                         .put("blocksInUse", integer("live blocks"))
-                        .put("capacity", integer("blocks the pool holds, 0 if empty"))
+                        .put("capacity", integer("blocks the pool holds, 0 if free"))
                         .put(
                                 "pendingRemoteFrees",
                                 integer("blocks freed by other threads, not collected (AllocatorStats only)"))
-                        .put("heap", integer("the owning heap's id, -1 when empty or orphaned (AllocatorStats only)"))
+                        .put("heap", integer("the owning heap's id, -1 when free or orphaned (AllocatorStats only)"))
                         .put("fill", integer("blocksInUse as a percentage of capacity (statistics file only)")),
                 List.of("index", "class", "blocksInUse", "capacity"));
     }

@@ -321,7 +321,7 @@ class StatsPublisherTest {
                 assertEquals(st.bytesInAllocatedBlocks(), s.bytesInAllocatedBlocks());
                 assertEquals(st.bytesPendingRemoteFree(), s.bytesPendingRemoteFree());
                 assertEquals(st.bytesInAvailableBlocks(), s.bytesInAvailableBlocks());
-                assertEquals(st.bytesInUnusedPools(), s.bytesInUnusedPools());
+                assertEquals(st.bytesInFreePools(), s.bytesInFreePools());
                 assertEquals(st.bytesLostToQuantization(), s.bytesLostToQuantization());
                 assertEquals(st.accountedBytes(), s.accountedBytes());
                 assertEquals(st.bytesRequested(), s.bytesRequested());
@@ -380,7 +380,7 @@ class StatsPublisherTest {
                         assertEquals(p.capacity(), q.capacity());
                         assertEquals(p.blockSize(), q.blockSize());
                         assertEquals(p.capacity() == 0 ? 0 : p.blocksInUse() * 100 / p.capacity(), q.fillPercent());
-                        sawEmpty |= q.sizeClass() == StatsFile.PoolRecord.EMPTY;
+                        sawEmpty |= q.sizeClass() == StatsFile.PoolRecord.FREE;
                     }
                     for (int k = x.poolsCarved(); k < x.poolsTotal(); k++) {
                         assertEquals(

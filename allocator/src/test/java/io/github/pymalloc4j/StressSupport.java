@@ -211,7 +211,7 @@ final class StressSupport {
         long sum = s.bytesInAllocatedBlocks()
                 + s.bytesPendingRemoteFree()
                 + s.bytesInAvailableBlocks()
-                + s.bytesInUnusedPools()
+                + s.bytesInFreePools()
                 + s.bytesLostToQuantization();
         org.junit.jupiter.api.Assertions.assertEquals(s.arenaBytes(), sum, () -> ctx + ": byte identity");
         org.junit.jupiter.api.Assertions.assertEquals(s.arenasCurrent() * s.arenaSize(), s.arenaBytes(), ctx);

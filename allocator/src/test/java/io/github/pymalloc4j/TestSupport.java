@@ -191,15 +191,15 @@ final class TestSupport {
         long sum = s.bytesInAllocatedBlocks()
                 + s.bytesPendingRemoteFree()
                 + s.bytesInAvailableBlocks()
-                + s.bytesInUnusedPools()
+                + s.bytesInFreePools()
                 + s.bytesLostToQuantization();
         assertEquals(
                 s.arenaBytes(),
                 sum,
-                () -> c + "identity allocated+pending+available+unusedPools+quantization == arenaBytes "
+                () -> c + "identity allocated+pending+available+freePools+quantization == arenaBytes "
                         + "(" + s.bytesInAllocatedBlocks() + "+" + s.bytesPendingRemoteFree() + "+"
                         + s.bytesInAvailableBlocks() + "+"
-                        + s.bytesInUnusedPools() + "+" + s.bytesLostToQuantization() + ")");
+                        + s.bytesInFreePools() + "+" + s.bytesLostToQuantization() + ")");
         assertEquals(s.arenaBytes(), s.accountedBytes(), () -> c + "accountedBytes() == arenaBytes()");
         assertEquals(
                 s.arenasCurrent() * s.arenaSize(), s.arenaBytes(), () -> c + "arenaBytes == arenasCurrent * arenaSize");
@@ -352,7 +352,7 @@ final class TestSupport {
         m.put("arenasCurrent", "" + s.arenasCurrent());
         m.put("bytesInAllocatedBlocks", "" + s.bytesInAllocatedBlocks());
         m.put("bytesInAvailableBlocks", "" + s.bytesInAvailableBlocks());
-        m.put("bytesInUnusedPools", "" + s.bytesInUnusedPools());
+        m.put("bytesInFreePools", "" + s.bytesInFreePools());
         m.put("bytesLostToQuantization", "" + s.bytesLostToQuantization());
         m.put("blocksInUse(total)", "" + totalBlocksInUse(s));
         for (var c : s.sizeClasses()) {

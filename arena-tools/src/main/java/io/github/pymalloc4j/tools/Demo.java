@@ -601,7 +601,7 @@ public final class Demo {
             allocated = s.bytesInAllocatedBlocks();
             pending = s.bytesPendingRemoteFree();
             available = s.bytesInAvailableBlocks();
-            unused = s.bytesInUnusedPools();
+            unused = s.bytesInFreePools();
             quantization = s.bytesLostToQuantization();
             sum = allocated + pending + available + unused + quantization;
             arenaBytes = s.arenaBytes();
@@ -619,7 +619,7 @@ public final class Demo {
 
         String breakdown() {
             return "  " + allocated + " allocated + " + pending + " freed remotely, not yet collected + " + available
-                    + " available + " + unused + " in unused pools + " + quantization + " lost to quantization = " + sum
+                    + " available + " + unused + " in free pools + " + quantization + " lost to quantization = " + sum
                     + " B";
         }
     }

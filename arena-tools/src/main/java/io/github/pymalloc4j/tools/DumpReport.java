@@ -119,25 +119,25 @@ final class DumpReport {
         int accountingLeft = Statistic.ACCOUNTING.size();
         for (Statistic st : Statistic.Group.BYTES.statistics()) {
             if (st.unit() == Statistic.Unit.FRACTION) {
-                f(b, "  %-34s %15.1f%%%n", label(st), 100 * s.fraction(st));
+                f(b, "  %-38s %15.1f%%%n", label(st), 100 * s.fraction(st));
             } else if (Statistic.ACCOUNTING.contains(st)) {
                 category(b, label(st), s.get(st), arenaBytes);
                 if (--accountingLeft == 0) {
                     long sum = s.accountedBytes();
                     f(
                             b,
-                            "  %-34s %16d  %s%n",
+                            "  %-38s %16d  %s%n",
                             "  (sum of the five)",
                             sum,
                             sum == arenaBytes ? "= arena bytes" : "MISMATCH: " + (sum - arenaBytes) + " B off");
                 }
             } else {
-                f(b, "  %-34s %16d  %10s%n", label(st), s.get(st), bytes(s.get(st)));
+                f(b, "  %-38s %16d  %10s%n", label(st), s.get(st), bytes(s.get(st)));
             }
         }
         f(
                 b,
-                "  %-34s %16s%n",
+                "  %-38s %16s%n",
                 "max reserved",
                 s.maxReservedBytes() == Long.MAX_VALUE ? "unlimited" : Long.toString(s.maxReservedBytes()));
 
@@ -194,9 +194,9 @@ final class DumpReport {
     private static void counts(StringBuilder b, StatsFile.Snapshot s, Statistic.Group group) {
         for (Statistic st : group.statistics()) {
             if (st.unit() == Statistic.Unit.BYTES) {
-                f(b, "  %-34s %16d  %10s%n", label(st), s.get(st), bytes(s.get(st)));
+                f(b, "  %-38s %16d  %10s%n", label(st), s.get(st), bytes(s.get(st)));
             } else {
-                f(b, "  %-34s %16d%n", label(st), s.get(st));
+                f(b, "  %-38s %16d%n", label(st), s.get(st));
             }
         }
     }
@@ -204,7 +204,7 @@ final class DumpReport {
     private static void category(StringBuilder b, String label, long value, long total) {
         f(
                 b,
-                "  %-34s %16d  %10s  %5.1f%%%n",
+                "  %-38s %16d  %10s  %5.1f%%%n",
                 "  " + label,
                 value,
                 bytes(value),
@@ -329,8 +329,10 @@ final class DumpReport {
                 s.arenas().size(),
                 width,
                 bytes(s.poolSize()));
-        f(b, "classes: 0-9a-v = size class index (block size 16 x (index + 1)), _ = empty pool, . = never carved%n");
-        f(b, "fill:    0-9 = tens of percent of the pool's blocks in use, # = full, _ = empty, . = never carved%n%n");
+        f(b, "classes: 0-9a-v = size class index (block size 16 x (index + 1)), _ = free pool, . = never carved%n");
+        f(
+                b,
+                "fill:    0-9 = tens of percent of the pool's blocks in use, # = full, _ = free pool, . = never carved%n%n");
         f(b, "%-18s %8s %6s  %-" + width + "s  %s%n", "arena", "blocks", "free", "classes", "fill");
         for (StatsFile.ArenaRecord a : s.arenas()) {
             StringBuilder classes = new StringBuilder(width);

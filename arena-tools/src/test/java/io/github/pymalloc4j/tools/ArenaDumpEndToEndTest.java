@@ -182,7 +182,7 @@ class ArenaDumpEndToEndTest {
         long sum = jsonLong(bytes, "inAllocatedBlocks")
                 + jsonLong(bytes, "pendingRemoteFree")
                 + jsonLong(bytes, "inAvailableBlocks")
-                + jsonLong(bytes, "inUnusedPools")
+                + jsonLong(bytes, "inFreePools")
                 + jsonLong(bytes, "quantization");
         assertTrue(arenaBytes > 0, j);
         assertEquals(arenaBytes, sum, "sum of the five byte categories vs arena bytes: " + bytes);
