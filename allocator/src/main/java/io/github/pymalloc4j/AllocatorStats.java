@@ -10,8 +10,11 @@ import java.util.List;
  *   bytesInAllocatedBlocks + bytesPendingRemoteFree + bytesInAvailableBlocks + bytesInFreePools
  *       + bytesLostToQuantization == arenaBytes == arenasCurrent * arenaSize
  * </pre>
- * holds exactly; counts that other threads are changing are exact once they are quiet. Rendered by {@link #toText()} (in the spirit of CPython's
- * {@code sys._debugmallocstats()}) and {@link #toJson()} (schema in {@code docs/stats-format.md}).
+ * holds exactly; counts that other threads are changing are exact once they are quiet. The totals
+ * ({@link Statistic}, with their named accessors) are those of {@link StatsTotals}, shared with a published
+ * file's {@link StatsFile.Snapshot}. Rendered by {@link #toText()} (in the spirit of CPython's
+ * {@code sys._debugmallocstats()}) and {@link #toJson()} ({@code docs/stats-format.md},
+ * {@code docs/stats.schema.json}).
  */
 public final class AllocatorStats implements StatsTotals {
     /** Version of the JSON schema written by {@link #toJson()}. */
@@ -201,96 +204,6 @@ public final class AllocatorStats implements StatsTotals {
         return arenas;
     }
 
-    /** @return arenas ever mapped. */
-    public long arenasAllocatedTotal() {
-        return get(Statistic.ARENAS_ALLOCATED_TOTAL);
-    }
-
-    /** @return arenas given back to the OS. */
-    public long arenasReclaimed() {
-        return get(Statistic.ARENAS_RECLAIMED);
-    }
-
-    /** @return the most arenas held at once. */
-    public long arenasHighWater() {
-        return get(Statistic.ARENAS_HIGH_WATER);
-    }
-
-    /** @return arenas held now. */
-    public long arenasCurrent() {
-        return get(Statistic.ARENAS_CURRENT);
-    }
-
-    /** @return bytes reserved in arenas: {@code arenasCurrent() * arenaSize()}. */
-    public long arenaBytes() {
-        return get(Statistic.ARENA_BYTES);
-    }
-
-    /** @return bytes in live pooled blocks (block sizes, not requested sizes). */
-    public long bytesInAllocatedBlocks() {
-        return get(Statistic.IN_ALLOCATED_BLOCKS);
-    }
-
-    /** @return bytes in blocks freed by other threads and not yet collected by their pool's owner. */
-    public long bytesPendingRemoteFree() {
-        return get(Statistic.PENDING_REMOTE_FREE);
-    }
-
-    /** @return bytes in free blocks of pools that serve a class (listed and detached). */
-    public long bytesInAvailableBlocks() {
-        return get(Statistic.IN_AVAILABLE_BLOCKS);
-    }
-
-    /** @return bytes in free pools: carved pools that serve no class, and never-carved ones. */
-    public long bytesInFreePools() {
-        return get(Statistic.IN_FREE_POOLS);
-    }
-
-    /** @return bytes at the tail of pools serving a class, too small for one more block. */
-    public long bytesLostToQuantization() {
-        return get(Statistic.QUANTIZATION);
-    }
-
-    /** @return the five categories added up; always equal to {@link #arenaBytes()}. */
-    public long accountedBytes() {
-        return StatsTotals.accounted(this);
-    }
-
-    /**
-     * Arena bytes that may be resident: pools in use, and empty pools not yet decommitted. An upper bound
-     * (a pool counts whole once touched); never-carved and decommitted pools are not counted.
-     *
-     * @return committed bytes.
-     */
-    public long committedBytes() {
-        return get(Statistic.COMMITTED);
-    }
-
-    /**
-     * Bytes free but not yet returned to the OS: empty pools still committed, in arenas or kept by a heap
-     * until the purge delay passes.
-     *
-     * @return those bytes; {@link Allocator#trim()} brings them to 0.
-     */
-    public long freeNotReturnedBytes() {
-        return get(Statistic.FREE_NOT_RETURNED);
-    }
-
-    /** @return pools decommitted ({@code madvise(MADV_DONTNEED)}) since creation. */
-    public long poolsDecommitted() {
-        return get(Statistic.POOLS_DECOMMITTED);
-    }
-
-    /** @return pools whose heap's thread died, waiting to be adopted or to empty. */
-    public int orphanPools() {
-        return (int) get(Statistic.ORPHAN_POOLS);
-    }
-
-    /** @return live blocks in orphaned pools. */
-    public long orphanedBlocksInUse() {
-        return get(Statistic.ORPHANED_BLOCKS_IN_USE);
-    }
-
     /** @return the purge delay in nanoseconds (0: memory goes back at once). */
     public long purgeDelayNanos() {
         return purgeDelayNanos;
@@ -301,87 +214,14 @@ public final class AllocatorStats implements StatsTotals {
         return lockFreeOwners;
     }
 
-    /** @return maintenance rounds run. */
-    public long maintenanceRounds() {
-        return get(Statistic.MAINTENANCE_ROUNDS);
-    }
-
     /** @return the last failure of the maintenance thread, or null. */
     public String maintenanceFailure() {
         return maintenanceFailure;
     }
 
-    /** @return live pooled bytes as requested by the callers. */
-    public long bytesRequested() {
-        return get(Statistic.REQUESTED);
-    }
-
-    /** @return internal fragmentation: {@code bytesInAllocatedBlocks() - bytesRequested()}. */
-    public long internalFragmentationBytes() {
-        return get(Statistic.INTERNAL_FRAGMENTATION);
-    }
-
-    /** @return external fragmentation: the fraction of arena bytes not in live blocks (0 when no arenas). */
-    public double externalFragmentation() {
-        return fraction(Statistic.EXTERNAL_FRAGMENTATION);
-    }
-
-    /** @return live blocks served by the system allocator. */
-    public long largeAllocations() {
-        return get(Statistic.LARGE_COUNT);
-    }
-
-    /** @return requested bytes of live large blocks. */
-    public long largeBytes() {
-        return get(Statistic.LARGE_BYTES);
-    }
-
-    /** @return bytes held from the OS that the limit applies to: {@code arenaBytes() + largeBytes()}. */
-    public long reservedBytes() {
-        return get(Statistic.RESERVED);
-    }
-
     /** @return the reserved-bytes maximum; {@link Long#MAX_VALUE} when unlimited. */
     public long maxReservedBytes() {
         return maxReservedBytes;
-    }
-
-    /** @return estimated bytes of on-heap metadata (pool and arena objects, bitmaps, maps). */
-    public long heapMetadataBytes() {
-        return get(Statistic.HEAP_METADATA);
-    }
-
-    /** @return successful allocations: malloc, calloc, mallocAligned and allocate (not realloc). */
-    public long mallocs() {
-        return get(Statistic.MALLOCS);
-    }
-
-    /** @return successful frees (not those done inside realloc), remote ones included. */
-    public long frees() {
-        return get(Statistic.FREES);
-    }
-
-    /** @return frees of pooled blocks by threads other than the owner (collected or pending). */
-    public long remoteFrees() {
-        return get(Statistic.REMOTE_FREES);
-    }
-
-    /**
-     * @return double frees found after the fact: a remote free that raced past the caller's check and was
-     *         caught when the owner collected it (all others throw in the caller).
-     */
-    public long doubleFreesDetected() {
-        return get(Statistic.DOUBLE_FREES_DETECTED);
-    }
-
-    /** @return successful reallocs. */
-    public long reallocs() {
-        return get(Statistic.REALLOCS);
-    }
-
-    /** @return blocks obtained from the system allocator (realloc moves included). */
-    public long largeMallocs() {
-        return get(Statistic.LARGE_MALLOCS);
     }
 
     /**
@@ -393,7 +233,7 @@ public final class AllocatorStats implements StatsTotals {
      */
     @Override
     public long get(final Statistic statistic) {
-        return StatsTotals.value(statistic, totals);
+        return Statistic.checkedValue(statistic, totals);
     }
 
     /**
@@ -405,7 +245,7 @@ public final class AllocatorStats implements StatsTotals {
      */
     @Override
     public double fraction(final Statistic statistic) {
-        return StatsTotals.fraction(statistic, totals);
+        return Statistic.checkedFraction(statistic, totals);
     }
 
     /** @return a human-readable report; see {@code docs/stats-format.md}. */

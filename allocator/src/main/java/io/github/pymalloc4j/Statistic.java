@@ -191,4 +191,29 @@ public enum Statistic {
         final long total = stored[ARENA_BYTES.ordinal()];
         return total == 0 ? 0.0 : 1.0 - (double) stored[IN_ALLOCATED_BLOCKS.ordinal()] / total;
     }
+
+    /** A stored or derived long total of {@code stored}, refusing a fraction with a clear message. */
+    static long checkedValue(final Statistic statistic, final long[] stored) {
+        if (statistic.unit() == Unit.FRACTION) {
+            throw new IllegalArgumentException(statistic + " is a fraction: read it with fraction()");
+        }
+        return statistic.value(stored);
+    }
+
+    /** A fraction total of {@code stored}, refusing a long total with a clear message. */
+    static double checkedFraction(final Statistic statistic, final long[] stored) {
+        if (statistic.unit() != Unit.FRACTION) {
+            throw new IllegalArgumentException(statistic + " is not a fraction: read it with get()");
+        }
+        return statistic.fraction(stored);
+    }
+
+    /** The {@link #ACCOUNTING} categories of {@code totals} added up (equal to {@link #ARENA_BYTES}). */
+    static long accounted(final StatsTotals totals) {
+        long sum = 0;
+        for (final Statistic s : ACCOUNTING) {
+            sum += totals.get(s);
+        }
+        return sum;
+    }
 }

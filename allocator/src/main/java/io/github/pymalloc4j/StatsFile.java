@@ -398,8 +398,8 @@ public final class StatsFile implements AutoCloseable {
     // ---------------------------------------------------------------- snapshot
 
     /**
-     * A consistent copy of a statistics file: header, totals (named as in {@link AllocatorStats}), size
-     * classes and arena records. Immutable.
+     * A consistent copy of a statistics file: header, totals ({@link StatsTotals}, as {@link AllocatorStats}
+     * has them), size classes and arena records. Immutable.
      */
     public static final class Snapshot implements StatsTotals {
         private final Path path;
@@ -446,7 +446,7 @@ public final class StatsFile implements AutoCloseable {
          */
         @Override
         public long get(final Statistic statistic) {
-            return StatsTotals.value(statistic, totals);
+            return Statistic.checkedValue(statistic, totals);
         }
 
         /**
@@ -458,7 +458,7 @@ public final class StatsFile implements AutoCloseable {
          */
         @Override
         public double fraction(final Statistic statistic) {
-            return StatsTotals.fraction(statistic, totals);
+            return Statistic.checkedFraction(statistic, totals);
         }
 
         private long total(final int slot) {
@@ -648,161 +648,6 @@ public final class StatsFile implements AutoCloseable {
         /** @return whether the maintenance thread has failed (the file does not carry the failure). */
         public boolean maintenanceFailed() {
             return (total(T_STATUS) & STATUS_MAINTENANCE_FAILED) != 0;
-        }
-
-        /** @return arena bytes: {@code arenasCurrent() * arenaSize()}. */
-        public long arenaBytes() {
-            return get(Statistic.ARENA_BYTES);
-        }
-
-        /** @return bytes in live pooled blocks. */
-        public long bytesInAllocatedBlocks() {
-            return get(Statistic.IN_ALLOCATED_BLOCKS);
-        }
-
-        /** @return bytes freed by other threads, not yet collected. */
-        public long bytesPendingRemoteFree() {
-            return get(Statistic.PENDING_REMOTE_FREE);
-        }
-
-        /** @return bytes in free blocks of pools that serve a class (listed and detached). */
-        public long bytesInAvailableBlocks() {
-            return get(Statistic.IN_AVAILABLE_BLOCKS);
-        }
-
-        /** @return bytes in free pools: carved pools that serve no class, and never-carved ones. */
-        public long bytesInFreePools() {
-            return get(Statistic.IN_FREE_POOLS);
-        }
-
-        /** @return bytes at pool tails too small for a block. */
-        public long bytesLostToQuantization() {
-            return get(Statistic.QUANTIZATION);
-        }
-
-        /** @return the five categories added up; equal to {@link #arenaBytes()}. */
-        public long accountedBytes() {
-            return StatsTotals.accounted(this);
-        }
-
-        /** @return live pooled bytes as requested. */
-        public long bytesRequested() {
-            return get(Statistic.REQUESTED);
-        }
-
-        /** @return {@code bytesInAllocatedBlocks() - bytesRequested()}. */
-        public long internalFragmentationBytes() {
-            return get(Statistic.INTERNAL_FRAGMENTATION);
-        }
-
-        /** @return the fraction of arena bytes not in live blocks (0 without arenas). */
-        public double externalFragmentation() {
-            return fraction(Statistic.EXTERNAL_FRAGMENTATION);
-        }
-
-        /** @return arena bytes plus large bytes. */
-        public long reservedBytes() {
-            return get(Statistic.RESERVED);
-        }
-
-        /** @return arena bytes that may be resident (an upper bound). */
-        public long committedBytes() {
-            return get(Statistic.COMMITTED);
-        }
-
-        /** @return empty pools still committed. */
-        public long freeNotReturnedBytes() {
-            return get(Statistic.FREE_NOT_RETURNED);
-        }
-
-        /** @return estimated on-heap metadata bytes. */
-        public long heapMetadataBytes() {
-            return get(Statistic.HEAP_METADATA);
-        }
-
-        /** @return live blocks from the system allocator. */
-        public long largeAllocations() {
-            return get(Statistic.LARGE_COUNT);
-        }
-
-        /** @return requested bytes of live large blocks. */
-        public long largeBytes() {
-            return get(Statistic.LARGE_BYTES);
-        }
-
-        /** @return arenas ever mapped. */
-        public long arenasAllocatedTotal() {
-            return get(Statistic.ARENAS_ALLOCATED_TOTAL);
-        }
-
-        /** @return arenas given back to the OS. */
-        public long arenasReclaimed() {
-            return get(Statistic.ARENAS_RECLAIMED);
-        }
-
-        /** @return the most arenas held at once. */
-        public long arenasHighWater() {
-            return get(Statistic.ARENAS_HIGH_WATER);
-        }
-
-        /** @return arenas held (may exceed {@code arenas().size()} if {@link #arenasTruncated()}). */
-        public long arenasCurrent() {
-            return get(Statistic.ARENAS_CURRENT);
-        }
-
-        /** @return successful allocations (not realloc). */
-        public long mallocs() {
-            return get(Statistic.MALLOCS);
-        }
-
-        /** @return successful frees. */
-        public long frees() {
-            return get(Statistic.FREES);
-        }
-
-        /** @return frees of pooled blocks by a thread other than the owner. */
-        public long remoteFrees() {
-            return get(Statistic.REMOTE_FREES);
-        }
-
-        /** @return successful reallocs. */
-        public long reallocs() {
-            return get(Statistic.REALLOCS);
-        }
-
-        /** @return blocks obtained from the system allocator. */
-        public long largeMallocs() {
-            return get(Statistic.LARGE_MALLOCS);
-        }
-
-        /** @return double frees caught late. */
-        public long doubleFreesDetected() {
-            return get(Statistic.DOUBLE_FREES_DETECTED);
-        }
-
-        /** @return pools decommitted since creation. */
-        public long poolsDecommitted() {
-            return get(Statistic.POOLS_DECOMMITTED);
-        }
-
-        /** @return maintenance rounds run. */
-        public long maintenanceRounds() {
-            return get(Statistic.MAINTENANCE_ROUNDS);
-        }
-
-        /** @return pools of dead threads waiting to be adopted or to empty. */
-        public long orphanPools() {
-            return get(Statistic.ORPHAN_POOLS);
-        }
-
-        /** @return live blocks in orphaned pools. */
-        public long orphanedBlocksInUse() {
-            return get(Statistic.ORPHANED_BLOCKS_IN_USE);
-        }
-
-        /** @return heaps in the snapshot (the file has no per-heap records). */
-        public long heapCount() {
-            return get(Statistic.HEAP_COUNT);
         }
 
         /** @return nanoseconds the writer spent taking the snapshot ({@code Allocator.stats()}). */

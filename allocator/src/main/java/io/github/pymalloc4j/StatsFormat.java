@@ -97,7 +97,7 @@ final class StatsFormat {
                 }
                 line(b, statistic.label(), s.get(statistic));
                 if (Statistic.ACCOUNTING.contains(statistic) && --accountingLeft == 0) {
-                    final long accounted = StatsTotals.accounted(s);
+                    final long accounted = Statistic.accounted(s);
                     final long arenaBytes = s.get(Statistic.ARENA_BYTES);
                     line(b, "Total", accounted);
                     b.append(
