@@ -61,35 +61,15 @@ final class StatsFileJson {
         StatsFormat.openArenasJson(b, s);
         boolean first = true;
         for (final StatsFile.ArenaRecord a : s.arenas()) {
-            b.append(first ? "" : ",")
-                    .append("{\"address\":\"0x")
-                    .append(Long.toHexString(a.address()))
-                    .append("\",\"poolsTotal\":")
-                    .append(a.poolsTotal())
-                    .append(",\"poolsCarved\":")
-                    .append(a.poolsCarved())
-                    .append(",\"poolsFree\":")
-                    .append(a.poolsFree())
-                    .append(",\"blocksInUse\":")
-                    .append(a.blocksInUse())
-                    .append(",\"pools\":[");
+            StatsFormat.openArenaJson(b, first, a.address(), a.poolsTotal(), a.poolsCarved(), a.poolsFree());
+            b.append(",\"blocksInUse\":").append(a.blocksInUse()).append(",\"pools\":[");
             boolean firstPool = true;
             for (final StatsFile.PoolRecord p : a.pools()) {
                 if (!p.carved()) {
                     continue; // as in the stats JSON: never-carved pools are not listed
                 }
-                b.append(firstPool ? "" : ",")
-                        .append("{\"index\":")
-                        .append(p.index())
-                        .append(",\"class\":")
-                        .append(p.sizeClass())
-                        .append(",\"blocksInUse\":")
-                        .append(p.blocksInUse())
-                        .append(",\"capacity\":")
-                        .append(p.capacity())
-                        .append(",\"fill\":")
-                        .append(p.fillPercent())
-                        .append('}');
+                StatsFormat.openPoolJson(b, firstPool, p.index(), p.sizeClass(), p.blocksInUse(), p.capacity());
+                b.append(",\"fill\":").append(p.fillPercent()).append('}');
                 firstPool = false;
             }
             b.append("]}");

@@ -136,28 +136,12 @@ final class StatsFormat {
         openArenasJson(b, s);
         boolean first = true;
         for (final AllocatorStats.ArenaStats a : s.arenas()) {
-            b.append(first ? "" : ",")
-                    .append("{\"address\":\"0x")
-                    .append(Long.toHexString(a.address()))
-                    .append("\",\"poolsTotal\":")
-                    .append(a.poolsTotal())
-                    .append(",\"poolsCarved\":")
-                    .append(a.poolsCarved())
-                    .append(",\"poolsFree\":")
-                    .append(a.poolsFree())
-                    .append(",\"pools\":[");
+            openArenaJson(b, first, a.address(), a.poolsTotal(), a.poolsCarved(), a.poolsFree());
+            b.append(",\"pools\":[");
             boolean firstPool = true;
             for (final AllocatorStats.PoolStats p : a.pools()) {
-                b.append(firstPool ? "" : ",")
-                        .append("{\"index\":")
-                        .append(p.index())
-                        .append(",\"class\":")
-                        .append(p.sizeClass())
-                        .append(",\"blocksInUse\":")
-                        .append(p.blocksInUse())
-                        .append(",\"capacity\":")
-                        .append(p.capacity())
-                        .append(",\"pendingRemoteFrees\":")
+                openPoolJson(b, firstPool, p.index(), p.sizeClass(), p.blocksInUse(), p.capacity());
+                b.append(",\"pendingRemoteFrees\":")
                         .append(p.pendingRemoteFrees())
                         .append(",\"heap\":")
                         .append(p.heapId())
@@ -213,6 +197,44 @@ final class StatsFormat {
             members(b, s, group);
             b.append('}');
         }
+    }
+
+    /** Opens one arena object of an {@code arenas.list} with the members both JSON forms share. */
+    static void openArenaJson(
+            final StringBuilder b,
+            final boolean first,
+            final long address,
+            final int poolsTotal,
+            final int poolsCarved,
+            final int poolsFree) {
+        b.append(first ? "" : ",")
+                .append("{\"address\":\"0x")
+                .append(Long.toHexString(address))
+                .append("\",\"poolsTotal\":")
+                .append(poolsTotal)
+                .append(",\"poolsCarved\":")
+                .append(poolsCarved)
+                .append(",\"poolsFree\":")
+                .append(poolsFree);
+    }
+
+    /** Opens one pool object of an arena's {@code pools} with the members both JSON forms share. */
+    static void openPoolJson(
+            final StringBuilder b,
+            final boolean first,
+            final int index,
+            final int sizeClass,
+            final int blocksInUse,
+            final int capacity) {
+        b.append(first ? "" : ",")
+                .append("{\"index\":")
+                .append(index)
+                .append(",\"class\":")
+                .append(sizeClass)
+                .append(",\"blocksInUse\":")
+                .append(blocksInUse)
+                .append(",\"capacity\":")
+                .append(capacity);
     }
 
     /** The top-level totals ({@link Statistic.Group#TOP}), each preceded by a comma. */
