@@ -747,6 +747,11 @@ public final class Allocator implements SegmentAllocator, AutoCloseable {
         }
     }
 
+    /** {@link #REALLOC_IN_PLACE_QUARTERS}: whether a block of {@code size} bytes resized to {@code newSize} stays. */
+    static boolean reallocStaysInPlace(final long newSize, final long size) {
+        return newSize <= size && 4 * newSize > REALLOC_IN_PLACE_QUARTERS * size;
+    }
+
     /**
      * The owner's in-place realloc of a pooled block, inside its heap's handshake, so no collection or
      * maintenance round changes the pool meanwhile. The block is checked again there: a free by another
@@ -755,11 +760,6 @@ public final class Allocator implements SegmentAllocator, AutoCloseable {
      * @return false if the caller is not the pool's owner: it must move the block (the race-safe path).
      * @throws IllegalArgumentException if the block was freed meanwhile; nothing changed.
      */
-    /** {@link #REALLOC_IN_PLACE_QUARTERS}: whether a block of {@code size} bytes resized to {@code newSize} stays. */
-    static boolean reallocStaysInPlace(final long newSize, final long size) {
-        return newSize <= size && 4 * newSize > REALLOC_IN_PLACE_QUARTERS * size;
-    }
-
     private static boolean resizeOwnedInPlace(
             final Pool pool, final long[] life, final long address, final long newSize) {
         final Heap heap = pool.heap;
