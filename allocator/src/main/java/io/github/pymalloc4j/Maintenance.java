@@ -35,7 +35,7 @@ final class Maintenance implements Runnable {
     private final ReentrantLock roundLock = new ReentrantLock();
     private final Orphans orphans;
     /** Counters of heaps that are gone. Guarded by {@link #roundLock}; read by statistics. */
-    final Counters retired = new Counters();
+    final Counters goneHeaps = new Counters();
 
     private final Thread thread;
     private volatile boolean stopped;
@@ -104,7 +104,7 @@ final class Maintenance implements Runnable {
             }
             final long round = arenas.nextRound();
             int work = orphans.abandonDeadHeaps(heaps)
-                    + orphans.forgetDrainedHeaps(retired)
+                    + orphans.forgetDrainedHeaps(goneHeaps)
                     + maintainIdleHeaps(round, force);
             arenas.lock.lock();
             try {
@@ -120,14 +120,14 @@ final class Maintenance implements Runnable {
     }
 
     /**
-     * Adds the counters of retired and abandoned heaps into {@code into} and returns the live heaps, both
+     * Adds the counters of gone and abandoned heaps into {@code into} and returns the live heaps, both
      * read under the round lock, so that no heap is abandoned between the two reads (it would be counted
      * in neither).
      */
-    List<Heap> addRetired(final Counters into) {
+    List<Heap> addDeadHeapCounters(final Counters into) {
         roundLock.lock();
         try {
-            into.add(retired);
+            into.add(goneHeaps);
             orphans.addAbandonedCounters(into);
             return List.copyOf(heaps.live());
         } finally {

@@ -27,7 +27,7 @@ final class StatsSnapshot {
             final long purgeDelayNanos) {
         final Counters counts = new Counters();
         // Before the arena lock (maintenance takes its locks in that order); live heaps read together.
-        final List<Heap> liveHeaps = maintenance.addRetired(counts);
+        final List<Heap> liveHeaps = maintenance.addDeadHeapCounters(counts);
         final long[] largeNow = large.snapshot();
         // Taken before the arena lock, so that no stripe lock is ever taken inside it. Exact only while no
         // large-block call runs (see LargeBlocks).
@@ -138,7 +138,7 @@ final class StatsSnapshot {
                 pendingTotal += pending[c];
             }
             for (final Heap heap : liveHeaps) {
-                counts.add(heap.counters); // dead heaps' counters came with the retired ones
+                counts.add(heap.counters); // dead heaps' counters came with addDeadHeapCounters
             }
             for (final Map.Entry<Heap, long[]> e : perHeap.entrySet()) {
                 final Heap heap = e.getKey();

@@ -83,7 +83,7 @@
  *   <li>A pool is in exactly one of the four states above, with exactly those fields. Asserted in
  *       {@code Pool.init} (only a free pool gets a class), {@code Pool.markFree} (no live block, no
  *       notification in flight), {@code Pool.listBefore} (a listed pool is never full),
- *       {@code Pool.arm} (only a full pool is armed), {@code Orphans.orphan}, {@code NativeArena.returnPool};
+ *       {@code Notification.arm} (only a full pool is armed), {@code Orphans.orphan}, {@code NativeArena.returnPool};
  *       full check: {@code Heap.check}, {@code ArenaSet.checkDetached}, {@code Orphans.check},
  *       {@code ArenaSet.checkInvariants}.</li>
  *   <li>A block is live iff its live bit is set; {@code used} is the number of live bits; every free

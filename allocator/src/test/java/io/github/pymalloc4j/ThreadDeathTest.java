@@ -226,7 +226,7 @@ class ThreadDeathTest {
     }
 
     /**
-     * The counters of a thread that has ended must be in every later snapshot: stats() adds the counters of retired
+     * The counters of a thread that has ended must be in every later snapshot: stats() adds the counters of gone
      * heaps, then those of live heaps; a heap abandoned in between (by a maintenance round, here forced by trim())
      * must not drop out of both. Threads that malloc once and die; a spinner thread checks every snapshot against the
      * number of threads already joined.
