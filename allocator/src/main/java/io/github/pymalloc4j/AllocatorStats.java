@@ -233,7 +233,7 @@ public final class AllocatorStats implements StatsTotals {
      */
     @Override
     public long get(final Statistic statistic) {
-        return Statistic.checkedValue(statistic, totals);
+        return statistic.value(totals);
     }
 
     /**
@@ -245,7 +245,7 @@ public final class AllocatorStats implements StatsTotals {
      */
     @Override
     public double fraction(final Statistic statistic) {
-        return Statistic.checkedFraction(statistic, totals);
+        return statistic.fraction(totals);
     }
 
     /** @return a human-readable report; see {@code docs/stats-format.md}. */

@@ -63,7 +63,17 @@ public enum Statistic {
     public static final Set<Statistic> ACCOUNTING = java.util.Collections.unmodifiableSet(
             EnumSet.of(IN_ALLOCATED_BLOCKS, PENDING_REMOTE_FREE, IN_AVAILABLE_BLOCKS, IN_FREE_POOLS, QUANTIZATION));
 
-    private static final List<Statistic> ALL = List.of(values());
+    private static final java.util.Map<Group, List<Statistic>> BY_GROUP = byGroup();
+
+    private static java.util.Map<Group, List<Statistic>> byGroup() {
+        final java.util.Map<Group, List<Statistic>> map = new java.util.EnumMap<>(Group.class);
+        for (final Group g : Group.values()) {
+            map.put(
+                    g,
+                    java.util.Arrays.stream(values()).filter(s -> s.group == g).toList());
+        }
+        return map;
+    }
 
     private final Group group;
     private final String jsonKey;
@@ -115,7 +125,7 @@ public enum Statistic {
 
         /** @return the totals of this group, in their order. */
         public List<Statistic> statistics() {
-            return ALL.stream().filter(s -> s.group == this).toList();
+            return BY_GROUP.get(this);
         }
     }
 
@@ -168,44 +178,29 @@ public enum Statistic {
      * The value of a {@link Unit#BYTES} or {@link Unit#COUNT} total.
      *
      * @param stored the stored totals, indexed by ordinal (derived ones unset).
-     * @return the value.
+     * @throws IllegalArgumentException if this is a fraction.
      */
     long value(final long[] stored) {
-        return switch (this) {
-            case INTERNAL_FRAGMENTATION -> stored[IN_ALLOCATED_BLOCKS.ordinal()] - stored[REQUESTED.ordinal()];
-            case EXTERNAL_FRAGMENTATION -> throw new IllegalStateException(this + " is a fraction");
-            default -> stored[ordinal()];
-        };
+        if (unit == Unit.FRACTION) {
+            throw new IllegalArgumentException(this + " is a fraction: read it with fraction()");
+        }
+        return this == INTERNAL_FRAGMENTATION
+                ? stored[IN_ALLOCATED_BLOCKS.ordinal()] - stored[REQUESTED.ordinal()]
+                : stored[ordinal()];
     }
 
     /**
-     * The value of a {@link Unit#FRACTION} total.
+     * The value of a {@link Unit#FRACTION} total, from 0 to 1.
      *
      * @param stored the stored totals, indexed by ordinal.
-     * @return the fraction, from 0 to 1.
+     * @throws IllegalArgumentException if this is not a fraction.
      */
     double fraction(final long[] stored) {
-        if (this != EXTERNAL_FRAGMENTATION) {
-            throw new IllegalStateException(this + " is not a fraction");
+        if (unit != Unit.FRACTION) {
+            throw new IllegalArgumentException(this + " is not a fraction: read it with get()");
         }
         final long total = stored[ARENA_BYTES.ordinal()];
         return total == 0 ? 0.0 : 1.0 - (double) stored[IN_ALLOCATED_BLOCKS.ordinal()] / total;
-    }
-
-    /** A stored or derived long total of {@code stored}, refusing a fraction with a clear message. */
-    static long checkedValue(final Statistic statistic, final long[] stored) {
-        if (statistic.unit() == Unit.FRACTION) {
-            throw new IllegalArgumentException(statistic + " is a fraction: read it with fraction()");
-        }
-        return statistic.value(stored);
-    }
-
-    /** A fraction total of {@code stored}, refusing a long total with a clear message. */
-    static double checkedFraction(final Statistic statistic, final long[] stored) {
-        if (statistic.unit() != Unit.FRACTION) {
-            throw new IllegalArgumentException(statistic + " is not a fraction: read it with get()");
-        }
-        return statistic.fraction(stored);
     }
 
     /** The {@link #ACCOUNTING} categories of {@code totals} added up (equal to {@link #ARENA_BYTES}). */

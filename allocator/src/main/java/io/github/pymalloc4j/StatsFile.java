@@ -446,7 +446,7 @@ public final class StatsFile implements AutoCloseable {
          */
         @Override
         public long get(final Statistic statistic) {
-            return Statistic.checkedValue(statistic, totals);
+            return statistic.value(totals);
         }
 
         /**
@@ -458,7 +458,7 @@ public final class StatsFile implements AutoCloseable {
          */
         @Override
         public double fraction(final Statistic statistic) {
-            return Statistic.checkedFraction(statistic, totals);
+            return statistic.fraction(totals);
         }
 
         private long total(final int slot) {

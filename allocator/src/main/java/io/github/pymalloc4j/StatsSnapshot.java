@@ -133,9 +133,14 @@ final class StatsSnapshot {
             }
 
             for (int c = 0; c < classes; c++) {
+                final int blockSize = SizeClass.blockSize(c);
                 b.sizeClasses.add(new AllocatorStats.SizeClassStats(
-                        c, SizeClass.blockSize(c), pools[c], inUse[c], available[c], requested[c], pending[c]));
+                        c, blockSize, pools[c], inUse[c], available[c], requested[c], pending[c]));
                 pendingTotal += pending[c];
+                b.add(Statistic.IN_ALLOCATED_BLOCKS, inUse[c] * blockSize);
+                b.add(Statistic.PENDING_REMOTE_FREE, pending[c] * blockSize);
+                b.add(Statistic.IN_AVAILABLE_BLOCKS, available[c] * blockSize);
+                b.add(Statistic.REQUESTED, requested[c]);
             }
             for (final Heap heap : liveHeaps) {
                 counts.add(heap.counters); // dead heaps' counters came with addDeadHeapCounters
@@ -176,20 +181,6 @@ final class StatsSnapshot {
         b.set(Statistic.ARENAS_CURRENT, b.arenas.size());
         b.set(Statistic.ARENA_BYTES, arenaBytes);
         b.set(Statistic.RESERVED, arenaBytes + largeNow[1]);
-        long allocated = 0;
-        long pendingBytes = 0;
-        long availableBytes = 0;
-        long requestedBytes = 0;
-        for (final AllocatorStats.SizeClassStats c : b.sizeClasses) {
-            allocated += c.bytesInUse();
-            pendingBytes += c.pendingRemoteFrees() * c.blockSize();
-            availableBytes += c.blocksAvailable() * c.blockSize();
-            requestedBytes += c.bytesRequested();
-        }
-        b.set(Statistic.IN_ALLOCATED_BLOCKS, allocated);
-        b.set(Statistic.PENDING_REMOTE_FREE, pendingBytes);
-        b.set(Statistic.IN_AVAILABLE_BLOCKS, availableBytes);
-        b.set(Statistic.REQUESTED, requestedBytes);
         return new AllocatorStats(b);
     }
 }
